@@ -1,0 +1,99 @@
+"""regionscope: exact linear regions of piecewise-linear networks.
+
+regionscope computes, exactly, how a piecewise-linear network (ReLU,
+LeakyReLU, HardTanh, max-pooling, argmax, residual blocks, convolutions...)
+cuts a 2-D or 1-D input domain into *activation regions*: the sets of inputs
+that share one activation pattern in every layer.  On each region the network
+is affine; regionscope keeps every region's polygon, its patterns and its
+affine map, and draws the picture.
+
+Examples
+--------
+>>> import numpy as np
+>>> import regionscope as rs
+>>> net = rs.Sequential(rs.Linear([[1.0, 0.0], [0.0, 1.0]]), rs.ReLU())
+>>> part = rs.partition(net, rs.Box(1.0))
+>>> part.num_regions
+4
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .domains import Box, Interval, Plane, Polygon, Segment
+from .errors import RegionLimitError
+from .layers import (
+    Add,
+    Argmax,
+    Concat,
+    Graph,
+    HardTanh,
+    Identity,
+    LeakyReLU,
+    Linear,
+    MaxPool,
+    ReLU,
+    Residual,
+    Sequential,
+)
+from .partition import Partition, Partition1D, load, partition
+from .tolerance import Tolerance, get_tolerance, tolerance
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Add",
+    "Argmax",
+    "Box",
+    "Concat",
+    "Graph",
+    "HardTanh",
+    "Identity",
+    "Interval",
+    "LeakyReLU",
+    "Linear",
+    "MaxPool",
+    "Partition",
+    "Partition1D",
+    "Plane",
+    "Polygon",
+    "ReLU",
+    "RegionLimitError",
+    "Residual",
+    "Segment",
+    "Sequential",
+    "Tolerance",
+    "bounds",
+    "check_affine",
+    "compare_with_grid",
+    "get_tolerance",
+    "grid_patterns",
+    "load",
+    "max_regions_network",
+    "partition",
+    "perturbation_series",
+    "region_count_stats",
+    "tolerance",
+]
+
+# lab tools and bounds import lazily (they are not needed by the core)
+_LAZY = {
+    "grid_patterns": "lab",
+    "compare_with_grid": "lab",
+    "max_regions_network": "lab",
+    "region_count_stats": "lab",
+    "perturbation_series": "lab",
+    "check_affine": "lab",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "bounds":
+        return importlib.import_module(".bounds", __name__)
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'regionscope' has no attribute {name!r}")

@@ -1,0 +1,749 @@
+"""The geometric core: planar subdivisions as flat arrays, cut by zero sets.
+
+A *mesh* is a subdivision of a convex polygon into convex regions, held as
+
+``vertices (V, 2) float64``
+    domain coordinates;
+``region_vertices (I,) int64`` and ``region_offsets (F+1,) int64``
+    the ragged array of each region's corners, counter-clockwise; every
+    vertex on a region's boundary is listed (a vertex in the middle of a side
+    of one region may be a corner of its neighbour);
+``incidence_source (I,) int64``
+    for incidence ``i`` of region ``f``, what made the side from that corner
+    to the next: ``layer << 32 | unit``, or ``-1`` for the domain boundary.
+
+Two operations change a mesh, each vectorized over all regions at once:
+
+:func:`cut`
+    cuts every region along the zero sets of some continuous functions
+    (*units*) that are affine on each region, given their values at the
+    vertices.  Within one region the units' zero sets are chords of a convex
+    polygon; the region is replaced by the faces of their arrangement.  The
+    work is proportional to the regions crossed, their sides and the chord
+    crossings made, plus one pass over the value table.
+:func:`merge`
+    merges adjacent regions made by one layer that ended up with equal
+    activation patterns (max-pooling and argmax cut more than they need to),
+    and drops the vertices left in the middle of a straight side.
+
+Degenerate input is resolved by snapping, with the tolerances of
+:mod:`regionscope.tolerance`: a vertex whose value is within ``value_rtol``
+of zero lies on the zero set; crossings closer than ``point_rtol`` times the
+domain diameter are one vertex; coincident chords are one chord.  This is what
+gives lines through one point a single vertex, and repeated neurons no sliver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .tolerance import get_tolerance
+
+__all__ = ["Mesh", "cut", "merge", "encode_source", "decode_source"]
+
+_UNIT_BITS = 32
+
+
+def encode_source(layer: int | np.ndarray, unit: int | np.ndarray) -> np.ndarray:
+    """Edge-source code ``layer << 32 | unit`` (int64)."""
+    return (np.asarray(layer, dtype=np.int64) << _UNIT_BITS) | np.asarray(unit, dtype=np.int64)
+
+
+def decode_source(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(layer, unit)`` of edge-source codes; ``(-1, -1)`` for the domain boundary."""
+    code = np.asarray(code, dtype=np.int64)
+    boundary = code < 0
+    layer = np.where(boundary, -1, code >> _UNIT_BITS)
+    unit = np.where(boundary, -1, code & ((1 << _UNIT_BITS) - 1))
+    return layer, unit
+
+
+@dataclasses.dataclass
+class Mesh:
+    """A convex subdivision as flat arrays (see the module docstring)."""
+
+    vertices: np.ndarray
+    region_vertices: np.ndarray
+    region_offsets: np.ndarray
+    incidence_source: np.ndarray
+    #: number of leading vertices that are corners of the domain (never removed)
+    num_corners: int
+
+    @classmethod
+    def from_polygon(cls, polygon: np.ndarray) -> Mesh:
+        """The mesh with one region: a convex polygon ``(K, 2)``, counter-clockwise."""
+        k = len(polygon)
+        return cls(
+            vertices=np.array(polygon, dtype=np.float64),
+            region_vertices=np.arange(k, dtype=np.int64),
+            region_offsets=np.array([0, k], dtype=np.int64),
+            incidence_source=np.full(k, -1, dtype=np.int64),
+            num_corners=k,
+        )
+
+    @property
+    def num_regions(self) -> int:
+        return len(self.region_offsets) - 1
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """``(F,) int64`` number of corners of each region."""
+        return np.diff(self.region_offsets)
+
+    def incidence_region(self) -> np.ndarray:
+        """``(I,) int64`` region of each incidence."""
+        return np.repeat(np.arange(self.num_regions, dtype=np.int64), self.sizes)
+
+    def incidence_next(self) -> np.ndarray:
+        """``(I,) int64`` index of the next incidence around the same region."""
+        nxt = np.arange(1, len(self.region_vertices) + 1, dtype=np.int64)
+        nxt[self.region_offsets[1:] - 1] = self.region_offsets[:-1]
+        return nxt
+
+    def areas(self) -> np.ndarray:
+        """``(F,) float64`` region areas (shoelace)."""
+        p = self.vertices[self.region_vertices]
+        q = self.vertices[self.region_vertices[self.incidence_next()]]
+        cross = p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]
+        return 0.5 * np.add.reduceat(cross, self.region_offsets[:-1]) if len(cross) else cross
+
+    def centroids(self) -> np.ndarray:
+        """``(F, 2) float64`` area centroids (interior points of convex regions)."""
+        p = self.vertices[self.region_vertices]
+        q = self.vertices[self.region_vertices[self.incidence_next()]]
+        # shift to a corner of each region for accuracy
+        base = self.vertices[self.region_vertices[self.region_offsets[:-1]]]
+        shift = np.repeat(base, self.sizes, axis=0)
+        p = p - shift
+        q = q - shift
+        cross = p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]
+        starts = self.region_offsets[:-1]
+        a = np.add.reduceat(cross, starts)
+        cx = np.add.reduceat((p[:, 0] + q[:, 0]) * cross, starts)
+        cy = np.add.reduceat((p[:, 1] + q[:, 1]) * cross, starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = np.stack([cx, cy], axis=1) / (3.0 * a[:, None])
+        # fall back on the vertex mean where the area vanishes (never for valid meshes)
+        bad = ~np.isfinite(c).all(axis=1)
+        if bad.any():
+            mean = np.add.reduceat(p, starts, axis=0) / self.sizes[:, None]
+            c[bad] = mean[bad]
+        return c + base
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Undirected edges.
+
+        Returns
+        -------
+        edge_vertices : (E, 2) int64
+            Vertex pairs, smaller index first, sorted.
+        edge_source : (E,) int64
+            Source code of each edge.
+        edge_regions : (E, 2) int64
+            The regions on either side (``-1`` outside the domain).
+        """
+        a = self.region_vertices
+        b = self.region_vertices[self.incidence_next()]
+        lo = np.minimum(a, b)
+        hi = np.maximum(a, b)
+        key = lo * np.int64(len(self.vertices)) + hi
+        order = np.argsort(key, kind="stable")
+        key_s = key[order]
+        first = np.ones(len(key_s), dtype=bool)
+        first[1:] = key_s[1:] != key_s[:-1]
+        starts = np.flatnonzero(first)
+        ev = np.stack([lo[order][starts], hi[order][starts]], axis=1)
+        src = self.incidence_source[order][starts]
+        regions = np.full((len(starts), 2), -1, dtype=np.int64)
+        inc_region = self.incidence_region()[order]
+        regions[:, 0] = inc_region[starts]
+        counts = np.diff(np.append(starts, len(key_s)))
+        two = counts > 1
+        regions[two, 1] = inc_region[starts[two] + 1]
+        return ev, src, regions
+
+
+# --------------------------------------------------------------------------------------
+# small array helpers
+
+
+def _exclusive_cumsum(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts), dtype=np.int64)
+    if len(counts) > 1:
+        np.cumsum(counts[:-1], out=out[1:])
+    return out
+
+
+def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ragged counts: ``(owner, position within owner)`` of every element."""
+    counts = counts.astype(np.int64, copy=False)
+    owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    pos = np.arange(len(owner), dtype=np.int64) - _exclusive_cumsum(counts)[owner]
+    return owner, pos
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest member of the connected component of each of ``n`` nodes, given links ``a-b``."""
+    label = np.arange(n, dtype=np.int64)
+    if len(a) == 0:
+        return label
+    while True:
+        m = np.minimum(label[a], label[b])
+        new = label.copy()
+        np.minimum.at(new, a, m)
+        np.minimum.at(new, b, m)
+        new = new[new]
+        while True:  # pointer jumping to the root
+            nxt = new[new]
+            if np.array_equal(nxt, new):
+                break
+            new = nxt
+        if np.array_equal(new, label):
+            return label
+        label = new
+
+
+def _order_cycles(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cycles of a permutation: ``(label, rank)`` per element.
+
+    ``label`` is the smallest element of the cycle, ``rank`` the number of
+    steps from it along ``succ``.
+    """
+    n = len(succ)
+    label = np.arange(n, dtype=np.int64)
+    jump = succ.copy()
+    while True:
+        new = np.minimum(label, label[jump])
+        jump = jump[jump]
+        if np.array_equal(new, label):
+            break
+        label = new
+    root = label == np.arange(n)
+    # distance forward to the root (Wyllie's list ranking with the root absorbing)
+    dist = np.where(root, 0, 1).astype(np.int64)
+    nxt = np.where(root, np.arange(n), succ)
+    while True:
+        done = root[nxt]
+        if done.all():
+            break
+        dist = dist + np.where(root, 0, dist[nxt])
+        nxt = nxt[nxt]
+    # the last hop lands on the root: add it for those not yet at root
+    length = np.bincount(label, minlength=n)[label]
+    dist_to_root = dist  # steps from element to root (root: 0)
+    rank = np.where(root, 0, length - dist_to_root)
+    return label, rank
+
+
+def _trace_faces(
+    group: np.ndarray, orig: np.ndarray, dest: np.ndarray, code: np.ndarray, vertices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Faces of plane graphs given as twin half-edge pairs (``h`` and ``h ^ 1``).
+
+    Every graph (one per ``group``) is connected; its outer face is dropped.
+
+    Returns
+    -------
+    face_group : (F,) int64
+    face_offsets : (F+1,) int64
+    face_vertices : (I,) int64
+        Corners, counter-clockwise.
+    face_source : (I,) int64
+        Source code of the side leaving each corner.
+    """
+    h = len(orig)
+    d = vertices[dest] - vertices[orig]
+    angle = np.arctan2(d[:, 1], d[:, 0])
+    order = np.lexsort((angle, orig, group))
+    pos = np.empty(h, dtype=np.int64)
+    pos[order] = np.arange(h)
+    g_s = group[order]
+    o_s = orig[order]
+    start = np.ones(h, dtype=bool)
+    start[1:] = (g_s[1:] != g_s[:-1]) | (o_s[1:] != o_s[:-1])
+    seg_start = np.maximum.accumulate(np.where(start, np.arange(h), 0))
+    end = np.ones(h, dtype=bool)
+    end[:-1] = start[1:]
+    seg_end = np.minimum.accumulate(np.where(end, np.arange(h), h)[::-1])[::-1]
+    twin = np.arange(h) ^ 1
+    tp = pos[twin]
+    prev = np.where(tp == seg_start[tp], seg_end[tp], tp - 1)
+    succ = order[prev]
+    label, rank = _order_cycles(succ)
+    p = vertices[orig]
+    q = vertices[dest]
+    # signed area relative to a corner of each cycle, for accuracy
+    base = vertices[orig[label]]
+    cross = (p[:, 0] - base[:, 0]) * (q[:, 1] - base[:, 1]) - (p[:, 1] - base[:, 1]) * (
+        q[:, 0] - base[:, 0]
+    )
+    area = np.bincount(label, weights=cross, minlength=h)
+    keep = area[label] > 0
+    idx = np.flatnonzero(keep)
+    idx = idx[np.lexsort((rank[idx], label[idx]))]
+    lab = label[idx]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = lab[1:] != lab[:-1]
+    starts = np.flatnonzero(first)
+    offsets = np.append(starts, len(idx)).astype(np.int64)
+    return group[idx[starts]], offsets, orig[idx], code[idx]
+
+
+# --------------------------------------------------------------------------------------
+# cutting
+
+
+@dataclasses.dataclass
+class CutResult:
+    """A cut mesh and, for every new region, the region it came from."""
+
+    mesh: Mesh
+    parent: np.ndarray  # (F_new,) int64
+    #: number of chords inserted (coincident units counted once)
+    num_chords: int
+
+
+def _classify(z: np.ndarray) -> np.ndarray:
+    """Signs of unit values with snapping to zero: ``(V, n) int8``."""
+    tol = get_tolerance().value_rtol * np.abs(z).max(axis=0, initial=0.0)
+    s = np.sign(z).astype(np.int8)
+    s[np.abs(z) <= tol] = 0
+    return s
+
+
+def cut(
+    mesh: Mesh, values: np.ndarray, unit_codes: np.ndarray, diameter: float, max_regions: int
+) -> CutResult:
+    """Cut every region of ``mesh`` along the zero sets of units.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    values : (V, n) float64
+        Value of each unit at each vertex.  Each unit must be continuous and
+        affine on every region.
+    unit_codes : (n,) int64
+        Edge-source code of each unit (see :func:`encode_source`).
+    diameter : float
+        Diameter of the domain (scale of the point tolerance).
+    max_regions : int
+        Raise :class:`~regionscope.errors.RegionLimitError` when the result
+        would have more regions.
+
+    Returns
+    -------
+    CutResult
+    """
+    from .errors import RegionLimitError
+
+    tol = get_tolerance()
+    verts = mesh.vertices
+    rv = mesh.region_vertices
+    offsets = mesh.region_offsets
+    sizes = mesh.sizes
+    nregions = mesh.num_regions
+    nverts = len(verts)
+    point_tol = tol.point_rtol * diameter
+    signs = _classify(values)
+
+    # ---- 1. which (region, unit) pairs are crossed: both signs among the corners
+    s_inc = signs[rv]
+    has_pos = np.maximum.reduceat(s_inc, offsets[:-1], axis=0) > 0
+    has_neg = np.minimum.reduceat(s_inc, offsets[:-1], axis=0) < 0
+    del s_inc
+    pair_region, pair_unit = np.nonzero(has_pos & has_neg)
+    pair_region = pair_region.astype(np.int64)
+    pair_unit = pair_unit.astype(np.int64)
+    del has_pos, has_neg
+    if len(pair_region) == 0:
+        return CutResult(mesh, np.arange(nregions, dtype=np.int64), 0)
+
+    # ---- 2. the two points where each crossed pair's zero set meets the boundary
+    m = sizes[pair_region]
+    pid, k = _expand(m)
+    pstart = _exclusive_cumsum(m)
+    inc = offsets[pair_region][pid] + k
+    s = signs[rv[inc], pair_unit[pid]]
+    nl = len(s)
+    g = np.arange(nl, dtype=np.int64)
+    nzpos = np.where(s != 0, g, -1)
+    run = np.maximum.accumulate(nzpos)
+    prev = np.empty(nl, dtype=np.int64)
+    prev[0] = -1
+    prev[1:] = run[:-1]
+    last_nz = np.maximum.reduceat(nzpos, pstart)
+    prev = np.where(prev < pstart[pid], last_nz[pid], prev)
+    sp = s[prev]
+    first_of = []
+    for want in (-1, 1):  # the first "+ to -" and the first "- to +" transition
+        idx = np.flatnonzero((s == want) & (sp == -want))
+        p_of = pid[idx]
+        first = np.ones(len(idx), dtype=bool)
+        first[1:] = p_of[1:] != p_of[:-1]
+        first_of.append(idx[first])
+    # each crossed pair has exactly one of each kind of first transition
+    ends = np.stack(first_of, axis=1)  # (P, 2) positions g of transitions
+    q = prev[ends]  # previous nonzero position
+    p_end = pstart + m  # one past the end of each pair's run
+    pp = np.arange(len(pair_region))[:, None]
+    adjacent = (q == ends - 1) | ((ends == pstart[:, None]) & (q == p_end[:, None] - 1))
+    # zero-vertex endpoints: the corner after q
+    zpos = np.where(q + 1 < p_end[pp], q + 1, pstart[pp])
+    ka = k[q]  # local index of the corner before an edge crossing
+    va = rv[inc[q]]
+    vb = rv[inc[ends]]
+    unit2 = np.broadcast_to(pair_unit[:, None], ends.shape)
+    # edge crossings, computed in the canonical orientation (smaller vertex first)
+    lo = np.minimum(va, vb)
+    hi = np.maximum(va, vb)
+    z_lo = values[lo, unit2]
+    z_hi = values[hi, unit2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_canon = np.where(adjacent, z_lo / (z_lo - z_hi), 0.0)
+    t_canon = np.clip(t_canon, 0.0, 1.0)
+
+    # ---- 3. new vertices on edges: one per (edge, unit), then merge close ones per edge
+    ex = np.flatnonzero(adjacent.ravel())
+    e_lo = lo.ravel()[ex]
+    e_hi = hi.ravel()[ex]
+    e_unit = unit2.ravel()[ex]
+    e_t = t_canon.ravel()[ex]
+    ekey = e_lo * np.int64(nverts) + e_hi
+    order = np.lexsort((e_unit, ekey))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (ekey[order][1:] != ekey[order][:-1]) | (e_unit[order][1:] != e_unit[order][:-1])
+    uniq = order[first]  # one entry per (edge, unit)
+    crossing_of = np.empty(len(ex), dtype=np.int64)  # entry -> unique crossing
+    crossing_of[order] = np.cumsum(first) - 1
+    u_key = ekey[uniq]
+    u_t = e_t[uniq]
+    u_lo = e_lo[uniq]
+    u_hi = e_hi[uniq]
+    # merge crossings of one edge closer than the point tolerance
+    o2 = np.lexsort((u_t, u_key))
+    edge_len = np.hypot(*(verts[u_hi] - verts[u_lo]).T)
+    new_cluster = np.ones(len(o2), dtype=bool)
+    same_edge = u_key[o2][1:] == u_key[o2][:-1]
+    close = (u_t[o2][1:] - u_t[o2][:-1]) * edge_len[o2][1:] <= point_tol
+    new_cluster[1:] = ~(same_edge & close)
+    cluster_sorted = np.cumsum(new_cluster) - 1
+    cluster_of_crossing = np.empty(len(o2), dtype=np.int64)
+    cluster_of_crossing[o2] = cluster_sorted
+    rep = o2[new_cluster]  # representative crossing of each cluster
+    c_key = u_key[rep]
+    c_t = u_t[rep]
+    c_lo = u_lo[rep]
+    c_hi = u_hi[rep]
+    n_edge_new = len(rep)
+    c_xy = verts[c_lo] + c_t[:, None] * (verts[c_hi] - verts[c_lo])
+
+    # endpoint vertex ids and boundary positions
+    end_vid = rv[inc[zpos]].copy()
+    end_pos = k[zpos].astype(np.float64)
+    flat_vid = end_vid.ravel()
+    flat_pos = end_pos.ravel()
+    cl = cluster_of_crossing[crossing_of]
+    flat_vid[ex] = nverts + cl
+    t_rep = c_t[cl]
+    forward = va.ravel()[ex] == c_lo[cl]
+    flat_pos[ex] = ka.ravel()[ex] + np.where(forward, t_rep, 1.0 - t_rep)
+    end_vid = flat_vid.reshape(ends.shape)
+    end_pos = flat_pos.reshape(ends.shape)
+    all_xy = np.concatenate([verts, c_xy])
+
+    # ---- 4. chords: drop degenerate ones, keep one of coincident ones
+    sizes_p = m.astype(np.float64)
+    gap = np.abs(end_pos[:, 0] - end_pos[:, 1])
+    along_side = (end_pos == np.round(end_pos)).all(axis=1) & ((gap == 1) | (gap == sizes_p - 1))
+    ok = (end_vid[:, 0] != end_vid[:, 1]) & ~along_side
+    v1 = np.minimum(end_vid[:, 0], end_vid[:, 1])
+    v2 = np.maximum(end_vid[:, 0], end_vid[:, 1])
+    sel = np.flatnonzero(ok)
+    ck = np.lexsort((pair_unit[sel], v2[sel], v1[sel], pair_region[sel]))
+    sel = sel[ck]
+    dup = np.zeros(len(sel), dtype=bool)
+    dup[1:] = (
+        (pair_region[sel][1:] == pair_region[sel][:-1])
+        & (v1[sel][1:] == v1[sel][:-1])
+        & (v2[sel][1:] == v2[sel][:-1])
+    )
+    chords = np.sort(sel[~dup])  # sorted by (region, unit) as the pairs are
+    ch_region = pair_region[chords]
+    ch_code = unit_codes[pair_unit[chords]]
+    pos_a = end_pos[chords, 0]
+    pos_b = end_pos[chords, 1]
+    vid_a = end_vid[chords, 0]
+    vid_b = end_vid[chords, 1]
+    nch = len(chords)
+
+    # ---- 5. crossings of chords inside each region: endpoints interleave on the boundary
+    # rank endpoint positions within regions (equal positions are the same vertex)
+    ep_region = np.concatenate([ch_region, ch_region])
+    ep_pos = np.concatenate([pos_a, pos_b])
+    o3 = np.lexsort((ep_pos, ep_region))
+    newrank = np.ones(len(o3), dtype=bool)
+    newrank[1:] = (ep_region[o3][1:] != ep_region[o3][:-1]) | (ep_pos[o3][1:] != ep_pos[o3][:-1])
+    rank = np.empty(len(o3), dtype=np.int64)
+    rank[o3] = np.cumsum(newrank) - 1
+    ra, rb = rank[:nch], rank[nch:]
+    c_lo_r = np.minimum(ra, rb)
+    c_hi_r = np.maximum(ra, rb)
+    o4 = np.argsort(c_lo_r, kind="stable")
+    lo_sorted = c_lo_r[o4]
+    start = np.searchsorted(lo_sorted, c_lo_r, side="right")
+    stop = np.searchsorted(lo_sorted, c_hi_r, side="left")
+    counts = np.maximum(stop - start, 0)
+    xa_parts = []
+    xb_parts = []
+    budget = 1 << 24
+    cum = np.cumsum(counts)
+    chunk_starts = [0]
+    # split the candidate enumeration into chunks of about `budget` candidates
+    if len(cum) and cum[-1] > budget:
+        marks = np.searchsorted(cum, np.arange(budget, cum[-1], budget))
+        chunk_starts = [0, *sorted(set(int(x) + 1 for x in marks if x + 1 < nch))]
+    bounds = [*chunk_starts, nch]
+    for c0, c1 in zip(bounds[:-1], bounds[1:], strict=True):
+        own, off = _expand(counts[c0:c1])
+        own = own + c0
+        cand = o4[start[own] + off]
+        cross_ok = c_hi_r[cand] > c_hi_r[own]
+        xa_parts.append(own[cross_ok])
+        xb_parts.append(cand[cross_ok])
+    xa = np.concatenate(xa_parts) if xa_parts else np.zeros(0, np.int64)
+    xb = np.concatenate(xb_parts) if xb_parts else np.zeros(0, np.int64)
+    nx = len(xa)
+    estimate = nregions + nch + nx
+    if estimate > max_regions:
+        raise RegionLimitError(nregions, max_regions, f"{nch} new cuts and {nx} crossings")
+    pa, pb = all_xy[vid_a], all_xy[vid_b]
+    d = pb - pa
+    da, db = d[xa], d[xb]
+    w = pa[xb] - pa[xa]
+    denom = da[:, 0] * db[:, 1] - da[:, 1] * db[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sa = (w[:, 0] * db[:, 1] - w[:, 1] * db[:, 0]) / denom
+        sb = (w[:, 0] * da[:, 1] - w[:, 1] * da[:, 0]) / denom
+    sa = np.clip(np.nan_to_num(sa, nan=0.5), 0.0, 1.0)
+    sb = np.clip(np.nan_to_num(sb, nan=0.5), 0.0, 1.0)
+    x_xy = pa[xa] + sa[:, None] * da
+
+    # ---- 6. merge concurrent crossings: close neighbours along a chord are one point
+    mem_chord = np.concatenate([xa, xb])
+    mem_s = np.concatenate([sa, sb])
+    mem_x = np.concatenate([np.arange(nx), np.arange(nx)])
+    o5 = np.lexsort((mem_s, mem_chord))
+    ch_len = np.hypot(d[:, 0], d[:, 1])
+    mc = mem_chord[o5]
+    link = (mc[1:] == mc[:-1]) & ((mem_s[o5][1:] - mem_s[o5][:-1]) * ch_len[mc[1:]] <= point_tol)
+    xlabel = _components(nx, mem_x[o5][:-1][link], mem_x[o5][1:][link])
+    roots = np.flatnonzero(xlabel == np.arange(nx))
+    root_index = np.full(nx, -1, dtype=np.int64)
+    root_index[roots] = np.arange(len(roots))
+    x_vid = nverts + n_edge_new + root_index[xlabel]
+    new_vertices = np.concatenate([verts, c_xy, x_xy[roots]])
+
+    # ---- 7. chord segments: endpoints and crossings in order along each chord
+    seq_chord = np.concatenate([np.arange(nch), np.arange(nch), mem_chord])
+    seq_s = np.concatenate([np.full(nch, -1.0), np.full(nch, 2.0), mem_s])
+    seq_v = np.concatenate([vid_a, vid_b, x_vid[mem_x]])
+    o6 = np.lexsort((seq_s, seq_chord))
+    seq_chord = seq_chord[o6]
+    seq_v = seq_v[o6]
+    keep = np.ones(len(o6), dtype=bool)
+    keep[1:] = ~((seq_chord[1:] == seq_chord[:-1]) & (seq_v[1:] == seq_v[:-1]))
+    seq_chord = seq_chord[keep]
+    seq_v = seq_v[keep]
+    segment = seq_chord[1:] == seq_chord[:-1]
+    seg_a = seq_v[:-1][segment]
+    seg_b = seq_v[1:][segment]
+    seg_chord = seq_chord[:-1][segment]
+
+    # ---- 8. regions to rebuild: those with chords, and those with a side that was split
+    inc_next = mesh.incidence_next()
+    a_inc = rv
+    b_inc = rv[inc_next]
+    inc_key = np.minimum(a_inc, b_inc) * np.int64(nverts) + np.maximum(a_inc, b_inc)
+    split_side = np.isin(inc_key, c_key)
+    inc_region = mesh.incidence_region()
+    touched = np.zeros(nregions, dtype=bool)
+    touched[ch_region] = True
+    touched[inc_region[split_side]] = True
+    t_regions = np.flatnonzero(touched)
+    local = np.full(nregions, -1, dtype=np.int64)
+    local[t_regions] = np.arange(len(t_regions))
+
+    # boundary of each touched region with the new vertices inserted on its sides
+    t_sizes = sizes[t_regions]
+    t_own, t_k = _expand(t_sizes)
+    t_inc = offsets[t_regions][t_own] + t_k
+    key_t = inc_key[t_inc]
+    c_order = np.argsort(c_key, kind="stable")  # clusters sorted by (edge, t) already
+    ck_sorted = c_key[c_order]
+    lo_i = np.searchsorted(ck_sorted, key_t, side="left")
+    hi_i = np.searchsorted(ck_sorted, key_t, side="right")
+    n_ins = hi_i - lo_i
+    fwd = a_inc[t_inc] < b_inc[t_inc]
+    b_own, b_r = _expand(1 + n_ins)
+    is_corner = b_r == 0
+    ins_idx = np.where(
+        fwd[b_own], lo_i[b_own] + b_r - 1, hi_i[b_own] - b_r
+    )  # position among the edge's clusters
+    ins_idx = np.clip(ins_idx, 0, max(len(c_order) - 1, 0))
+    bvid = np.where(
+        is_corner,
+        rv[t_inc][b_own],
+        nverts + (c_order[ins_idx] if len(c_order) else 0),
+    )
+    bcode = mesh.incidence_source[t_inc][b_own]
+    bgroup = t_own[b_own]
+    # next vertex around the rebuilt boundary
+    nb = len(bvid)
+    bnext = np.arange(1, nb + 1)
+    grp_end = np.flatnonzero(np.append(bgroup[1:] != bgroup[:-1], True))
+    grp_start = np.append(0, grp_end[:-1] + 1)
+    bnext[grp_end] = grp_start
+    bdest = bvid[bnext]
+
+    # half-edges in twin pairs: boundary (inner side, outer side), chord segments (both ways)
+    sgroup = local[ch_region[seg_chord]]
+    n_h = 2 * (nb + len(seg_a))
+    group = np.empty(n_h, dtype=np.int64)
+    orig = np.empty(n_h, dtype=np.int64)
+    dest = np.empty(n_h, dtype=np.int64)
+    code = np.empty(n_h, dtype=np.int64)
+    group[0 : 2 * nb : 2] = bgroup
+    group[1 : 2 * nb : 2] = bgroup
+    orig[0 : 2 * nb : 2] = bvid
+    dest[0 : 2 * nb : 2] = bdest
+    orig[1 : 2 * nb : 2] = bdest
+    dest[1 : 2 * nb : 2] = bvid
+    code[0 : 2 * nb : 2] = bcode
+    code[1 : 2 * nb : 2] = bcode
+    scode = ch_code[seg_chord]
+    group[2 * nb :: 2] = sgroup
+    group[2 * nb + 1 :: 2] = sgroup
+    orig[2 * nb :: 2] = seg_a
+    dest[2 * nb :: 2] = seg_b
+    orig[2 * nb + 1 :: 2] = seg_b
+    dest[2 * nb + 1 :: 2] = seg_a
+    code[2 * nb :: 2] = scode
+    code[2 * nb + 1 :: 2] = scode
+    f_group, f_off, f_vert, f_code = _trace_faces(group, orig, dest, code, new_vertices)
+
+    # ---- 9. assemble: untouched regions first, in order, then the new faces
+    kept = np.flatnonzero(~touched)
+    k_sizes = sizes[kept]
+    k_own, k_k = _expand(k_sizes)
+    k_inc = offsets[kept][k_own] + k_k
+    new_rv = np.concatenate([rv[k_inc], f_vert])
+    new_src = np.concatenate([mesh.incidence_source[k_inc], f_code])
+    new_sizes = np.concatenate([k_sizes, np.diff(f_off)])
+    new_offsets = np.zeros(len(new_sizes) + 1, dtype=np.int64)
+    np.cumsum(new_sizes, out=new_offsets[1:])
+    parent = np.concatenate([kept, t_regions[f_group]])
+    if len(new_sizes) > max_regions:
+        raise RegionLimitError(len(new_sizes), max_regions)
+    out = Mesh(new_vertices, new_rv, new_offsets, new_src, mesh.num_corners)
+    return CutResult(out, parent, nch)
+
+
+# --------------------------------------------------------------------------------------
+# merging
+
+
+def merge(mesh: Mesh, region_key: np.ndarray, removable: np.ndarray) -> tuple[Mesh, np.ndarray]:
+    """Merge adjacent regions with equal keys across removable sides.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    region_key : (F,) int64
+        Regions with equal keys that share a removable side are merged.
+    removable : (I,) bool
+        Which sides (by incidence) may be removed.
+
+    Returns
+    -------
+    mesh : Mesh
+        Merged mesh, with vertices left in the middle of a straight side (or
+        inside a region) removed.
+    group : (F,) int64
+        New region of each old region.
+    """
+    nregions = mesh.num_regions
+    rv = mesh.region_vertices
+    nverts = len(mesh.vertices)
+    inc_next = mesh.incidence_next()
+    inc_region = mesh.incidence_region()
+    a = rv
+    b = rv[inc_next]
+    key = np.minimum(a, b) * np.int64(nverts) + np.maximum(a, b)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    pair = np.flatnonzero(ks[1:] == ks[:-1])  # interior sides: two incidences
+    i1 = order[pair]
+    i2 = order[pair + 1]
+    r1 = inc_region[i1]
+    r2 = inc_region[i2]
+    join = removable[i1] & removable[i2] & (region_key[r1] == region_key[r2])
+    if not join.any():
+        return mesh, np.arange(nregions, dtype=np.int64)
+    comp = _components(nregions, r1[join], r2[join])
+    drop = np.zeros(len(rv), dtype=bool)
+    drop[i1[join]] = True
+    drop[i2[join]] = True
+    # the remaining sides of each component form its boundary cycle
+    keep = np.flatnonzero(~drop)
+    h_comp = comp[inc_region[keep]]
+    h_orig = a[keep]
+    h_dest = b[keep]
+    o = np.lexsort((h_orig, h_comp))
+    sorted_key = h_comp[o] * np.int64(nverts) + h_orig[o]
+    want = h_comp * np.int64(nverts) + h_dest
+    succ = o[np.searchsorted(sorted_key, want)]
+    label, rank = _order_cycles(succ)
+    idx = np.lexsort((rank, label))
+    f_comp = h_comp[idx]
+    new_first = np.ones(len(idx), dtype=bool)
+    new_first[1:] = label[idx][1:] != label[idx][:-1]
+    # order regions by component id so that group maps old -> new
+    cycle_comp = f_comp[new_first]
+    corder = np.argsort(cycle_comp, kind="stable")
+    starts = np.flatnonzero(new_first)
+    counts = np.diff(np.append(starts, len(idx)))
+    s_own, s_k = _expand(counts[corder])
+    sel = idx[starts[corder][s_own] + s_k]
+    new_rv = h_orig[sel]
+    new_src = mesh.incidence_source[keep][sel]
+    new_sizes = counts[corder]
+    uniq_comp = cycle_comp[corder]
+    group = np.searchsorted(uniq_comp, comp)
+    offsets = np.zeros(len(new_sizes) + 1, dtype=np.int64)
+    np.cumsum(new_sizes, out=offsets[1:])
+    merged = Mesh(mesh.vertices, new_rv, offsets, new_src, mesh.num_corners)
+    return _drop_degree_two(merged), group
+
+
+def _drop_degree_two(mesh: Mesh) -> Mesh:
+    """Remove vertices with two neighbours (other than domain corners) and unused vertices."""
+    ev, _, _ = mesh.edges()
+    nverts = len(mesh.vertices)
+    degree = np.bincount(ev.ravel(), minlength=nverts)
+    removable = degree <= 2
+    removable[: mesh.num_corners] = False
+    keep_inc = ~removable[mesh.region_vertices]
+    # the source of a merged side: sides on both sides of a removed vertex come from one line
+    counts = np.add.reduceat(keep_inc.astype(np.int64), mesh.region_offsets[:-1])
+    new_rv = mesh.region_vertices[keep_inc]
+    new_src = mesh.incidence_source[keep_inc]
+    used = np.zeros(nverts, dtype=bool)
+    used[new_rv] = True
+    remap = np.cumsum(used) - 1
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return Mesh(
+        mesh.vertices[used], remap[new_rv].astype(np.int64), offsets, new_src, mesh.num_corners
+    )

@@ -1,0 +1,649 @@
+"""A NumPy description of piecewise-linear networks.
+
+Every layer maps a batch of flat inputs ``(N, in_width)`` to flat outputs
+``(N, out_width)`` with :meth:`Layer.forward`.  Affine layers (:class:`Linear`
+and the operators of :mod:`regionscope.conv`) never cut the domain.
+Piecewise layers (:class:`ReLU`, :class:`LeakyReLU`, :class:`HardTanh`,
+:class:`MaxPool`, :class:`Argmax`) cut it along the zero sets of their
+*units*, and record in each region an *activation pattern*.
+
+Containers (:class:`Sequential`, :class:`Residual`, :class:`Graph`) are
+flattened by :func:`compile_model` into a :class:`Program`: a list of
+:class:`Op` over numbered registers.  The position of an op in that list is
+its *layer index* everywhere in regionscope (edge sources, patterns, values).
+
+Examples
+--------
+>>> import numpy as np
+>>> from regionscope.layers import Linear, ReLU, Sequential, compile_model
+>>> net = Sequential(Linear(np.eye(2)), ReLU(), Linear([[1.0, 1.0]], [0.5]))
+>>> net.forward(np.array([[1.0, -2.0]]))
+array([[1.5]])
+>>> prog = compile_model(net, 2)
+>>> [op.name for op in prog.ops], prog.out_width
+(['0', '1', '2'], 1)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Layer",
+    "Piecewise",
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "HardTanh",
+    "MaxPool",
+    "Argmax",
+    "Identity",
+    "Sequential",
+    "Residual",
+    "Add",
+    "Concat",
+    "Graph",
+    "Op",
+    "Program",
+    "compile_model",
+]
+
+
+def _finite_array(x: Any, what: str) -> np.ndarray:
+    try:
+        arr = np.array(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be an array of numbers") from exc
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what} must be finite, got NaN or infinity")
+    arr.setflags(write=False)
+    return arr
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses implement :meth:`forward` and :meth:`out_width`.
+    """
+
+    #: True for layers that cut the domain (see :class:`Piecewise`)
+    piecewise: bool = False
+    #: number of inputs the layer takes (2 or more for :class:`Add`, :class:`Concat`)
+    arity: int = 1
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Apply the layer to a batch ``(N, in_width)``; returns ``(N, out_width)``."""
+        raise NotImplementedError
+
+    def out_width(self, in_width: int) -> int:
+        """Output width for an input of width ``in_width``; ``ValueError`` if it does not fit."""
+        return in_width
+
+    def __call__(self, x: Any) -> np.ndarray:
+        return self.forward(np.asarray(x, dtype=np.float64))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Linear(Layer):
+    """``x @ weight.T + bias``, as :class:`torch.nn.Linear`.
+
+    Parameters
+    ----------
+    weight : array_like, shape (out, in)
+    bias : array_like, shape (out,), optional
+    """
+
+    def __init__(self, weight: Any, bias: Any = None) -> None:
+        w = _finite_array(weight, "Linear weight")
+        if w.ndim != 2 or 0 in w.shape:
+            raise ValueError(f"Linear weight must have shape (out, in), got {w.shape}")
+        self.weight = w
+        if bias is None:
+            self.bias = None
+        else:
+            b = _finite_array(bias, "Linear bias")
+            if b.shape != (w.shape[0],):
+                raise ValueError(
+                    f"Linear bias must have shape ({w.shape[0]},) to match weight "
+                    f"{w.shape}, got {b.shape}"
+                )
+            self.bias = b
+
+    def out_width(self, in_width: int) -> int:
+        if in_width != self.weight.shape[1]:
+            raise ValueError(
+                f"Linear expects inputs of width {self.weight.shape[1]} "
+                f"(weight {self.weight.shape}), got width {in_width}"
+            )
+        return int(self.weight.shape[0])
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = x @ self.weight.T
+        if self.bias is not None:
+            y += self.bias
+        return y
+
+    def __repr__(self) -> str:
+        out, inp = self.weight.shape
+        return f"Linear({inp} -> {out}{'' if self.bias is not None else ', no bias'})"
+
+
+class Identity(Layer):
+    """The identity (also stands for dropout in evaluation mode)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+
+class Piecewise(Layer):
+    """A layer that cuts the domain.
+
+    The cut is made in *stages*: :meth:`stage_values` gives, for each stage,
+    continuous functions (*units*) of the layer's input whose zero sets cut
+    every region; a stage's units are affine on every region made by the
+    stages before it.  The activation pattern (:meth:`pattern`) is constant on
+    each resulting region and selects the affine piece
+    (:meth:`forward_pattern`).  When :attr:`merge` is true, adjacent regions
+    cut by this layer with equal patterns are merged afterwards (max and
+    argmax cut more than they need to).
+    """
+
+    piecewise = True
+    merge = False
+    #: dtype of the pattern: bool (on/off) or an integer index
+    pattern_dtype: Any = np.bool_
+
+    def num_stages(self, in_width: int) -> int:
+        """Number of cutting stages."""
+        return 1
+
+    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
+        """``(N, units)`` values whose zero sets cut at ``stage``."""
+        raise NotImplementedError
+
+    def unit_of(self, stage: int, unit: np.ndarray) -> np.ndarray:
+        """Neuron (output index, or group) that a stage's unit belongs to."""
+        return unit
+
+    def pattern(self, x: np.ndarray) -> np.ndarray:
+        """``(N, pattern_width)`` pattern of each input."""
+        raise NotImplementedError
+
+    def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        """The affine piece selected by ``pattern`` applied to ``x``."""
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.forward_pattern(x, self.pattern(x))
+
+
+class ReLU(Piecewise):
+    """``max(x, 0)``; pattern: ``x > 0``."""
+
+    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
+        return x
+
+    def pattern(self, x: np.ndarray) -> np.ndarray:
+        return x > 0
+
+    def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        return np.where(pattern, x, 0.0)
+
+
+class LeakyReLU(ReLU):
+    """``x`` where ``x > 0``, else ``negative_slope * x``; pattern: ``x > 0``."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        slope = float(_finite_array(negative_slope, "LeakyReLU negative_slope"))
+        self.negative_slope = slope
+
+    def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        return np.where(pattern, x, self.negative_slope * x)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU({self.negative_slope})"
+
+
+class HardTanh(Piecewise):
+    """``clip(x, min_val, max_val)``; pattern 0 (below), 1 (linear), 2 (above)."""
+
+    pattern_dtype = np.int8
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        lo, hi = (float(v) for v in _finite_array([min_val, max_val], "HardTanh bounds"))
+        if not lo < hi:
+            raise ValueError(f"HardTanh needs min_val < max_val, got {lo} and {hi}")
+        self.min_val, self.max_val = lo, hi
+
+    def num_stages(self, in_width: int) -> int:
+        return 2
+
+    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
+        return x - (self.min_val if stage == 0 else self.max_val)
+
+    def pattern(self, x: np.ndarray) -> np.ndarray:
+        return ((x > self.min_val).astype(np.int8) + (x > self.max_val)).astype(np.int8)
+
+    def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        return np.where(pattern == 0, self.min_val, np.where(pattern == 2, self.max_val, x))
+
+    def __repr__(self) -> str:
+        return f"HardTanh({self.min_val}, {self.max_val})"
+
+
+class MaxPool(Piecewise):
+    """The maximum over each group of inputs (windowed max-pooling, maxout).
+
+    Parameters
+    ----------
+    groups : sequence of sequences of int, or int array (G, k)
+        Input indices of each group; groups may differ in size (pad an array
+        with -1).  The output has one entry per group; the pattern is the
+        position, within its group, of the largest input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = MaxPool([[0, 1], [2, 3, 4]])
+    >>> pool.forward(np.array([[1.0, 2.0, 5.0, 0.0, 7.0]]))
+    array([[2., 7.]])
+    >>> pool.pattern(np.array([[1.0, 2.0, 5.0, 0.0, 7.0]]))
+    array([[1, 2]])
+    """
+
+    merge = True
+    pattern_dtype = np.intp
+
+    def __init__(self, groups: Any) -> None:
+        if isinstance(groups, np.ndarray) and groups.ndim == 2:
+            table = groups.astype(np.intp, copy=True)
+        else:
+            try:
+                rows = [list(map(int, g)) for g in groups]
+            except TypeError as exc:
+                raise TypeError(
+                    "MaxPool groups must be a sequence of index sequences or an int array"
+                ) from exc
+            if not rows or min(len(r) for r in rows) == 0:
+                raise ValueError("MaxPool needs at least one group, and no group may be empty")
+            width = max(len(r) for r in rows)
+            table = np.full((len(rows), width), -1, dtype=np.intp)
+            for i, r in enumerate(rows):
+                table[i, : len(r)] = r
+        if table.ndim != 2 or table.shape[0] == 0 or (table[:, 0] < 0).any():
+            raise ValueError("MaxPool groups must be non-empty")
+        if (table < -1).any():
+            raise ValueError("MaxPool group indices must be >= 0 (-1 pads short groups)")
+        valid = table >= 0
+        if (np.diff(valid.astype(np.int8), axis=1) > 0).any():
+            raise ValueError("MaxPool padding (-1) must come after a group's indices")
+        table.setflags(write=False)
+        self.groups = table
+        self.sizes = valid.sum(axis=1)
+
+    def out_width(self, in_width: int) -> int:
+        top = int(self.groups.max())
+        if top >= in_width:
+            raise ValueError(
+                f"MaxPool group index {top} is out of range for inputs of width {in_width}"
+            )
+        return int(self.groups.shape[0])
+
+    def num_stages(self, in_width: int) -> int:
+        return int(self.groups.shape[1]) - 1
+
+    def _gather(self, x: np.ndarray) -> np.ndarray:
+        vals = x[:, np.maximum(self.groups, 0)]  # (N, G, k)
+        return np.where(self.groups >= 0, vals, -np.inf)
+
+    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
+        vals = self._gather(x)
+        k = stage + 1
+        out = vals[:, :, :k].max(axis=2) - vals[:, :, k]
+        # groups shorter than k + 1 have nothing to cut at this stage
+        return np.where(np.isfinite(out), out, 1.0)
+
+    def pattern(self, x: np.ndarray) -> np.ndarray:
+        return self._gather(x).argmax(axis=2)
+
+    def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        idx = np.take_along_axis(
+            np.broadcast_to(self.groups, (len(x), *self.groups.shape)), pattern[..., None], axis=2
+        )[..., 0]
+        return np.take_along_axis(x, idx, axis=1)
+
+    def __repr__(self) -> str:
+        return f"MaxPool({self.groups.shape[0]} groups of up to {self.groups.shape[1]})"
+
+
+class Argmax(MaxPool):
+    """The class decision: cuts where the largest input changes.
+
+    Its output is its input unchanged (so affine maps after it still describe
+    the logits); its pattern ``(N, 1)`` is the index of the largest input.
+    The edges it makes are the decision boundary.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Argmax().pattern(np.array([[0.1, 3.0, -1.0]]))
+    array([[1]])
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def out_width(self, in_width: int) -> int:
+        if in_width < 2:
+            raise ValueError(f"Argmax needs at least 2 inputs, got width {in_width}")
+        return in_width
+
+    def num_stages(self, in_width: int) -> int:
+        return in_width - 1
+
+    def _gather(self, x: np.ndarray) -> np.ndarray:
+        return x[:, None, :]
+
+    def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        return x
+
+    def __repr__(self) -> str:
+        return "Argmax()"
+
+
+class Add(Layer):
+    """Sum of its inputs (all of one width)."""
+
+    arity = 2
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        out = xs[0].copy()
+        for x in xs[1:]:
+            out += x
+        return out
+
+
+class Concat(Layer):
+    """Concatenation of its inputs along the (flat) feature axis."""
+
+    arity = 2
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        return np.concatenate(xs, axis=1)
+
+
+class Sequential(Layer):
+    """Layers applied one after the other."""
+
+    def __init__(self, *layers: Layer) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Sequential layer {i} must be a regionscope layer, got {type(layer).__name__}"
+                    " (use regionscope.partition on a torch module to convert it)"
+                )
+        self.layers: tuple[Layer, ...] = tuple(layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Layer:
+        return self.layers[i]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(layer).replace("\n", "\n  ") for layer in self.layers)
+        return f"Sequential(\n  {inner}\n)"
+
+
+class Residual(Layer):
+    """``x + module(x)``."""
+
+    def __init__(self, module: Layer) -> None:
+        if not isinstance(module, Layer):
+            raise TypeError(f"Residual needs a regionscope layer, got {type(module).__name__}")
+        self.module = module
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x + self.module.forward(x)
+
+    def __repr__(self) -> str:
+        return f"Residual({self.module!r})"
+
+
+class Graph(Layer):
+    """A network as a directed acyclic graph of layers.
+
+    Parameters
+    ----------
+    nodes : sequence of (name, layer, inputs)
+        In an order where every input comes earlier; ``inputs`` are names of
+        earlier nodes or ``"input"``.
+    output : str
+        Name of the node whose value is the network's output.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = Graph([("a", ReLU(), ["input"]), ("s", Add(), ["input", "a"])], output="s")
+    >>> g.forward(np.array([[-1.0, 2.0]]))
+    array([[-1.,  4.]])
+    """
+
+    def __init__(self, nodes: Sequence[tuple[str, Layer, Sequence[str]]], output: str) -> None:
+        seen = {"input"}
+        checked = []
+        for i, node in enumerate(nodes):
+            name, layer, inputs = node
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Graph node {i} ({name!r}) is not a regionscope layer")
+            inputs = tuple(inputs)
+            missing = [s for s in inputs if s not in seen]
+            if missing:
+                raise ValueError(
+                    f"Graph node {name!r} uses {missing}, which come later or are unknown"
+                )
+            if name in seen:
+                raise ValueError(f"Graph node name {name!r} is used twice")
+            seen.add(name)
+            checked.append((str(name), layer, inputs))
+        if output not in seen:
+            raise ValueError(f"Graph output {output!r} is not a node")
+        self.nodes = tuple(checked)
+        self.output = output
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        values = {"input": x}
+        for name, layer, inputs in self.nodes:
+            values[name] = layer.forward(*(values[s] for s in inputs))
+        return values[self.output]
+
+
+# --------------------------------------------------------------------------------------
+# Programs: models flattened into ops over registers
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """One leaf layer of a compiled model.
+
+    Attributes
+    ----------
+    index : int
+        Position in the program: the layer index used throughout regionscope.
+    name : str
+        Dotted path of the layer in the model (``"3.module.0"``).
+    layer : Layer
+        The leaf layer.
+    inputs : tuple of int
+        Registers it reads (register 0 is the network input).
+    output : int
+        Register it writes.
+    in_width, out_width : int
+    """
+
+    index: int
+    name: str
+    layer: Layer
+    inputs: tuple[int, ...]
+    output: int
+    in_width: int
+    out_width: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """A compiled model: ops in order, over numbered registers."""
+
+    ops: tuple[Op, ...]
+    in_width: int
+    out_register: int
+    out_width: int
+    #: for each op, the registers that may be freed after it runs
+    frees: tuple[tuple[int, ...], ...]
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def run(
+        self,
+        x: np.ndarray,
+        stop: int | None = None,
+        patterns: dict[int, np.ndarray] | None = None,
+        collect: Callable[[Op, np.ndarray, list[np.ndarray]], None] | None = None,
+        register: int | None = None,
+    ) -> np.ndarray:
+        """Evaluate ops ``[0, stop)`` on a batch and return the last op's output.
+
+        Parameters
+        ----------
+        x : (N, in_width) float64
+        stop : int, optional
+            Number of ops to run (default: all).
+        patterns : dict, optional
+            ``{op index: (N, ...) pattern}``: piecewise ops with an entry apply
+            the affine piece the pattern selects instead of their own.
+        collect : callable, optional
+            Called as ``collect(op, output, inputs)`` after every op.
+        register : int, optional
+            Return this register instead of the last op's output (it must be
+            written by one of the ops run, or be 0, the input).
+        """
+        ops = self.ops if stop is None else self.ops[:stop]
+        regs: dict[int, np.ndarray] = {0: x}
+        out = x
+        if register == 0:
+            return x
+        for op in ops:
+            args = [regs[r] for r in op.inputs]
+            layer = op.layer
+            if patterns is not None and op.index in patterns and layer.piecewise:
+                out = layer.forward_pattern(args[0], patterns[op.index])  # type: ignore[attr-defined]
+            else:
+                out = layer.forward(*args)
+            if collect is not None:
+                collect(op, out, args)
+            regs[op.output] = out
+            if register is not None and op.output == register:
+                return out
+            for r in self.frees[op.index]:
+                regs.pop(r, None)
+        return out
+
+
+def _layer_label(layer: Layer) -> str:
+    return type(layer).__name__
+
+
+def compile_model(model: Layer, in_width: int) -> Program:
+    """Flatten a model into a :class:`Program`, checking widths.
+
+    Raises ``ValueError`` naming the layer (index and path) when widths do not
+    fit, and ``TypeError`` for objects that are not regionscope layers.
+    """
+    ops: list[Op] = []
+    counter = [1]  # next free register
+
+    def new_reg() -> int:
+        counter[0] += 1
+        return counter[0] - 1
+
+    def emit(
+        layer: Layer, path: str, inputs: tuple[int, ...], widths: list[int]
+    ) -> tuple[int, int]:
+        if isinstance(layer, Sequential):
+            reg, width = inputs[0], widths[0]
+            for i, sub in enumerate(layer.layers):
+                reg, width = emit(sub, f"{path}.{i}" if path else str(i), (reg,), [width])
+            return reg, width
+        if isinstance(layer, Residual):
+            sub_path = f"{path}.module" if path else "module"
+            reg, width = emit(layer.module, sub_path, inputs, widths)
+            if width != widths[0]:
+                raise ValueError(
+                    f"layer {len(ops)} ({path or 'model'}: Residual) adds its input of width "
+                    f"{widths[0]} to its module's output of width {width}; they must match"
+                )
+            return emit(Add(), path, (inputs[0], reg), [widths[0], width])
+        if isinstance(layer, Graph):
+            regs = {"input": (inputs[0], widths[0])}
+            for name, sub, names in layer.nodes:
+                sub_path = f"{path}.{name}" if path else name
+                regs[name] = emit(
+                    sub, sub_path, tuple(regs[s][0] for s in names), [regs[s][1] for s in names]
+                )
+            return regs[layer.output]
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"layer {len(ops)} ({path or 'model'}) is a {type(layer).__name__}, not a "
+                "regionscope layer"
+            )
+        index = len(ops)
+        label = f"layer {index} ({path or 'model'}: {_layer_label(layer)})"
+        if isinstance(layer, (Add, Concat)):
+            if len(inputs) < 2:
+                raise ValueError(f"{label} needs at least 2 inputs, got {len(inputs)}")
+            if isinstance(layer, Add):
+                if len(set(widths)) != 1:
+                    raise ValueError(f"{label} adds inputs of different widths {widths}")
+                out_w = widths[0]
+            else:
+                out_w = int(sum(widths))
+        else:
+            if len(inputs) != 1:
+                raise ValueError(f"{label} takes one input, got {len(inputs)}")
+            try:
+                out_w = int(layer.out_width(widths[0]))
+            except ValueError as exc:
+                raise ValueError(f"{label}: {exc}") from None
+        out_reg = new_reg()
+        ops.append(Op(index, path or "0", layer, tuple(inputs), out_reg, int(sum(widths)), out_w))
+        return out_reg, out_w
+
+    top_path = "" if isinstance(model, (Sequential, Graph)) else "0"
+    out_reg, out_w = emit(model, top_path if top_path != "0" else "", (0,), [int(in_width)])
+    if not ops:  # an empty model: the identity
+        ops.append(Op(0, "0", Identity(), (0,), new_reg(), int(in_width), int(in_width)))
+        out_reg = ops[0].output
+    # liveness: free a register after its last use
+    last_use: dict[int, int] = {}
+    for op in ops:
+        for r in op.inputs:
+            last_use[r] = op.index
+    frees: list[list[int]] = [[] for _ in ops]
+    for r, i in last_use.items():
+        if r != out_reg:
+            frees[i].append(r)
+    return Program(tuple(ops), int(in_width), out_reg, out_w, tuple(tuple(f) for f in frees))
