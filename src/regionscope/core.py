@@ -237,6 +237,30 @@ def _order_cycles(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return label, rank
 
 
+def _shared_twice(
+    chord: np.ndarray, cluster: np.ndarray, nch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of clusters that some pair of chords both pass through.
+
+    ``chord`` and ``cluster`` list memberships (a chord passes through a
+    cluster of crossings).  Returns links between such clusters.
+    """
+    key = np.unique(cluster * np.int64(nch) + chord)
+    cl = key // nch
+    ch = key % nch
+    start = np.searchsorted(cl, cl, side="left")
+    stop = np.searchsorted(cl, cl, side="right")
+    own, off = _expand(stop - np.arange(len(cl)) - 1)
+    partner = own + 1 + off
+    pair = ch[own] * np.int64(nch) + ch[partner]
+    del start
+    order = np.lexsort((cl[own], pair))
+    pair_s = pair[order]
+    cl_s = cl[own][order]
+    same = (pair_s[1:] == pair_s[:-1]) & (cl_s[1:] != cl_s[:-1])
+    return cl_s[:-1][same], cl_s[1:][same]
+
+
 def _trace_faces(
     group: np.ndarray, orig: np.ndarray, dest: np.ndarray, code: np.ndarray, vertices: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -538,7 +562,18 @@ def cut(
     ch_len = np.hypot(d[:, 0], d[:, 1])
     mc = mem_chord[o5]
     link = (mc[1:] == mc[:-1]) & ((mem_s[o5][1:] - mem_s[o5][:-1]) * ch_len[mc[1:]] <= point_tol)
-    xlabel = _components(nx, mem_x[o5][:-1][link], mem_x[o5][1:][link])
+    link_a = mem_x[o5][:-1][link]
+    link_b = mem_x[o5][1:][link]
+    xlabel = _components(nx, link_a, link_b)
+    # two chords meet at most once: where a pair of chords shares two clusters
+    # (possible when tolerances chain), those clusters are one point
+    while nx:
+        extra_a, extra_b = _shared_twice(mem_chord, np.concatenate([xlabel, xlabel]), nch)
+        if len(extra_a) == 0:
+            break
+        link_a = np.concatenate([link_a, extra_a])
+        link_b = np.concatenate([link_b, extra_b])
+        xlabel = _components(nx, link_a, link_b)
     roots = np.flatnonzero(xlabel == np.arange(nx))
     root_index = np.full(nx, -1, dtype=np.int64)
     root_index[roots] = np.arange(len(roots))

@@ -141,6 +141,19 @@ class Identity(Layer):
         return x
 
 
+def _snap(x: np.ndarray) -> np.ndarray:
+    """Per-row tolerance below which a unit's value counts as zero (see Tolerance.value_rtol).
+
+    A unit that is identically zero on a region evaluates to rounding noise;
+    patterns must not depend on the sign of that noise.
+    """
+    from .tolerance import get_tolerance
+
+    if x.shape[1] == 0:
+        return np.zeros((len(x), 1))
+    return get_tolerance().value_rtol * np.abs(x).max(axis=1, keepdims=True)
+
+
 class Piecewise(Layer):
     """A layer that cuts the domain.
 
@@ -184,13 +197,16 @@ class Piecewise(Layer):
 
 
 class ReLU(Piecewise):
-    """``max(x, 0)``; pattern: ``x > 0``."""
+    """``max(x, 0)``; pattern: ``x > 0`` (values within rounding of 0 count as off)."""
 
     def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
         return x
 
     def pattern(self, x: np.ndarray) -> np.ndarray:
-        return x > 0
+        return x > _snap(x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0.0)
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         return np.where(pattern, x, 0.0)
@@ -205,6 +221,9 @@ class LeakyReLU(ReLU):
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         return np.where(pattern, x, self.negative_slope * x)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, x, self.negative_slope * x)
 
     def __repr__(self) -> str:
         return f"LeakyReLU({self.negative_slope})"
@@ -228,7 +247,13 @@ class HardTanh(Piecewise):
         return x - (self.min_val if stage == 0 else self.max_val)
 
     def pattern(self, x: np.ndarray) -> np.ndarray:
-        return ((x > self.min_val).astype(np.int8) + (x > self.max_val)).astype(np.int8)
+        tol = _snap(np.concatenate([x - self.min_val, x - self.max_val], axis=1))
+        return ((x > self.min_val + tol).astype(np.int8) + (x >= self.max_val - tol)).astype(
+            np.int8
+        )
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x, self.min_val, self.max_val)
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         return np.where(pattern == 0, self.min_val, np.where(pattern == 2, self.max_val, x))
@@ -310,7 +335,15 @@ class MaxPool(Piecewise):
         return np.where(np.isfinite(out), out, 1.0)
 
     def pattern(self, x: np.ndarray) -> np.ndarray:
-        return self._gather(x).argmax(axis=2)
+        vals = self._gather(x)
+        top = vals.max(axis=2, keepdims=True)
+        finite = np.where(np.isfinite(vals), np.abs(vals), 0.0)
+        tol = _snap(finite.reshape(len(x), -1))[:, :, None]
+        # ties within rounding go to the first of the largest inputs
+        return (vals >= top - tol).argmax(axis=2)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self._gather(x).max(axis=2)
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         idx = np.take_along_axis(
@@ -351,6 +384,9 @@ class Argmax(MaxPool):
         return x[:, None, :]
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        return x
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
         return x
 
     def __repr__(self) -> str:

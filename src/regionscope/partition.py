@@ -17,7 +17,7 @@ Examples
 ... )
 >>> part = rs.partition(net, rs.Box(1.0))
 >>> part.num_regions, part.num_vertices
-(7, 11)
+(7, 13)
 >>> float(part.areas().sum())
 4.0
 >>> part.activation_patterns(1)[part.locate([[0.9, 0.9]])[0]]
@@ -997,6 +997,8 @@ def _compute_1d(
     for index, stage in _stage_plan(program, start):
         op = program.ops[index]
         layer = op.layer
+        if stage == 0:
+            before = points.copy()
         x = part._forward(points[:, None], stop=index, register=op.inputs[0])
         z = layer.stage_values(x, stage)  # type: ignore[attr-defined]
         s = core._classify(z)
@@ -1017,7 +1019,8 @@ def _compute_1d(
             mids = 0.5 * (points[1:] + points[:-1])
             pat = layer.pattern(part._forward(mids[:, None], stop=index, register=op.inputs[0]))  # type: ignore[attr-defined]
             pat = pat.reshape(len(mids), -1)
-            same = (pat[1:] == pat[:-1]).all(axis=1)
+            # drop breakpoints this layer made where its pattern does not change
+            same = (pat[1:] == pat[:-1]).all(axis=1) & ~np.isin(points[1:-1], before)
             points = points[np.append(True, np.append(~same, True))]
     return Partition1D(domain, layers, points, source_model)
 

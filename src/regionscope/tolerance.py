@@ -9,12 +9,12 @@ Examples
 --------
 >>> from regionscope.tolerance import get_tolerance, tolerance
 >>> get_tolerance().value_rtol
-1e-09
+1e-10
 >>> with tolerance(value_rtol=1e-7):
 ...     get_tolerance().value_rtol
 1e-07
 >>> get_tolerance().value_rtol
-1e-09
+1e-10
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ class Tolerance:
         sliver.
     point_rtol : float
         Two new vertices closer than ``point_rtol`` times the domain's diameter
-        are one vertex.
+        are one vertex.  It must stay well below ``value_rtol``: a crossing
+        that close to an existing vertex has already been snapped onto it by
+        the value test, so point merging only joins crossings that coincide up
+        to rounding.
     collinear_rtol : float
         Three domain points are collinear when the component of the third
         orthogonal to the line through the first two is at most
@@ -50,8 +53,8 @@ class Tolerance:
         Turn on costly invariant checks after every step (used by the tests).
     """
 
-    value_rtol: float = 1e-9
-    point_rtol: float = 1e-10
+    value_rtol: float = 1e-10
+    point_rtol: float = 1e-12
     collinear_rtol: float = 1e-9
     strict: bool = False
 
