@@ -1,0 +1,82 @@
+"""Layers: forward passes, patterns, compiled programs and their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import regionscope as rs
+from regionscope.layers import compile_model
+
+
+def test_forward_matches_numpy():
+    rng = np.random.default_rng(0)
+    w1, b1, w2 = rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=(2, 4))
+    net = rs.Sequential(rs.Linear(w1, b1), rs.ReLU(), rs.Linear(w2))
+    x = rng.normal(size=(10, 3))
+    np.testing.assert_allclose(net.forward(x), np.maximum(x @ w1.T + b1, 0) @ w2.T)
+
+
+def test_piecewise_patterns_select_their_piece():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(50, 6))
+    for layer in [
+        rs.ReLU(),
+        rs.LeakyReLU(0.3),
+        rs.HardTanh(-0.5, 0.7),
+        rs.MaxPool([[0, 1], [2, 3, 4], [5]]),
+        rs.Argmax(),
+    ]:
+        p = layer.pattern(x)
+        np.testing.assert_allclose(layer.forward_pattern(x, p), layer.forward(x))
+
+
+def test_maxpool_and_hardtanh_values():
+    x = np.array([[1.0, -2.0, 3.0, 0.5]])
+    np.testing.assert_array_equal(rs.MaxPool([[0, 1], [1, 2, 3]]).forward(x), [[1.0, 3.0]])
+    np.testing.assert_array_equal(rs.HardTanh().forward(x), [[1.0, -1.0, 1.0, 0.5]])
+    np.testing.assert_array_equal(rs.HardTanh().pattern(x), [[2, 0, 2, 1]])
+    np.testing.assert_array_equal(rs.Argmax().pattern(x), [[2]])
+
+
+def test_patterns_ignore_rounding_noise():
+    # a unit that is zero up to rounding is off, whatever the sign of the noise
+    x = np.array([[1e-17, 2.0], [-1e-17, 2.0]])
+    np.testing.assert_array_equal(rs.ReLU().pattern(x)[:, 0], [False, False])
+    ties = np.array([[1.0, 1.0 + 1e-16, 0.0]])
+    np.testing.assert_array_equal(rs.MaxPool([[0, 1, 2]]).pattern(ties), [[0]])
+
+
+def test_residual_graph_and_concat():
+    rng = np.random.default_rng(2)
+    w = rng.normal(size=(3, 3))
+    res = rs.Residual(rs.Sequential(rs.Linear(w), rs.ReLU()))
+    x = rng.normal(size=(5, 3))
+    np.testing.assert_allclose(res.forward(x), x + np.maximum(x @ w.T, 0))
+    g = rs.Graph(
+        [
+            ("a", rs.Linear(w), ["input"]),
+            ("b", rs.ReLU(), ["a"]),
+            ("c", rs.Concat(), ["input", "b"]),
+        ],
+        output="c",
+    )
+    prog = compile_model(g, 3)
+    assert prog.out_width == 6
+    np.testing.assert_allclose(prog.run(x), g.forward(x))
+    np.testing.assert_allclose(compile_model(res, 3).run(x), res.forward(x))
+
+
+def test_compile_errors_name_the_layer():
+    with pytest.raises(ValueError, match=r"layer 1 \(1: Linear\).*width 5"):
+        compile_model(rs.Sequential(rs.ReLU(), rs.Linear(np.ones((2, 4)))), 5)
+    with pytest.raises(ValueError, match="Residual.*must match"):
+        compile_model(rs.Residual(rs.Linear(np.ones((2, 3)))), 3)
+    with pytest.raises(ValueError, match="uses"):
+        rs.Graph([("a", rs.ReLU(), ["nope"])], output="a")
+    with pytest.raises(ValueError, match="-1 pads"):
+        rs.MaxPool(np.array([[0, -2]]))
+    with pytest.raises(ValueError, match="min_val < max_val"):
+        rs.HardTanh(1.0, 0.0)
+    with pytest.raises(ValueError, match="Argmax needs at least 2"):
+        compile_model(rs.Sequential(rs.Linear(np.ones((1, 2))), rs.Argmax()), 2)
