@@ -677,7 +677,7 @@ class Partition(_Base):
 
         return render.to_svg(self, path, **style)
 
-    def to_png(self, path: Any, **style: Any) -> Any:
+    def to_png(self, path: Any = None, **style: Any) -> bytes:
         """PNG picture of the regions (see :func:`regionscope.render.to_png`)."""
         from . import render
 
@@ -696,11 +696,14 @@ class Partition(_Base):
         return render.plot_bent_hyperplanes(self, layer, ax=ax, **style)
 
     def _repr_svg_(self) -> str | None:
-        try:
-            from . import render
-        except ImportError:  # pragma: no cover
-            return None
+        from . import render
+
         return render.repr_svg(self)
+
+    def _repr_png_(self) -> bytes:
+        from . import render
+
+        return render.repr_png(self)
 
     def __repr__(self) -> str:
         return (
@@ -972,6 +975,18 @@ class Partition1D(_Base):
         from . import render
 
         return render.plot_1d(self, ax=ax, **style)
+
+    def to_png(self, path: Any = None, **style: Any) -> bytes:
+        """PNG of the outputs along the segment (needs matplotlib)."""
+        from . import render
+
+        return render.to_png(self, path, **style)
+
+    def to_svg(self, path: Any = None, **style: Any) -> str:
+        """SVG of the outputs along the segment (needs matplotlib)."""
+        from . import render
+
+        return render.to_svg(self, path, **style)
 
     def save(self, path: Any) -> None:
         """Write to an ``.npz`` file (atomically); read back with :func:`regionscope.load`."""
