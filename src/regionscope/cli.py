@@ -1,0 +1,425 @@
+"""The ``regionscope`` command line.
+
+Subcommands
+-----------
+``regionscope demo [--out regions.png] [--size W H]``
+    Partition a built-in network (fixed seed, no downloads) and draw it.
+``regionscope render MODEL --domain SPEC --out FILE [style options]``
+    Partition a saved model and draw it (``.svg`` or ``.png`` from the
+    extension of ``FILE``).
+``regionscope lab01 --out DIR``
+    Run the first lab (see :mod:`regionscope.lab`).
+
+Loading never runs code from a file: ``.npz`` files are read with
+``allow_pickle=False`` and torch files with ``weights_only=True`` (a
+TorchScript archive or a ``torch.export`` program is accepted as well); whole
+pickled models need ``--trust-pickle``.
+
+Bad arguments print one line on stderr and exit with status 2.
+
+Examples
+--------
+>>> from regionscope.cli import main
+>>> main(["render"])
+2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+__all__ = ["main", "demo_network", "load_npz_mlp", "parse_domain"]
+
+
+class _UsageError(Exception):
+    """Bad command-line input (exit status 2)."""
+
+    def __init__(self, message: str, prefixed: bool = False) -> None:
+        super().__init__(message)
+        self.prefixed = prefixed
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')", True)
+
+
+def demo_network(seed: int = 0) -> Any:
+    """The demo network: a fixed-seed ``[2, 32, 32, 32]`` ReLU MLP, 3 logits, then Argmax.
+
+    Weights are drawn with He scaling (``N(0, 2 / fan_in)``) and biases
+    ``N(0, 0.3^2)`` from ``numpy.random.default_rng(seed)``.
+
+    Examples
+    --------
+    >>> net = demo_network()
+    >>> net.forward(np.zeros((1, 2))).shape
+    (1, 3)
+    """
+    from . import layers as L
+
+    rng = np.random.default_rng(seed)
+    widths = [2, 32, 32, 32]
+    mods: list[Any] = []
+    for a, b in zip(widths[:-1], widths[1:], strict=True):
+        mods += [
+            L.Linear(rng.normal(0.0, np.sqrt(2.0 / a), (b, a)), rng.normal(0.0, 0.3, b)),
+            L.ReLU(),
+        ]
+    mods += [L.Linear(rng.normal(0.0, np.sqrt(1.0 / widths[-1]), (3, widths[-1])), np.zeros(3))]
+    mods.append(L.Argmax())
+    return L.Sequential(*mods)
+
+
+def load_npz_mlp(path: str | Path) -> Any:
+    """Read a ReLU MLP from an ``.npz`` of ``W0, b0, W1, b1, ...`` (+ optional ``argmax``).
+
+    ``Wi`` has shape ``(out, in)`` (as ``torch.nn.Linear.weight``), ``bi``
+    ``(out,)`` (optional).  A ReLU follows every linear layer but the last;
+    a true scalar ``argmax`` appends :class:`~regionscope.Argmax`.  The file
+    is read with ``allow_pickle=False``.
+    """
+    from . import layers as L
+
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    n = 0
+    while f"W{n}" in arrays:
+        n += 1
+    if n == 0:
+        raise ValueError(
+            f"{path}: no weights found; expected arrays W0, b0, W1, b1, ... (got keys "
+            f"{sorted(arrays)})"
+        )
+    extra = set(arrays) - {f"W{i}" for i in range(n)} - {f"b{i}" for i in range(n)} - {"argmax"}
+    if extra:
+        raise ValueError(f"{path}: unexpected arrays {sorted(extra)} (after W0..W{n - 1})")
+    mods: list[Any] = []
+    for i in range(n):
+        try:
+            mods.append(L.Linear(arrays[f"W{i}"], arrays.get(f"b{i}")))
+        except ValueError as exc:
+            raise ValueError(f"{path}: layer W{i}: {exc}") from None
+        if i < n - 1:
+            mods.append(L.ReLU())
+    if "argmax" in arrays and bool(np.asarray(arrays["argmax"]).reshape(())):
+        mods.append(L.Argmax())
+    return L.Sequential(*mods)
+
+
+def _load_torch(path: Path, trust_pickle: bool) -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ValueError(f"{path}: reading torch files needs torch installed") from None
+    import zipfile
+
+    if path.suffix == ".pt2":
+        return torch.export.load(str(path)).module()
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+            return torch.jit.load(str(path), map_location="cpu")
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # an unpicklable-without-code file
+        if not trust_pickle:
+            raise ValueError(
+                f"{path}: not loadable with weights_only=True ({type(exc).__name__}); if it "
+                "is a whole pickled model from a source you trust, pass --trust-pickle"
+            ) from None
+        obj = torch.load(str(path), map_location="cpu", weights_only=False)
+    if isinstance(obj, torch.nn.Module):
+        return obj
+    if isinstance(obj, dict):
+        raise ValueError(
+            f"{path}: a state dict has no architecture; save the model with torch.jit.script/"
+            "trace + torch.jit.save, torch.export.save (.pt2), or as an .npz of W0, b0, W1, ..."
+        )
+    raise ValueError(f"{path}: holds a {type(obj).__name__}, not a model")
+
+
+def load_model(path: str | Path, *, trust_pickle: bool = False) -> Any:
+    """Load a model for the CLI (see the module docstring for what is accepted).
+
+    ``.npz`` files hold either a model written by :func:`regionscope.io.save_model`
+    (or a saved partition) or the simple ``W0, b0, W1, ...`` layout of
+    :func:`load_npz_mlp`; other files are torch files.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"model file {str(p)!r} does not exist")
+    if p.suffix == ".npz":
+        with np.load(p, allow_pickle=False) as data:
+            keys = set(data.files)
+        if "W0" in keys:
+            return load_npz_mlp(p)
+        if "model" in keys:
+            from . import io as rs_io
+
+            return rs_io.load_model(p)
+        raise ValueError(
+            f"{p}: neither a regionscope model (regionscope.io.save_model) nor an npz of "
+            f"W0, b0, W1, b1, ... (keys: {sorted(keys)[:8]})"
+        )
+    return _load_torch(p, trust_pickle)
+
+
+def parse_domain(spec: str) -> Any:
+    """Parse ``box:H``, ``box:XMIN,XMAX,YMIN,YMAX``, ``polygon:X0,Y0,X1,Y1,...``,
+    ``interval:A,B`` or ``plane:POINTS.npy``.
+
+    Examples
+    --------
+    >>> parse_domain("box:0,2,0,1").bounds
+    (0.0, 2.0, 0.0, 1.0)
+    """
+    from . import domains
+
+    kind, sep, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    if not sep or not rest:
+        raise _UsageError(
+            f"--domain must look like box:1.0, box:xmin,xmax,ymin,ymax or plane:POINTS.npy, "
+            f"got {spec!r}"
+        )
+
+    def numbers() -> list[float]:
+        try:
+            return [float(v) for v in rest.split(",")]
+        except ValueError:
+            raise _UsageError(f"--domain {kind}: expected numbers, got {rest!r}") from None
+
+    if kind == "box":
+        return domains.Box(*numbers())
+    if kind == "polygon":
+        vals = numbers()
+        if len(vals) % 2:
+            raise _UsageError("--domain polygon: needs an even number of coordinates")
+        return domains.Polygon(np.reshape(vals, (-1, 2)))
+    if kind == "interval":
+        return domains.Interval(*numbers())
+    if kind == "plane":
+        pts = np.load(rest, allow_pickle=False)
+        return domains.Plane(pts)
+    raise _UsageError(f"--domain kind must be box, polygon, interval or plane, got {kind!r}")
+
+
+def _add_style_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("style")
+    g.add_argument("--size", type=int, nargs="+", metavar="PX", help="width [height] in pixels")
+    g.add_argument(
+        "--color-by",
+        default="pattern",
+        help="pattern (default), output, class, none, or a colormap name",
+    )
+    g.add_argument("--output", type=int, default=0, help="output index for --color-by output")
+    g.add_argument("--cmap", default=None, help="colormap for values (default viridis)")
+    g.add_argument(
+        "--edges", default="layer", help="edge colours: layer (default), neuron, none or a colour"
+    )
+    g.add_argument("--layer", type=int, default=None, help="highlight one layer's edges")
+    g.add_argument("--edge-width", type=float, default=None, help="edge width in pixels")
+    g.add_argument("--decision-color", default="#000000", help="decision boundary colour")
+    g.add_argument("--decision-width", type=float, default=2.5)
+    g.add_argument("--no-decision", action="store_true", help="do not draw the decision boundary")
+    g.add_argument("--no-boundary", action="store_true", help="do not draw the domain outline")
+    g.add_argument("--vertices", action="store_true", help="draw the vertices")
+    g.add_argument("--axes", action="store_true", help="frame with ticks in domain coordinates")
+    g.add_argument(
+        "--mark",
+        metavar="POINTS.npy",
+        help="points to mark: (N, 2) domain coordinates, or inputs for a plane domain",
+    )
+    g.add_argument("--mark-labels", help="comma-separated labels of the marks")
+
+
+def _style_from(args: argparse.Namespace) -> dict[str, Any]:
+    style: dict[str, Any] = {
+        "color_by": args.color_by,
+        "output": args.output,
+        "cmap": args.cmap,
+        "edges": args.edges,
+        "layer": args.layer,
+        "edge_width": args.edge_width,
+        "decision": not args.no_decision,
+        "decision_color": args.decision_color,
+        "decision_width": args.decision_width,
+        "boundary": not args.no_boundary,
+        "vertices": args.vertices,
+        "axes": args.axes,
+    }
+    if args.size is not None:
+        if len(args.size) not in (1, 2):
+            raise _UsageError("--size takes WIDTH or WIDTH HEIGHT")
+        style["size"] = args.size[0] if len(args.size) == 1 else tuple(args.size)
+    if args.mark is not None:
+        style["mark"] = np.load(args.mark, allow_pickle=False)
+    if args.mark_labels is not None:
+        style["mark_labels"] = args.mark_labels.split(",")
+    return style
+
+
+def _out_format(path: str) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".png", ".svg"):
+        raise _UsageError(f"--out must end in .png or .svg, got {path!r}")
+    return suffix[1:]
+
+
+def _draw(part: Any, out: str, style: dict[str, Any]) -> float:
+    from . import render
+
+    t0 = time.perf_counter()
+    if part.domain.dim == 1:  # a matplotlib plot of the outputs along the interval
+        style = {"size": style["size"]} if "size" in style else {}
+    if _out_format(out) == "svg":
+        render.to_svg(part, out, **style)
+    else:
+        render.to_png(part, out, **style)
+    return time.perf_counter() - t0
+
+
+def _summary(part: Any, seconds: float, draw_seconds: float, out: str) -> str:
+    if part.domain.dim == 1:
+        counts = f"regions: {part.num_regions}, breakpoints: {len(part.breakpoints)}"
+    else:
+        counts = (
+            f"regions: {part.num_regions}, vertices: {part.num_vertices}, edges: {part.num_edges}"
+        )
+    timing = f"time: {seconds:.2f} s (partition) + {draw_seconds:.2f} s (picture)"
+    return f"{counts}\n{timing}\nwrote {out}"
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import domains
+    from .partition import partition
+
+    out = args.out
+    _out_format(out)
+    style: dict[str, Any] = {}
+    if args.size is not None:
+        style["size"] = tuple(args.size)
+    t0 = time.perf_counter()
+    part = partition(demo_network(args.seed), domains.Box(1.0))
+    seconds = time.perf_counter() - t0
+    draw = _draw(part, out, style)
+    print("demo network: [2, 32, 32, 32] ReLU MLP -> 3 classes (Argmax) on Box(1.0)")
+    print(_summary(part, seconds, draw, out))
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .partition import partition
+
+    _out_format(args.out)
+    domain = parse_domain(args.domain)
+    style = _style_from(args)
+    model = load_model(args.model, trust_pickle=args.trust_pickle)
+    t0 = time.perf_counter()
+    part = partition(model, domain, max_regions=args.max_regions)
+    seconds = time.perf_counter() - t0
+    draw = _draw(part, args.out, style)
+    print(_summary(part, seconds, draw, args.out))
+    return 0
+
+
+def _cmd_lab01(args: argparse.Namespace) -> int:
+    from .lab import run_lab01
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = run_lab01(out_dir)
+    for key, value in (result or {}).items():
+        if isinstance(value, np.ndarray) and value.size > 8:
+            value = f"array of shape {value.shape}"
+        elif isinstance(value, (dict, list, tuple)) and len(value) > 8:
+            value = f"{type(value).__name__} of {len(value)} items"
+        print(f"{key}: {value}")
+    print(f"wrote {out_dir}")
+    return 0
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="regionscope",
+        description="Exact linear regions of piecewise-linear networks on 2-D and 1-D domains.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    demo = sub.add_parser(
+        "demo",
+        help="partition a built-in example network and draw it",
+        description="Partition a fixed-seed [2, 32, 32, 32] ReLU network with 3 classes "
+        "(Argmax) on Box(1.0), draw it and print a summary.",
+    )
+    demo.add_argument("--out", default="regions.png", help="picture (.png or .svg)")
+    demo.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=None)
+    demo.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")
+    demo.set_defaults(handler=_cmd_demo)
+
+    render = sub.add_parser(
+        "render",
+        help="partition a saved model and draw it",
+        description="Partition MODEL on a domain and draw the regions. MODEL is an .npz of "
+        "W0, b0, W1, b1, ... (ReLU MLP; a true 'argmax' entry adds Argmax), a TorchScript "
+        "file, a torch.export .pt2 file, or (only with --trust-pickle) a whole pickled torch "
+        "model.",
+    )
+    render.add_argument("model", metavar="MODEL", help="model file (.npz, .pt, .pt2)")
+    render.add_argument(
+        "--domain",
+        default="box:1.0",
+        help="box:H, box:XMIN,XMAX,YMIN,YMAX, polygon:X0,Y0,..., interval:A,B or "
+        "plane:POINTS.npy (default box:1.0)",
+    )
+    render.add_argument("--out", required=True, help="picture (.png or .svg)")
+    render.add_argument("--max-regions", type=int, default=4_000_000)
+    render.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow loading a whole pickled torch model (runs code from the file)",
+    )
+    _add_style_args(render)
+    render.set_defaults(handler=_cmd_render)
+
+    lab = sub.add_parser(
+        "lab01",
+        help="run lab 01 and write its pictures",
+        description="Run lab 01 (regionscope.lab.run_lab01) and write its outputs to DIR.",
+    )
+    lab.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    lab.set_defaults(handler=_cmd_lab01)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if getattr(args, "handler", None) is None:
+            raise _UsageError("choose a command: demo, render or lab01 (see 'regionscope --help')")
+        return int(args.handler(args))
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except (_UsageError, ValueError, TypeError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        if not getattr(exc, "prefixed", False):
+            message = f"regionscope: error: {message}"
+        print(message, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
