@@ -238,35 +238,64 @@ def _order_cycles(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _shared_twice(
-    chord: np.ndarray, cluster: np.ndarray, nch: int
+    xa: np.ndarray, xb: np.ndarray, xlabel: np.ndarray, nch: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of clusters that some pair of chords both pass through.
+    """Links between clusters of crossings that one pair of chords both pass through.
 
-    ``chord`` and ``cluster`` list memberships (a chord passes through a
-    cluster of crossings).  Returns links between such clusters.
+    Crossing ``x`` of chords ``xa[x]`` and ``xb[x]`` belongs to cluster
+    ``xlabel[x]``.  Two chords meet at most once, so clusters sharing a pair
+    of chords are one point.  Only clusters of two or more crossings can hold
+    a pair of chords twice, so only their pairs are listed.
     """
-    key = np.unique(cluster * np.int64(nch) + chord)
+    nx = len(xa)
+    size = np.bincount(xlabel, minlength=nx)
+    multi = np.flatnonzero(size[xlabel] > 1)
+    if len(multi) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key = np.unique(
+        np.concatenate(
+            [xlabel[multi] * np.int64(nch) + xa[multi], xlabel[multi] * np.int64(nch) + xb[multi]]
+        )
+    )
     cl = key // nch
     ch = key % nch
-    start = np.searchsorted(cl, cl, side="left")
     stop = np.searchsorted(cl, cl, side="right")
     own, off = _expand(stop - np.arange(len(cl)) - 1)
     partner = own + 1 + off
     pair = ch[own] * np.int64(nch) + ch[partner]
-    del start
-    order = np.lexsort((cl[own], pair))
-    pair_s = pair[order]
-    cl_s = cl[own][order]
-    same = (pair_s[1:] == pair_s[:-1]) & (cl_s[1:] != cl_s[:-1])
-    return cl_s[:-1][same], cl_s[1:][same]
+    pair_cluster = cl[own]
+    # the crossing of each such pair, if the two chords cross at all
+    xkey = np.minimum(xa, xb) * np.int64(nch) + np.maximum(xa, xb)
+    xorder = np.argsort(xkey)
+    at = np.minimum(np.searchsorted(xkey[xorder], pair), nx - 1)
+    hit = xkey[xorder][at] == pair
+    link_a = [pair_cluster[hit]]
+    link_b = [xlabel[xorder[at[hit]]]]
+    # the same pair in two multi-crossing clusters
+    order = np.lexsort((pair_cluster, pair))
+    p_s, c_s = pair[order], pair_cluster[order]
+    twice = (p_s[1:] == p_s[:-1]) & (c_s[1:] != c_s[:-1])
+    link_a.append(c_s[:-1][twice])
+    link_b.append(c_s[1:][twice])
+    a = np.concatenate(link_a)
+    b = np.concatenate(link_b)
+    differ = a != b
+    return a[differ], b[differ]
 
 
 def _trace_faces(
-    group: np.ndarray, orig: np.ndarray, dest: np.ndarray, code: np.ndarray, vertices: np.ndarray
+    group: np.ndarray,
+    orig: np.ndarray,
+    dest: np.ndarray,
+    code: np.ndarray,
+    vertices: np.ndarray,
+    outer: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Faces of plane graphs given as twin half-edge pairs (``h`` and ``h ^ 1``).
 
-    Every graph (one per ``group``) is connected; its outer face is dropped.
+    Every graph (one per ``group``) is connected; ``outer (H,) bool`` marks
+    the half-edges of its outer face (the outside of its boundary), which is
+    not returned.
 
     Returns
     -------
@@ -280,7 +309,7 @@ def _trace_faces(
     h = len(orig)
     d = vertices[dest] - vertices[orig]
     angle = np.arctan2(d[:, 1], d[:, 0])
-    order = np.lexsort((angle, orig, group))
+    order = np.lexsort((angle, group * np.int64(len(vertices)) + orig))
     pos = np.empty(h, dtype=np.int64)
     pos[order] = np.arange(h)
     g_s = group[order]
@@ -295,19 +324,14 @@ def _trace_faces(
     tp = pos[twin]
     prev = np.where(tp == seg_start[tp], seg_end[tp], tp - 1)
     succ = order[prev]
-    label, rank = _order_cycles(succ)
-    p = vertices[orig]
-    q = vertices[dest]
-    # signed area relative to a corner of each cycle, for accuracy
-    base = vertices[orig[label]]
-    cross = (p[:, 0] - base[:, 0]) * (q[:, 1] - base[:, 1]) - (p[:, 1] - base[:, 1]) * (
-        q[:, 0] - base[:, 0]
-    )
-    area = np.bincount(label, weights=cross, minlength=h)
-    keep = area[label] > 0
-    idx = np.flatnonzero(keep)
-    idx = idx[np.lexsort((rank[idx], label[idx]))]
+    # faces inside never use the outer side of the boundary: trace the rest only
+    inner = np.flatnonzero(~outer)
+    local = np.full(h, -1, dtype=np.int64)
+    local[inner] = np.arange(len(inner))
+    label, rank = _order_cycles(local[succ[inner]])
+    idx = np.lexsort((rank, label))
     lab = label[idx]
+    idx = inner[idx]
     first = np.ones(len(idx), dtype=bool)
     first[1:] = lab[1:] != lab[:-1]
     starts = np.flatnonzero(first)
@@ -321,12 +345,73 @@ def _trace_faces(
 
 @dataclasses.dataclass
 class CutResult:
-    """A cut mesh and, for every new region, the region it came from."""
+    """A cut mesh, where its new regions and vertices came from.
+
+    New vertex ``V_old + i`` lies at ``(1 - interp_weight[i])`` of vertex
+    ``interp_from[i]`` plus ``interp_weight[i]`` of vertex ``interp_to[i]``,
+    on a segment inside one old region: any function affine on the old regions
+    takes the same mix of its values there (exact interpolation).  The
+    vertices it mixes come earlier in the table, so one pass in order fills it.
+    """
 
     mesh: Mesh
     parent: np.ndarray  # (F_new,) int64
     #: number of chords inserted (coincident units counted once)
     num_chords: int
+    interp_from: np.ndarray
+    interp_to: np.ndarray
+    interp_weight: np.ndarray
+
+    def extend(self, values: np.ndarray) -> np.ndarray:
+        """``values (V_old, ...)`` at old vertices -> ``(V_new, ...)`` at all vertices."""
+        n_old = len(values)
+        n_new = len(self.interp_from)
+        if n_new == 0:
+            return values
+        out = np.empty((n_old + n_new, *values.shape[1:]), dtype=values.dtype)
+        out[:n_old] = values
+        # two passes: vertices on old sides mix old vertices; crossings mix those
+        first = self.interp_from < n_old
+        first &= self.interp_to < n_old
+        for sel in (np.flatnonzero(first), np.flatnonzero(~first)):
+            if len(sel) == 0:
+                continue
+            w = self.interp_weight[sel].reshape(-1, *([1] * (values.ndim - 1)))
+            a = out[self.interp_from[sel]]
+            a += w * (out[self.interp_to[sel]] - a)
+            out[n_old + sel] = a
+        return out
+
+
+def _crossed_pairs(
+    signs: np.ndarray, rv: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(region, unit)`` pairs with corners of both signs, sorted by region then unit.
+
+    Works through the regions in chunks so that memory stays bounded.
+    """
+    n = signs.shape[1]
+    nregions = len(offsets) - 1
+    step = max(1, (1 << 24) // max(n, 1))  # incidences per chunk
+    regions: list[np.ndarray] = []
+    units: list[np.ndarray] = []
+    f0 = 0
+    while f0 < nregions:
+        f1 = int(np.searchsorted(offsets, offsets[f0] + step, side="right")) - 1
+        f1 = min(max(f1, f0 + 1), nregions)
+        lo, hi = offsets[f0], offsets[f1]
+        s_inc = signs[rv[lo:hi]]
+        starts = offsets[f0:f1] - lo
+        crossed = (np.maximum.reduceat(s_inc, starts, axis=0) > 0) & (
+            np.minimum.reduceat(s_inc, starts, axis=0) < 0
+        )
+        r, u = np.nonzero(crossed)
+        regions.append(r.astype(np.int64) + f0)
+        units.append(u.astype(np.int64))
+        f0 = f1
+    if not regions:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(regions), np.concatenate(units)
 
 
 def _classify(z: np.ndarray) -> np.ndarray:
@@ -373,16 +458,10 @@ def cut(
     signs = _classify(values)
 
     # ---- 1. which (region, unit) pairs are crossed: both signs among the corners
-    s_inc = signs[rv]
-    has_pos = np.maximum.reduceat(s_inc, offsets[:-1], axis=0) > 0
-    has_neg = np.minimum.reduceat(s_inc, offsets[:-1], axis=0) < 0
-    del s_inc
-    pair_region, pair_unit = np.nonzero(has_pos & has_neg)
-    pair_region = pair_region.astype(np.int64)
-    pair_unit = pair_unit.astype(np.int64)
-    del has_pos, has_neg
+    pair_region, pair_unit = _crossed_pairs(signs, rv, offsets)
     if len(pair_region) == 0:
-        return CutResult(mesh, np.arange(nregions, dtype=np.int64), 0)
+        empty = np.zeros(0, dtype=np.int64)
+        return CutResult(mesh, np.arange(nregions, dtype=np.int64), 0, empty, empty, np.zeros(0))
 
     # ---- 2. the two points where each crossed pair's zero set meets the boundary
     m = sizes[pair_region]
@@ -568,7 +647,7 @@ def cut(
     # two chords meet at most once: where a pair of chords shares two clusters
     # (possible when tolerances chain), those clusters are one point
     while nx:
-        extra_a, extra_b = _shared_twice(mem_chord, np.concatenate([xlabel, xlabel]), nch)
+        extra_a, extra_b = _shared_twice(xa, xb, xlabel, nch)
         if len(extra_a) == 0:
             break
         link_a = np.concatenate([link_a, extra_a])
@@ -666,7 +745,9 @@ def cut(
     dest[2 * nb + 1 :: 2] = seg_a
     code[2 * nb :: 2] = scode
     code[2 * nb + 1 :: 2] = scode
-    f_group, f_off, f_vert, f_code = _trace_faces(group, orig, dest, code, new_vertices)
+    outer = np.zeros(n_h, dtype=bool)
+    outer[1 : 2 * nb : 2] = True
+    f_group, f_off, f_vert, f_code = _trace_faces(group, orig, dest, code, new_vertices, outer)
 
     # ---- 9. assemble: untouched regions first, in order, then the new faces
     kept = np.flatnonzero(~touched)
@@ -682,14 +763,19 @@ def cut(
     if len(new_sizes) > max_regions:
         raise RegionLimitError(len(new_sizes), max_regions)
     out = Mesh(new_vertices, new_rv, new_offsets, new_src, mesh.num_corners)
-    return CutResult(out, parent, nch)
+    interp_from = np.concatenate([c_lo, vid_a[xa[roots]]])
+    interp_to = np.concatenate([c_hi, vid_b[xa[roots]]])
+    interp_weight = np.concatenate([c_t, sa[roots]])
+    return CutResult(out, parent, nch, interp_from, interp_to, interp_weight)
 
 
 # --------------------------------------------------------------------------------------
 # merging
 
 
-def merge(mesh: Mesh, region_key: np.ndarray, removable: np.ndarray) -> tuple[Mesh, np.ndarray]:
+def merge(
+    mesh: Mesh, region_key: np.ndarray, removable: np.ndarray
+) -> tuple[Mesh, np.ndarray, np.ndarray]:
     """Merge adjacent regions with equal keys across removable sides.
 
     Parameters
@@ -707,6 +793,8 @@ def merge(mesh: Mesh, region_key: np.ndarray, removable: np.ndarray) -> tuple[Me
         inside a region) removed.
     group : (F,) int64
         New region of each old region.
+    kept : (V,) bool
+        Which old vertices remain (in order).
     """
     nregions = mesh.num_regions
     rv = mesh.region_vertices
@@ -725,7 +813,7 @@ def merge(mesh: Mesh, region_key: np.ndarray, removable: np.ndarray) -> tuple[Me
     r2 = inc_region[i2]
     join = removable[i1] & removable[i2] & (region_key[r1] == region_key[r2])
     if not join.any():
-        return mesh, np.arange(nregions, dtype=np.int64)
+        return mesh, np.arange(nregions, dtype=np.int64), np.ones(nverts, dtype=bool)
     comp = _components(nregions, r1[join], r2[join])
     drop = np.zeros(len(rv), dtype=bool)
     drop[i1[join]] = True
@@ -759,10 +847,11 @@ def merge(mesh: Mesh, region_key: np.ndarray, removable: np.ndarray) -> tuple[Me
     offsets = np.zeros(len(new_sizes) + 1, dtype=np.int64)
     np.cumsum(new_sizes, out=offsets[1:])
     merged = Mesh(mesh.vertices, new_rv, offsets, new_src, mesh.num_corners)
-    return _drop_degree_two(merged), group
+    out, kept = _drop_degree_two(merged)
+    return out, group, kept
 
 
-def _drop_degree_two(mesh: Mesh) -> Mesh:
+def _drop_degree_two(mesh: Mesh) -> tuple[Mesh, np.ndarray]:
     """Remove vertices with two neighbours (other than domain corners) and unused vertices."""
     ev, _, _ = mesh.edges()
     nverts = len(mesh.vertices)
@@ -779,6 +868,7 @@ def _drop_degree_two(mesh: Mesh) -> Mesh:
     remap = np.cumsum(used) - 1
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return Mesh(
+    out = Mesh(
         mesh.vertices[used], remap[new_rv].astype(np.int64), offsets, new_src, mesh.num_corners
     )
+    return out, used

@@ -729,6 +729,10 @@ def _stage_plan(program: Program, start: int) -> list[tuple[int, int]]:
     return plan
 
 
+#: number of float64 values the register table at the vertices may hold
+_REGISTER_VALUES = 1 << 26
+
+
 def _compute_2d(
     domain: Domain2D,
     layers: tuple[Layer, ...],
@@ -739,6 +743,15 @@ def _compute_2d(
     max_regions: int,
     stats: dict[str, Any] | None = None,
 ) -> Partition:
+    """Apply the piecewise layers from op ``start`` on to ``mesh``.
+
+    The values of the network's registers at the vertices are carried along:
+    a piecewise layer's input is affine on the regions it starts from, so the
+    values at the vertices it creates are exact mixes of values at old ones
+    (:meth:`core.CutResult.extend`).  When the registers would take more than
+    ``_REGISTER_VALUES`` numbers, a layer's input is recomputed by a forward
+    pass in chunks instead, and only that input is carried.
+    """
     part = Partition(domain, layers, mesh, source_model, stats)
     program = part.program
     plan = _stage_plan(program, start)
@@ -746,35 +759,63 @@ def _compute_2d(
     timings = dict(part.stats.get("layer_seconds", {}))
     diameter = domain.diameter
     strict = get_tolerance().strict
+    regs: dict[int, np.ndarray] | None = None  # register values at the vertices
+    last_piecewise = plan[-1][0] if plan else -1
+    pos = 0  # ops [0, pos) are applied to regs
+    x = np.zeros((0, 0))
     try:
         for index, stage in plan:
             t0 = time.perf_counter()
             op = program.ops[index]
             layer = op.layer
+            nverts = len(mesh.vertices)
             if stage == 0:
                 origin = np.arange(mesh.num_regions)
-            values = part._forward_on(mesh.vertices, index, op.inputs[0])
-            z = layer.stage_values(values, stage)  # type: ignore[attr-defined]
-            del values
+                widest = max(o.out_width for o in program.ops[: index + 1])
+                if nverts * (widest + op.in_width) * 2 > _REGISTER_VALUES:
+                    regs = None
+                elif regs is None or pos == 0:
+                    regs, pos = {0: domain.lift(mesh.vertices)}, 0
+                if regs is not None:
+                    pos = _advance(program, regs, pos, index)
+                    x = regs[op.inputs[0]]
+                else:
+                    x = part._forward_on(mesh.vertices, index, op.inputs[0])
+            z = layer.stage_values(x, stage)  # type: ignore[attr-defined]
             n_units = z.shape[1]
-            units = np.arange(n_units)
-            codes = core.encode_source(index, layer.unit_of(stage, units))  # type: ignore[attr-defined]
-            # cut by groups of units small enough for the value table
-            step = max(1, _CHUNK_VALUES * 4 // max(len(mesh.vertices), 1))
+            codes = core.encode_source(index, layer.unit_of(stage, np.arange(n_units)))  # type: ignore[attr-defined]
+            last_stage = stage == layer.num_stages(op.in_width) - 1  # type: ignore[attr-defined]
+            later = index != last_piecewise
+            # cut by groups of units small enough for the (vertex, unit) sign table
+            step = max(1, _CHUNK_VALUES * 16 // max(len(mesh.vertices), 1))
             for u0 in range(0, n_units, step):
-                if u0 > 0:
-                    values = part._forward_on(mesh.vertices, index, op.inputs[0])
-                    z = layer.stage_values(values, stage)  # type: ignore[attr-defined]
-                    del values
                 res = core.cut(
                     mesh, z[:, u0 : u0 + step], codes[u0 : u0 + step], diameter, max_regions
                 )
                 mesh = res.mesh
                 origin = origin[res.parent]
+                if not len(res.interp_from):
+                    continue
+                more = u0 + step < n_units or not last_stage
+                if regs is not None and later:
+                    width = sum(v.shape[1] for v in regs.values())
+                    if len(mesh.vertices) * width > _REGISTER_VALUES:
+                        regs = None
+                if regs is not None and later:
+                    for r in regs:
+                        regs[r] = res.extend(regs[r])
+                    x = regs[op.inputs[0]]
+                else:
+                    regs = None
+                    x = res.extend(x) if more else x
+                if u0 + step < n_units:
+                    z = layer.stage_values(x, stage)  # type: ignore[attr-defined]
             del z
-            last_stage = stage == layer.num_stages(op.in_width) - 1  # type: ignore[attr-defined]
             if last_stage and layer.merge:  # type: ignore[attr-defined]
-                mesh = _merge_layer(part, mesh, index)
+                mesh, kept = _merge_layer(part, mesh, index)
+                if regs is not None:
+                    for r in regs:
+                        regs[r] = regs[r][kept]
             if strict:
                 check_mesh(mesh, domain)
             timings[index] = timings.get(index, 0.0) + time.perf_counter() - t0
@@ -789,17 +830,26 @@ def _compute_2d(
     return result
 
 
-def _merge_layer(part: Partition, mesh: core.Mesh, index: int) -> core.Mesh:
-    """Merge regions that a max/argmax layer cut needlessly."""
+def _advance(program: Program, regs: dict[int, np.ndarray], pos: int, stop: int) -> int:
+    """Run ops ``[pos, stop)`` on the register values in ``regs``; return ``stop``."""
+    for op in program.ops[pos:stop]:
+        regs[op.output] = op.layer.forward(*[regs[r] for r in op.inputs])
+        for r in program.frees[op.index]:
+            regs.pop(r, None)
+    return max(pos, stop)
+
+
+def _merge_layer(part: Partition, mesh: core.Mesh, index: int) -> tuple[core.Mesh, np.ndarray]:
+    """Merge regions that a max/argmax layer cut needlessly (patterns at centroids)."""
     tmp = Partition(part.domain, part._layers, mesh)
     centroids = tmp.centroids()
     op = part.program.ops[index]
-    x = tmp._forward(centroids, stop=index, register=op.inputs[0])
-    pat = op.layer.pattern(x)  # type: ignore[attr-defined]
+    xc = tmp._forward(centroids, stop=index, register=op.inputs[0])
+    pat = op.layer.pattern(xc)  # type: ignore[attr-defined]
     _, key = np.unique(pat.reshape(len(pat), -1), axis=0, return_inverse=True)
     layer_of_side, _ = core.decode_source(mesh.incidence_source)
-    merged, _ = core.merge(mesh, key.reshape(-1).astype(np.int64), layer_of_side == index)
-    return merged
+    merged, _, kept = core.merge(mesh, key.reshape(-1).astype(np.int64), layer_of_side == index)
+    return merged, kept
 
 
 def check_mesh(mesh: core.Mesh, domain: Domain2D) -> None:
