@@ -85,14 +85,16 @@ _LAZY = {
     "region_count_stats": "lab",
     "perturbation_series": "lab",
     "check_affine": "lab",
+    "lab_network": "lab",
+    "arrangement_box": "lab",
 }
 
 
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name == "bounds":
-        return importlib.import_module(".bounds", __name__)
+    if name in ("bounds", "lab", "render", "io", "testing", "domains", "layers"):
+        return importlib.import_module(f".{name}", __name__)
     if name in _LAZY:
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)
