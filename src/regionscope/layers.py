@@ -180,6 +180,10 @@ class Piecewise(Layer):
         """``(N, units)`` values whose zero sets cut at ``stage``."""
         raise NotImplementedError
 
+    def num_units(self, in_width: int) -> int:
+        """Number of units cutting at each stage."""
+        return in_width
+
     def unit_of(self, stage: int, unit: np.ndarray) -> np.ndarray:
         """Neuron (output index, or group) that a stage's unit belongs to."""
         return unit
@@ -323,6 +327,9 @@ class MaxPool(Piecewise):
     def num_stages(self, in_width: int) -> int:
         return int(self.groups.shape[1]) - 1
 
+    def num_units(self, in_width: int) -> int:
+        return int(self.groups.shape[0])
+
     def _gather(self, x: np.ndarray) -> np.ndarray:
         vals = x[:, np.maximum(self.groups, 0)]  # (N, G, k)
         return np.where(self.groups >= 0, vals, -np.inf)
@@ -379,6 +386,9 @@ class Argmax(MaxPool):
 
     def num_stages(self, in_width: int) -> int:
         return in_width - 1
+
+    def num_units(self, in_width: int) -> int:
+        return 1
 
     def _gather(self, x: np.ndarray) -> np.ndarray:
         return x[:, None, :]

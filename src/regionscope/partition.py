@@ -119,7 +119,7 @@ def _pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
 
 
 class _Progress:
-    """A progress bar over cutting steps (tqdm when installed, else plain lines)."""
+    """A progress bar over layers and their units (tqdm when installed, else plain lines)."""
 
     def __init__(self, enabled: bool, total: int) -> None:
         self.bar = None
@@ -131,14 +131,14 @@ class _Progress:
         except ImportError:
             self.bar = None
         else:
-            self.bar = tqdm(total=total, unit="step", desc="regions")
+            self.bar = tqdm(total=total, unit="unit", desc="regionscope")
 
-    def update(self, label: str, regions: int) -> None:
+    def update(self, label: str, regions: int, units: int) -> None:
         if not self.enabled:
             return
         if self.bar is not None:
             self.bar.set_postfix_str(f"{label}: {regions} regions")
-            self.bar.update(1)
+            self.bar.update(units)
         else:
             sys.stderr.write(f"regionscope: {label}: {regions} regions\n")
 
@@ -755,7 +755,11 @@ def _compute_2d(
     part = Partition(domain, layers, mesh, source_model, stats)
     program = part.program
     plan = _stage_plan(program, start)
-    bar = _Progress(progress, len(plan))
+    total_units = sum(
+        program.ops[i].layer.num_units(program.ops[i].in_width)  # type: ignore[attr-defined]
+        for i, _ in plan
+    )
+    bar = _Progress(progress, total_units)
     timings = dict(part.stats.get("layer_seconds", {}))
     diameter = domain.diameter
     strict = get_tolerance().strict
@@ -770,7 +774,6 @@ def _compute_2d(
             layer = op.layer
             nverts = len(mesh.vertices)
             if stage == 0:
-                origin = np.arange(mesh.num_regions)
                 widest = max(o.out_width for o in program.ops[: index + 1])
                 if nverts * (widest + op.in_width) * 2 > _REGISTER_VALUES:
                     regs = None
@@ -788,12 +791,14 @@ def _compute_2d(
             later = index != last_piecewise
             # cut by groups of units small enough for the (vertex, unit) sign table
             step = max(1, _CHUNK_VALUES * 16 // max(len(mesh.vertices), 1))
+            if progress:  # smaller groups of units, so that the bar moves
+                step = min(step, max(32, -(-n_units // 20)))
             for u0 in range(0, n_units, step):
                 res = core.cut(
                     mesh, z[:, u0 : u0 + step], codes[u0 : u0 + step], diameter, max_regions
                 )
                 mesh = res.mesh
-                origin = origin[res.parent]
+                bar.update(f"layer {index} ({op.name})", mesh.num_regions, min(step, n_units - u0))
                 if not len(res.interp_from):
                     continue
                 more = u0 + step < n_units or not last_stage
@@ -819,7 +824,6 @@ def _compute_2d(
             if strict:
                 check_mesh(mesh, domain)
             timings[index] = timings.get(index, 0.0) + time.perf_counter() - t0
-            bar.update(f"layer {index} ({op.name})", mesh.num_regions)
     finally:
         bar.close()
     result = Partition(
