@@ -388,11 +388,22 @@ def _crossed_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(region, unit)`` pairs with corners of both signs, sorted by region then unit.
 
-    Works through the regions in chunks so that memory stays bounded.
+    The signs are packed 64 units to a word, so that the reductions over each
+    region's corners touch ``n / 64`` words per corner.
     """
     n = signs.shape[1]
     nregions = len(offsets) - 1
-    step = max(1, (1 << 24) // max(n, 1))  # incidences per chunk
+    words = -(-n // 64)
+
+    def pack(mask: np.ndarray) -> np.ndarray:
+        packed = np.packbits(mask, axis=1, bitorder="little")
+        out = np.zeros((len(mask), words * 8), dtype=np.uint8)
+        out[:, : packed.shape[1]] = packed
+        return out.view(np.uint64)
+
+    pos = pack(signs > 0)
+    neg = pack(signs < 0)
+    step = max(1, (1 << 24) // words)  # incidences per chunk
     regions: list[np.ndarray] = []
     units: list[np.ndarray] = []
     f0 = 0
@@ -400,13 +411,14 @@ def _crossed_pairs(
         f1 = int(np.searchsorted(offsets, offsets[f0] + step, side="right")) - 1
         f1 = min(max(f1, f0 + 1), nregions)
         lo, hi = offsets[f0], offsets[f1]
-        s_inc = signs[rv[lo:hi]]
         starts = offsets[f0:f1] - lo
-        crossed = (np.maximum.reduceat(s_inc, starts, axis=0) > 0) & (
-            np.minimum.reduceat(s_inc, starts, axis=0) < 0
-        )
-        r, u = np.nonzero(crossed)
-        regions.append(r.astype(np.int64) + f0)
+        corners = rv[lo:hi]
+        crossed = np.bitwise_or.reduceat(pos[corners], starts, axis=0)
+        crossed &= np.bitwise_or.reduceat(neg[corners], starts, axis=0)
+        rows = np.flatnonzero(crossed.any(axis=1))
+        bits = np.unpackbits(crossed[rows].view(np.uint8), axis=1, bitorder="little")[:, :n]
+        r, u = np.nonzero(bits)
+        regions.append(rows[r].astype(np.int64) + f0)
         units.append(u.astype(np.int64))
         f0 = f1
     if not regions:
