@@ -384,9 +384,11 @@ class CutResult:
 
 
 def _crossed_pairs(
-    signs: np.ndarray, rv: np.ndarray, offsets: np.ndarray
+    signs: np.ndarray, rv: np.ndarray, offsets: np.ndarray, active: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(region, unit)`` pairs with corners of both signs, sorted by region then unit.
+
+    With ``active (F, n) bool``, only those pairs are considered.
 
     The signs are packed 64 units to a word, so that the reductions over each
     region's corners touch ``n / 64`` words per corner.
@@ -415,6 +417,8 @@ def _crossed_pairs(
         corners = rv[lo:hi]
         crossed = np.bitwise_or.reduceat(pos[corners], starts, axis=0)
         crossed &= np.bitwise_or.reduceat(neg[corners], starts, axis=0)
+        if active is not None:
+            crossed &= pack(active[f0:f1])
         rows = np.flatnonzero(crossed.any(axis=1))
         bits = np.unpackbits(crossed[rows].view(np.uint8), axis=1, bitorder="little")[:, :n]
         r, u = np.nonzero(bits)
@@ -435,7 +439,12 @@ def _classify(z: np.ndarray) -> np.ndarray:
 
 
 def cut(
-    mesh: Mesh, values: np.ndarray, unit_codes: np.ndarray, diameter: float, max_regions: int
+    mesh: Mesh,
+    values: np.ndarray,
+    unit_codes: np.ndarray,
+    diameter: float,
+    max_regions: int,
+    active: np.ndarray | None = None,
 ) -> CutResult:
     """Cut every region of ``mesh`` along the zero sets of units.
 
@@ -452,6 +461,8 @@ def cut(
     max_regions : int
         Raise :class:`~regionscope.errors.RegionLimitError` when the result
         would have more regions.
+    active : (F, n) bool, optional
+        Only these (region, unit) pairs may be cut.
 
     Returns
     -------
@@ -470,7 +481,7 @@ def cut(
     signs = _classify(values)
 
     # ---- 1. which (region, unit) pairs are crossed: both signs among the corners
-    pair_region, pair_unit = _crossed_pairs(signs, rv, offsets)
+    pair_region, pair_unit = _crossed_pairs(signs, rv, offsets, active)
     if len(pair_region) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return CutResult(mesh, np.arange(nregions, dtype=np.int64), 0, empty, empty, np.zeros(0))

@@ -784,6 +784,8 @@ def _compute_2d(
                     x = regs[op.inputs[0]]
                 else:
                     x = part._forward_on(mesh.vertices, index, op.inputs[0])
+            if stage == 0 and layer.merge:  # type: ignore[attr-defined]
+                active = _undecided(layer, x, mesh)
             z = layer.stage_values(x, stage)  # type: ignore[attr-defined]
             n_units = z.shape[1]
             codes = core.encode_source(index, layer.unit_of(stage, np.arange(n_units)))  # type: ignore[attr-defined]
@@ -795,9 +797,16 @@ def _compute_2d(
                 step = min(step, max(32, -(-n_units // 20)))
             for u0 in range(0, n_units, step):
                 res = core.cut(
-                    mesh, z[:, u0 : u0 + step], codes[u0 : u0 + step], diameter, max_regions
+                    mesh,
+                    z[:, u0 : u0 + step],
+                    codes[u0 : u0 + step],
+                    diameter,
+                    max_regions,
+                    None if not layer.merge else active[:, u0 : u0 + step],  # type: ignore[attr-defined]
                 )
                 mesh = res.mesh
+                if layer.merge:  # type: ignore[attr-defined]
+                    active = active[res.parent]
                 bar.update(f"layer {index} ({op.name})", mesh.num_regions, min(step, n_units - u0))
                 if not len(res.interp_from):
                     continue
@@ -832,6 +841,18 @@ def _compute_2d(
     if result.num_regions > max_regions:
         raise RegionLimitError(result.num_regions, max_regions)
     return result
+
+
+def _undecided(layer: Any, x: np.ndarray, mesh: core.Mesh) -> np.ndarray:
+    """``(F, groups) bool``: regions whose corners disagree on a max's winner.
+
+    Inputs affine on a convex region that have one winner at every corner have
+    it everywhere inside, so only the other (region, group) pairs are cut.
+    """
+    pat = layer.pattern(x)  # (V, groups)
+    at = pat[mesh.region_vertices]
+    starts = mesh.region_offsets[:-1]
+    return np.minimum.reduceat(at, starts, axis=0) != np.maximum.reduceat(at, starts, axis=0)
 
 
 def _advance(program: Program, regs: dict[int, np.ndarray], pos: int, stop: int) -> int:
