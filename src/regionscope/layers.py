@@ -630,6 +630,9 @@ def compile_model(model: Layer, in_width: int) -> Program:
         layer: Layer, path: str, inputs: tuple[int, ...], widths: list[int]
     ) -> tuple[int, int]:
         if isinstance(layer, Sequential):
+            if not path and len(layer.layers) == 1 and isinstance(layer.layers[0], Graph):
+                # a converted model alone: keep its own names ("features.0")
+                return emit(layer.layers[0], path, inputs, widths)
             reg, width = inputs[0], widths[0]
             for i, sub in enumerate(layer.layers):
                 reg, width = emit(sub, f"{path}.{i}" if path else str(i), (reg,), [width])

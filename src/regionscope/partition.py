@@ -763,69 +763,77 @@ def _compute_2d(
     timings = dict(part.stats.get("layer_seconds", {}))
     diameter = domain.diameter
     strict = get_tolerance().strict
-    regs: dict[int, np.ndarray] | None = None  # register values at the vertices
     last_piecewise = plan[-1][0] if plan else -1
+    # where a layer's input comes from: the registers at the vertices (regs),
+    # that input alone (x), or neither (streamed by a chunked forward pass)
+    regs: dict[int, np.ndarray] | None = None
     pos = 0  # ops [0, pos) are applied to regs
-    x = np.zeros((0, 0))
+    x: np.ndarray | None = None
     try:
         for index, stage in plan:
             t0 = time.perf_counter()
             op = program.ops[index]
-            layer = op.layer
-            nverts = len(mesh.vertices)
+            layer: Any = op.layer
+            last_stage = stage == layer.num_stages(op.in_width) - 1
+            later = index != last_piecewise
             if stage == 0:
+                nverts = len(mesh.vertices)
                 widest = max(o.out_width for o in program.ops[: index + 1])
                 if nverts * (widest + op.in_width) * 2 > _REGISTER_VALUES:
                     regs = None
-                elif regs is None or pos == 0:
+                elif regs is None:
                     regs, pos = {0: domain.lift(mesh.vertices)}, 0
                 if regs is not None:
                     pos = _advance(program, regs, pos, index)
                     x = regs[op.inputs[0]]
-                else:
+                elif nverts * op.in_width <= _REGISTER_VALUES:
                     x = part._forward_on(mesh.vertices, index, op.inputs[0])
-            if stage == 0 and layer.merge:  # type: ignore[attr-defined]
-                active = _undecided(layer, x, mesh)
-            z = layer.stage_values(x, stage)  # type: ignore[attr-defined]
-            n_units = z.shape[1]
-            codes = core.encode_source(index, layer.unit_of(stage, np.arange(n_units)))  # type: ignore[attr-defined]
-            last_stage = stage == layer.num_stages(op.in_width) - 1  # type: ignore[attr-defined]
-            later = index != last_piecewise
-            # cut by groups of units small enough for the (vertex, unit) sign table
-            step = max(1, _CHUNK_VALUES * 16 // max(len(mesh.vertices), 1))
-            if progress:  # smaller groups of units, so that the bar moves
-                step = min(step, max(32, -(-n_units // 20)))
-            for u0 in range(0, n_units, step):
+                else:
+                    x = None
+                if layer.merge:
+                    active = _undecided(part, layer, mesh, index, x)
+            n_units = layer.num_units(op.in_width)
+            codes = core.encode_source(index, layer.unit_of(stage, np.arange(n_units)))
+            u0 = 0
+            while u0 < n_units:
+                # cut by groups of units small enough for the (vertex, unit) tables
+                step = max(1, _CHUNK_VALUES * 16 // max(len(mesh.vertices), 1))
+                if progress:  # smaller groups of units, so that the bar moves
+                    step = min(step, max(32, -(-n_units // 20)))
+                u1 = min(n_units, u0 + step)
+                if x is not None:
+                    z = layer.stage_values(x, stage)[:, u0:u1]
+                else:
+                    z = _stream_stage_values(part, mesh, index, stage, u0, u1)
                 res = core.cut(
                     mesh,
-                    z[:, u0 : u0 + step],
-                    codes[u0 : u0 + step],
+                    z,
+                    codes[u0:u1],
                     diameter,
                     max_regions,
-                    None if not layer.merge else active[:, u0 : u0 + step],  # type: ignore[attr-defined]
+                    active[:, u0:u1] if layer.merge else None,
                 )
+                del z
                 mesh = res.mesh
-                if layer.merge:  # type: ignore[attr-defined]
+                if layer.merge:
                     active = active[res.parent]
-                bar.update(f"layer {index} ({op.name})", mesh.num_regions, min(step, n_units - u0))
+                bar.update(f"layer {index} ({op.name})", mesh.num_regions, u1 - u0)
+                more = u1 < n_units or not last_stage
+                u0 = u1
                 if not len(res.interp_from):
                     continue
-                more = u0 + step < n_units or not last_stage
+                nverts = len(mesh.vertices)
                 if regs is not None and later:
-                    width = sum(v.shape[1] for v in regs.values())
-                    if len(mesh.vertices) * width > _REGISTER_VALUES:
-                        regs = None
-                if regs is not None and later:
-                    for r in regs:
-                        regs[r] = res.extend(regs[r])
-                    x = regs[op.inputs[0]]
-                else:
+                    if nverts * sum(v.shape[1] for v in regs.values()) <= _REGISTER_VALUES:
+                        for r in regs:
+                            regs[r] = res.extend(regs[r])
+                        x = regs[op.inputs[0]]
+                        continue
                     regs = None
-                    x = res.extend(x) if more else x
-                if u0 + step < n_units:
-                    z = layer.stage_values(x, stage)  # type: ignore[attr-defined]
-            del z
-            if last_stage and layer.merge:  # type: ignore[attr-defined]
+                regs = None
+                if x is not None and more:
+                    x = res.extend(x) if nverts * x.shape[1] <= _REGISTER_VALUES else None
+            if last_stage and layer.merge:
                 mesh, kept = _merge_layer(part, mesh, index)
                 if regs is not None:
                     for r in regs:
@@ -843,13 +851,41 @@ def _compute_2d(
     return result
 
 
-def _undecided(layer: Any, x: np.ndarray, mesh: core.Mesh) -> np.ndarray:
+def _stream_stage_values(
+    part: Partition, mesh: core.Mesh, index: int, stage: int, u0: int, u1: int
+) -> np.ndarray:
+    """Units ``u0:u1`` of a stage at every vertex, by a forward pass in chunks."""
+    op = part.program.ops[index]
+    layer: Any = op.layer
+    verts = mesh.vertices
+    out = np.empty((len(verts), u1 - u0))
+    for sl in _chunks(len(verts), _max_width(part.program)):
+        xs = part.program.run(part._lift(verts[sl]), stop=index, register=op.inputs[0])
+        out[sl] = layer.stage_values(xs, stage)[:, u0:u1]
+    return out
+
+
+def _undecided(
+    part: Partition, layer: Any, mesh: core.Mesh, index: int, x: np.ndarray | None
+) -> np.ndarray:
     """``(F, groups) bool``: regions whose corners disagree on a max's winner.
 
     Inputs affine on a convex region that have one winner at every corner have
     it everywhere inside, so only the other (region, group) pairs are cut.
     """
-    pat = layer.pattern(x)  # (V, groups)
+    if x is not None:
+        pat = layer.pattern(x)  # (V, groups)
+    else:
+        op = part.program.ops[index]
+        verts = mesh.vertices
+        pat = np.concatenate(
+            [
+                layer.pattern(
+                    part.program.run(part._lift(verts[sl]), stop=index, register=op.inputs[0])
+                )
+                for sl in _chunks(len(verts), _max_width(part.program))
+            ]
+        )
     at = pat[mesh.region_vertices]
     starts = mesh.region_offsets[:-1]
     return np.minimum.reduceat(at, starts, axis=0) != np.maximum.reduceat(at, starts, axis=0)
