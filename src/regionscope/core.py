@@ -638,6 +638,9 @@ def cut(
         cross_ok = c_hi_r[cand] > c_hi_r[own]
         xa_parts.append(own[cross_ok])
         xb_parts.append(cand[cross_ok])
+        found = sum(len(p) for p in xa_parts)
+        if nregions + nch + found > max_regions:  # stop before memory runs out
+            raise RegionLimitError(nregions, max_regions, f"{nch} new cuts and {found}+ crossings")
     xa = np.concatenate(xa_parts) if xa_parts else np.zeros(0, np.int64)
     xb = np.concatenate(xb_parts) if xb_parts else np.zeros(0, np.int64)
     nx = len(xa)
@@ -703,7 +706,9 @@ def cut(
     a_inc = rv
     b_inc = rv[inc_next]
     inc_key = np.minimum(a_inc, b_inc) * np.int64(nverts) + np.maximum(a_inc, b_inc)
-    split_side = np.isin(inc_key, c_key)
+    # c_key is sorted: membership by binary search
+    at = np.minimum(np.searchsorted(c_key, inc_key), max(len(c_key) - 1, 0))
+    split_side = c_key[at] == inc_key if len(c_key) else np.zeros(len(inc_key), dtype=bool)
     inc_region = mesh.incidence_region()
     touched = np.zeros(nregions, dtype=bool)
     touched[ch_region] = True
@@ -804,8 +809,8 @@ def merge(
     Parameters
     ----------
     mesh : Mesh
-    region_key : (F,) int64
-        Regions with equal keys that share a removable side are merged.
+    region_key : (F,) or (F, k) array
+        Regions with equal keys (rows) that share a removable side are merged.
     removable : (I,) bool
         Which sides (by incidence) may be removed.
 
@@ -834,7 +839,11 @@ def merge(
     i2 = order[pair + 1]
     r1 = inc_region[i1]
     r2 = inc_region[i2]
-    join = removable[i1] & removable[i2] & (region_key[r1] == region_key[r2])
+    join = removable[i1] & removable[i2]
+    same = region_key[r1[join]] == region_key[r2[join]]
+    if same.ndim > 1:
+        same = same.all(axis=1)
+    join[join] = same
     if not join.any():
         return mesh, np.arange(nregions, dtype=np.int64), np.ones(nverts, dtype=bool)
     comp = _components(nregions, r1[join], r2[join])

@@ -176,8 +176,8 @@ class Piecewise(Layer):
         """Number of cutting stages."""
         return 1
 
-    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
-        """``(N, units)`` values whose zero sets cut at ``stage``."""
+    def stage_values(self, x: np.ndarray, stage: int, units: slice | None = None) -> np.ndarray:
+        """``(N, units)`` values whose zero sets cut at ``stage`` (only ``units``, if given)."""
         raise NotImplementedError
 
     def num_units(self, in_width: int) -> int:
@@ -188,8 +188,8 @@ class Piecewise(Layer):
         """Neuron (output index, or group) that a stage's unit belongs to."""
         return unit
 
-    def pattern(self, x: np.ndarray) -> np.ndarray:
-        """``(N, pattern_width)`` pattern of each input."""
+    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
+        """``(N, pattern_width)`` pattern of each input (only ``units``, if given)."""
         raise NotImplementedError
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -203,11 +203,12 @@ class Piecewise(Layer):
 class ReLU(Piecewise):
     """``max(x, 0)``; pattern: ``x > 0`` (values within rounding of 0 count as off)."""
 
-    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
-        return x
+    def stage_values(self, x: np.ndarray, stage: int, units: slice | None = None) -> np.ndarray:
+        return x if units is None else x[:, units]
 
-    def pattern(self, x: np.ndarray) -> np.ndarray:
-        return x > _snap(x)
+    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
+        tol = _snap(x)
+        return (x > tol) if units is None else (x[:, units] > tol)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0.0)
@@ -247,11 +248,13 @@ class HardTanh(Piecewise):
     def num_stages(self, in_width: int) -> int:
         return 2
 
-    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
+    def stage_values(self, x: np.ndarray, stage: int, units: slice | None = None) -> np.ndarray:
+        x = x if units is None else x[:, units]
         return x - (self.min_val if stage == 0 else self.max_val)
 
-    def pattern(self, x: np.ndarray) -> np.ndarray:
+    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
         tol = _snap(np.concatenate([x - self.min_val, x - self.max_val], axis=1))
+        x = x if units is None else x[:, units]
         return ((x > self.min_val + tol).astype(np.int8) + (x >= self.max_val - tol)).astype(
             np.int8
         )
@@ -316,6 +319,15 @@ class MaxPool(Piecewise):
         self.groups = table
         self.sizes = valid.sum(axis=1)
 
+    def _gather(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
+        """``(N, G, k)`` inputs of every group (or of ``units``); padding is ``-inf``."""
+        groups = self.groups if units is None else self.groups[units]
+        if (groups >= 0).all():
+            return x[:, groups]
+        vals = x[:, np.maximum(groups, 0)]
+        vals[:, groups < 0] = -np.inf
+        return vals
+
     def out_width(self, in_width: int) -> int:
         top = int(self.groups.max())
         if top >= in_width:
@@ -330,22 +342,17 @@ class MaxPool(Piecewise):
     def num_units(self, in_width: int) -> int:
         return int(self.groups.shape[0])
 
-    def _gather(self, x: np.ndarray) -> np.ndarray:
-        vals = x[:, np.maximum(self.groups, 0)]  # (N, G, k)
-        return np.where(self.groups >= 0, vals, -np.inf)
-
-    def stage_values(self, x: np.ndarray, stage: int) -> np.ndarray:
-        vals = self._gather(x)
+    def stage_values(self, x: np.ndarray, stage: int, units: slice | None = None) -> np.ndarray:
+        vals = self._gather(x, units)
         k = stage + 1
         out = vals[:, :, :k].max(axis=2) - vals[:, :, k]
         # groups shorter than k + 1 have nothing to cut at this stage
         return np.where(np.isfinite(out), out, 1.0)
 
-    def pattern(self, x: np.ndarray) -> np.ndarray:
-        vals = self._gather(x)
+    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
+        vals = self._gather(x, units)
         top = vals.max(axis=2, keepdims=True)
-        finite = np.where(np.isfinite(vals), np.abs(vals), 0.0)
-        tol = _snap(finite.reshape(len(x), -1))[:, :, None]
+        tol = _snap(x)[:, :, None]
         # ties within rounding go to the first of the largest inputs
         return (vals >= top - tol).argmax(axis=2)
 
@@ -390,7 +397,7 @@ class Argmax(MaxPool):
     def num_units(self, in_width: int) -> int:
         return 1
 
-    def _gather(self, x: np.ndarray) -> np.ndarray:
+    def _gather(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
         return x[:, None, :]
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:

@@ -231,6 +231,18 @@ class _Base:
             )
         return out
 
+    def _layer_pattern_at(self, coords: np.ndarray, index: int) -> np.ndarray:
+        """Pattern of piecewise layer ``index`` at domain points, in chunks."""
+        op = self.program.ops[index]
+        layer: Any = op.layer
+        parts = [
+            layer.pattern(
+                self.program.run(self._lift(coords[sl]), stop=index, register=op.inputs[0])
+            )
+            for sl in _chunks(len(coords), _max_width(self.program))
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=layer.pattern_dtype)
+
     def _forward_on(self, coords: np.ndarray, index: int, register: int) -> np.ndarray:
         """Values of ``register`` (the input of layer ``index``) at domain points."""
         return self._forward(coords, stop=index, register=register)
@@ -730,7 +742,7 @@ def _stage_plan(program: Program, start: int) -> list[tuple[int, int]]:
 
 
 #: number of float64 values the register table at the vertices may hold
-_REGISTER_VALUES = 1 << 26
+_REGISTER_VALUES = 1 << 25
 
 
 def _compute_2d(
@@ -790,33 +802,27 @@ def _compute_2d(
                     x = part._forward_on(mesh.vertices, index, op.inputs[0])
                 else:
                     x = None
-                if layer.merge:
-                    active = _undecided(part, layer, mesh, index, x)
             n_units = layer.num_units(op.in_width)
             codes = core.encode_source(index, layer.unit_of(stage, np.arange(n_units)))
             u0 = 0
             while u0 < n_units:
                 # cut by groups of units small enough for the (vertex, unit) tables
                 step = max(1, _CHUNK_VALUES * 16 // max(len(mesh.vertices), 1))
+                if layer.merge:  # the (corner, group) winner table too
+                    step = min(step, max(1, _CHUNK_VALUES * 8 // len(mesh.region_vertices)))
                 if progress:  # smaller groups of units, so that the bar moves
                     step = min(step, max(32, -(-n_units // 20)))
                 u1 = min(n_units, u0 + step)
+                units = slice(u0, u1)
                 if x is not None:
-                    z = layer.stage_values(x, stage)[:, u0:u1]
+                    z = layer.stage_values(x, stage, units)
+                    winners = _chunked_pattern(layer, x, units) if layer.merge else None
                 else:
-                    z = _stream_stage_values(part, mesh, index, stage, u0, u1)
-                res = core.cut(
-                    mesh,
-                    z,
-                    codes[u0:u1],
-                    diameter,
-                    max_regions,
-                    active[:, u0:u1] if layer.merge else None,
-                )
-                del z
+                    z, winners = _stream_stage_values(part, mesh, index, stage, units)
+                active = _undecided(mesh, winners) if layer.merge else None
+                res = core.cut(mesh, z, codes[u0:u1], diameter, max_regions, active)
+                del z, active
                 mesh = res.mesh
-                if layer.merge:
-                    active = active[res.parent]
                 bar.update(f"layer {index} ({op.name})", mesh.num_regions, u1 - u0)
                 more = u1 < n_units or not last_stage
                 u0 = u1
@@ -852,41 +858,39 @@ def _compute_2d(
 
 
 def _stream_stage_values(
-    part: Partition, mesh: core.Mesh, index: int, stage: int, u0: int, u1: int
-) -> np.ndarray:
-    """Units ``u0:u1`` of a stage at every vertex, by a forward pass in chunks."""
+    part: Partition, mesh: core.Mesh, index: int, stage: int, units: slice
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Some units of a stage at every vertex, by a forward pass in chunks.
+
+    Returns the values, and for max layers the winner of each of those groups.
+    """
     op = part.program.ops[index]
     layer: Any = op.layer
     verts = mesh.vertices
-    out = np.empty((len(verts), u1 - u0))
+    out = np.empty((len(verts), units.stop - units.start))
+    winners = np.empty(out.shape, dtype=np.int64) if layer.merge else None
     for sl in _chunks(len(verts), _max_width(part.program)):
         xs = part.program.run(part._lift(verts[sl]), stop=index, register=op.inputs[0])
-        out[sl] = layer.stage_values(xs, stage)[:, u0:u1]
-    return out
+        out[sl] = layer.stage_values(xs, stage, units)
+        if winners is not None:
+            winners[sl] = layer.pattern(xs, units)
+    return out, winners
 
 
-def _undecided(
-    part: Partition, layer: Any, mesh: core.Mesh, index: int, x: np.ndarray | None
-) -> np.ndarray:
+def _chunked_pattern(layer: Any, x: np.ndarray, units: slice) -> np.ndarray:
+    """Pattern of some units at every row of ``x``, in chunks of rows."""
+    return np.concatenate([layer.pattern(x[sl], units) for sl in _chunks(len(x), x.shape[1])])
+
+
+def _undecided(mesh: core.Mesh, winners: np.ndarray) -> np.ndarray:
     """``(F, groups) bool``: regions whose corners disagree on a max's winner.
 
-    Inputs affine on a convex region that have one winner at every corner have
-    it everywhere inside, so only the other (region, group) pairs are cut.
+    ``winners (V, groups)`` holds each group's winner at each vertex.  Inputs
+    affine on a convex region that have one winner at every corner have it
+    everywhere inside, so only the other (region, group) pairs are cut.
     """
-    if x is not None:
-        pat = layer.pattern(x)  # (V, groups)
-    else:
-        op = part.program.ops[index]
-        verts = mesh.vertices
-        pat = np.concatenate(
-            [
-                layer.pattern(
-                    part.program.run(part._lift(verts[sl]), stop=index, register=op.inputs[0])
-                )
-                for sl in _chunks(len(verts), _max_width(part.program))
-            ]
-        )
-    at = pat[mesh.region_vertices]
+    small = winners.max(initial=0) < 2**15
+    at = winners.astype(np.int16 if small else np.int64)[mesh.region_vertices]
     starts = mesh.region_offsets[:-1]
     return np.minimum.reduceat(at, starts, axis=0) != np.maximum.reduceat(at, starts, axis=0)
 
@@ -903,13 +907,9 @@ def _advance(program: Program, regs: dict[int, np.ndarray], pos: int, stop: int)
 def _merge_layer(part: Partition, mesh: core.Mesh, index: int) -> tuple[core.Mesh, np.ndarray]:
     """Merge regions that a max/argmax layer cut needlessly (patterns at centroids)."""
     tmp = Partition(part.domain, part._layers, mesh)
-    centroids = tmp.centroids()
-    op = part.program.ops[index]
-    xc = tmp._forward(centroids, stop=index, register=op.inputs[0])
-    pat = op.layer.pattern(xc)  # type: ignore[attr-defined]
-    _, key = np.unique(pat.reshape(len(pat), -1), axis=0, return_inverse=True)
+    pat = tmp._layer_pattern_at(tmp.centroids(), index)
     layer_of_side, _ = core.decode_source(mesh.incidence_source)
-    merged, _, kept = core.merge(mesh, key.reshape(-1).astype(np.int64), layer_of_side == index)
+    merged, _, kept = core.merge(mesh, pat.reshape(len(pat), -1), layer_of_side == index)
     return merged, kept
 
 
