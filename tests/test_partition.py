@@ -516,3 +516,46 @@ def test_degenerate_deep_networks(seed, kind):
         layers.append(rs.ReLU())
     part = rs.partition(rs.Sequential(*layers), rs.Box(1.0))
     check_partition(part, n=2, seed=seed)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "maxpool", "residual"])
+def test_memory_budgets_do_not_change_the_result(monkeypatch, kind):
+    # the layer input is carried with all registers, alone, or streamed in unit groups
+    # by a chunked forward pass, depending on memory budgets: all give one partition
+    import sys
+
+    P = sys.modules["regionscope.partition"]  # the module, not the function
+
+    rng = np.random.default_rng(7)
+    if kind == "mlp":
+        net = random_mlp([2, 24, 24, 24], seed=7)
+    elif kind == "maxpool":
+        net = random_mlp([2, 12, 12, 5], seed=7, maxout=3)
+    else:
+        net = rs.Sequential(
+            rs.Linear(rng.normal(size=(10, 2)), rng.normal(size=10)),
+            rs.ReLU(),
+            rs.Residual(rs.Sequential(rs.Linear(rng.normal(size=(10, 10)) / 3), rs.ReLU())),
+            rs.Linear(rng.normal(size=(4, 10))),
+            rs.Argmax(),
+        )
+    reference = rs.partition(net, rs.Box(1.0))
+    for registers, chunk in [(200, 1 << 22), (0, 1 << 22), (0, 64)]:
+        monkeypatch.setattr(P, "_REGISTER_VALUES", registers)
+        monkeypatch.setattr(P, "_CHUNK_VALUES", chunk)
+        part = rs.partition(net, rs.Box(1.0))
+        assert_partitions_equal(reference, part)
+        check_partition(part, n=1)
+
+
+def test_progress_groups_give_the_same_partition():
+    net = random_mlp([2, 100, 50], seed=1)
+    assert_partitions_equal(
+        rs.partition(net, rs.Box(1.0)), rs.partition(net, rs.Box(1.0), progress=True)
+    )
+
+
+def test_layer_timings_are_recorded():
+    part = rs.partition(random_mlp([2, 8, 8], seed=0), rs.Box(1.0))
+    assert set(part.stats["layer_seconds"]) == set(part.piecewise_layers)
+    assert all(t >= 0 for t in part.stats["layer_seconds"].values())

@@ -440,6 +440,9 @@ class Partition(_Base):
         Vertex pairs (smaller index first).
     edge_layer, edge_neuron : (E,) int64
         What made each edge: layer index and unit, ``-1`` for the domain boundary.
+    stats : dict
+        ``{"layer_seconds": {layer index: seconds}}``: time spent cutting by
+        each piecewise layer.
     """
 
     def __init__(
