@@ -184,6 +184,15 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, pos
 
 
+def _lexsort2(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
+    """Indices sorting by ``major``, ties by ``minor`` (like ``np.lexsort((minor, major))``).
+
+    Two argsorts, the second stable, are faster than ``np.lexsort``.
+    """
+    first = np.argsort(minor)
+    return first[np.argsort(major[first], kind="stable")]
+
+
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Smallest member of the connected component of each of ``n`` nodes, given links ``a-b``."""
     label = np.arange(n, dtype=np.int64)
@@ -272,7 +281,7 @@ def _shared_twice(
     link_a = [pair_cluster[hit]]
     link_b = [xlabel[xorder[at[hit]]]]
     # the same pair in two multi-crossing clusters
-    order = np.lexsort((pair_cluster, pair))
+    order = _lexsort2(pair_cluster, pair)
     p_s, c_s = pair[order], pair_cluster[order]
     twice = (p_s[1:] == p_s[:-1]) & (c_s[1:] != c_s[:-1])
     link_a.append(c_s[:-1][twice])
@@ -309,7 +318,7 @@ def _trace_faces(
     h = len(orig)
     d = vertices[dest] - vertices[orig]
     angle = np.arctan2(d[:, 1], d[:, 0])
-    order = np.lexsort((angle, group * np.int64(len(vertices)) + orig))
+    order = _lexsort2(angle, group * np.int64(len(vertices)) + orig)
     pos = np.empty(h, dtype=np.int64)
     pos[order] = np.arange(h)
     g_s = group[order]
@@ -329,7 +338,7 @@ def _trace_faces(
     local = np.full(h, -1, dtype=np.int64)
     local[inner] = np.arange(len(inner))
     label, rank = _order_cycles(local[succ[inner]])
-    idx = np.lexsort((rank, label))
+    idx = _lexsort2(rank, label)
     lab = label[idx]
     idx = inner[idx]
     first = np.ones(len(idx), dtype=bool)
@@ -537,7 +546,7 @@ def cut(
     e_unit = unit2.ravel()[ex]
     e_t = t_canon.ravel()[ex]
     ekey = e_lo * np.int64(nverts) + e_hi
-    order = np.lexsort((e_unit, ekey))
+    order = _lexsort2(e_unit, ekey)
     first = np.ones(len(order), dtype=bool)
     first[1:] = (ekey[order][1:] != ekey[order][:-1]) | (e_unit[order][1:] != e_unit[order][:-1])
     uniq = order[first]  # one entry per (edge, unit)
@@ -548,7 +557,7 @@ def cut(
     u_lo = e_lo[uniq]
     u_hi = e_hi[uniq]
     # merge crossings of one edge closer than the point tolerance
-    o2 = np.lexsort((u_t, u_key))
+    o2 = _lexsort2(u_t, u_key)
     edge_len = np.hypot(*(verts[u_hi] - verts[u_lo]).T)
     new_cluster = np.ones(len(o2), dtype=bool)
     same_edge = u_key[o2][1:] == u_key[o2][:-1]
@@ -608,7 +617,7 @@ def cut(
     # rank endpoint positions within regions (equal positions are the same vertex)
     ep_region = np.concatenate([ch_region, ch_region])
     ep_pos = np.concatenate([pos_a, pos_b])
-    o3 = np.lexsort((ep_pos, ep_region))
+    o3 = _lexsort2(ep_pos, ep_region)
     newrank = np.ones(len(o3), dtype=bool)
     newrank[1:] = (ep_region[o3][1:] != ep_region[o3][:-1]) | (ep_pos[o3][1:] != ep_pos[o3][:-1])
     rank = np.empty(len(o3), dtype=np.int64)
@@ -663,7 +672,7 @@ def cut(
     mem_chord = np.concatenate([xa, xb])
     mem_s = np.concatenate([sa, sb])
     mem_x = np.concatenate([np.arange(nx), np.arange(nx)])
-    o5 = np.lexsort((mem_s, mem_chord))
+    o5 = _lexsort2(mem_s, mem_chord)
     ch_len = np.hypot(d[:, 0], d[:, 1])
     mc = mem_chord[o5]
     link = (mc[1:] == mc[:-1]) & ((mem_s[o5][1:] - mem_s[o5][:-1]) * ch_len[mc[1:]] <= point_tol)
@@ -689,7 +698,7 @@ def cut(
     seq_chord = np.concatenate([np.arange(nch), np.arange(nch), mem_chord])
     seq_s = np.concatenate([np.full(nch, -1.0), np.full(nch, 2.0), mem_s])
     seq_v = np.concatenate([vid_a, vid_b, x_vid[mem_x]])
-    o6 = np.lexsort((seq_s, seq_chord))
+    o6 = _lexsort2(seq_s, seq_chord)
     seq_chord = seq_chord[o6]
     seq_v = seq_v[o6]
     keep = np.ones(len(o6), dtype=bool)
@@ -855,12 +864,12 @@ def merge(
     h_comp = comp[inc_region[keep]]
     h_orig = a[keep]
     h_dest = b[keep]
-    o = np.lexsort((h_orig, h_comp))
+    o = _lexsort2(h_orig, h_comp)
     sorted_key = h_comp[o] * np.int64(nverts) + h_orig[o]
     want = h_comp * np.int64(nverts) + h_dest
     succ = o[np.searchsorted(sorted_key, want)]
     label, rank = _order_cycles(succ)
-    idx = np.lexsort((rank, label))
+    idx = _lexsort2(rank, label)
     f_comp = h_comp[idx]
     new_first = np.ones(len(idx), dtype=bool)
     new_first[1:] = label[idx][1:] != label[idx][:-1]
