@@ -151,13 +151,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out.mkdir(parents=True, exist_ok=True)
     part.save(args.out / "digits_cnn.npz")
     files = [args.out / "digits_cnn.npz"]
-    to_png = getattr(part, "to_png", None)
-    if to_png is not None:
-        try:
-            to_png(args.out / "digits_cnn.png", color_by="class", mark=True, size=700)
-            files.append(args.out / "digits_cnn.png")
-        except ImportError as exc:  # rendering needs an optional dependency
-            print(f"(no picture: {exc})")
+    try:
+        part.to_png(
+            args.out / "digits_cnn.png",
+            color_by="class",
+            mark=True,
+            mark_labels=[f"digit {c}" for c in args.classes],
+            size=700,
+        )
+        files.append(args.out / "digits_cnn.png")
+    except ImportError as exc:  # labels are drawn with matplotlib, an optional extra
+        print(f"(no picture: {exc})")
     print("wrote", ", ".join(str(f) for f in files))
     return {
         "accuracy": accuracy,
