@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .core import mix64
+
 __all__ = [
     "CATEGORICAL",
     "LAYER_PALETTE",
@@ -163,18 +165,6 @@ def hex_array(rgba: np.ndarray) -> np.ndarray:
 
 
 _BYTE_HEX = np.array([f"{i:02x}" for i in range(256)])
-
-
-def mix64(keys: np.ndarray) -> np.ndarray:
-    """Scramble ``uint64`` keys (the splitmix64 finaliser) so every bit depends on all bits."""
-    z = np.asarray(keys, dtype=np.uint64).copy()
-    with np.errstate(over="ignore"):
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    return z
 
 
 def _hsl_to_rgb(h: np.ndarray, s: np.ndarray, lum: np.ndarray) -> np.ndarray:

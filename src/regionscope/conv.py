@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import Layer, ReLU
+from .layers import Layer, ReLU, _finite_array
 
 __all__ = [
     "ShapedLayer",
@@ -65,15 +65,23 @@ def _shape(shape: Any, name: str) -> tuple[int, ...]:
     return out
 
 
-def _finite(x: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.array(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers") from exc
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got NaN or infinity")
-    arr.setflags(write=False)
-    return arr
+def _window(
+    in_shape: Any, kernel: Any, stride: Any, padding: Any, name: str
+) -> tuple[tuple[int, ...], int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Check a pooling window: ``(in_shape, spatial dims, kernel, stride, padding)``.
+
+    The stride defaults to the kernel; padding may be at most half the kernel.
+    """
+    shape = _shape(in_shape, f"{name} in_shape")
+    d = len(shape) - 1
+    if d < 1:
+        raise ValueError(f"{name} in_shape must be (C, *spatial), got {shape}")
+    k = _tuple(kernel, d, f"{name} kernel", 1)
+    st = k if stride is None else _tuple(stride, d, f"{name} stride", 1)
+    pad = _tuple(padding, d, f"{name} padding", 0)
+    if any(2 * p > kk for p, kk in zip(pad, k, strict=True)):
+        raise ValueError(f"{name} padding {pad} must be at most half the kernel {k}")
+    return shape, d, k, st, pad
 
 
 def _tuple(value: Any, d: int, name: str, minimum: int) -> tuple[int, ...]:
@@ -186,7 +194,7 @@ class Conv(ShapedLayer):
         dilation: Any = 1,
         groups: int = 1,
     ) -> None:
-        w = _finite(weight, "Conv weight")
+        w = _finite_array(weight, "Conv weight")
         if w.ndim < 3 or 0 in w.shape:
             raise ValueError(
                 f"Conv weight must have shape (C_out, C_in / groups, *kernel), got {w.shape}"
@@ -230,7 +238,7 @@ class Conv(ShapedLayer):
         if bias is None:
             self.bias = None
         else:
-            b = _finite(bias, "Conv bias")
+            b = _finite_array(bias, "Conv bias")
             if b.shape != (c_out,):
                 raise ValueError(f"Conv bias must have shape ({c_out},), got {b.shape}")
             self.bias = b
@@ -310,8 +318,8 @@ class ChannelAffine(ShapedLayer):
     def __init__(self, scale: Any, shift: Any, *, in_shape: Sequence[int]) -> None:
         self.in_shape = self.out_shape = _shape(in_shape, "ChannelAffine in_shape")
         c = self.in_shape[0]
-        self.scale = _finite(scale, "ChannelAffine scale")
-        self.shift = _finite(shift, "ChannelAffine shift")
+        self.scale = _finite_array(scale, "ChannelAffine scale")
+        self.shift = _finite_array(shift, "ChannelAffine shift")
         for name, arr in (("scale", self.scale), ("shift", self.shift)):
             if arr.shape != (c,):
                 raise ValueError(
@@ -338,16 +346,16 @@ class ChannelAffine(ShapedLayer):
         >>> float(bn.scale[0]), float(bn.shift[0])
         (0.5, -0.5)
         """
-        mean = _finite(running_mean, "batch-norm running_mean")
-        var = _finite(running_var, "batch-norm running_var")
+        mean = _finite_array(running_mean, "batch-norm running_mean")
+        var = _finite_array(running_var, "batch-norm running_var")
         if (var + eps <= 0).any():
             raise ValueError("batch-norm running_var + eps must be positive")
         scale = 1.0 / np.sqrt(var + eps)
         if weight is not None:
-            scale = scale * _finite(weight, "batch-norm weight")
+            scale = scale * _finite_array(weight, "batch-norm weight")
         shift = -mean * scale
         if bias is not None:
-            shift = shift + _finite(bias, "batch-norm bias")
+            shift = shift + _finite_array(bias, "batch-norm bias")
         return cls(scale, shift, in_shape=in_shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -374,7 +382,7 @@ class ElementwiseAffine(ShapedLayer):
         self.in_shape = self.out_shape = _shape(in_shape, "ElementwiseAffine in_shape")
         arrays = []
         for name, value in (("scale", scale), ("shift", shift)):
-            arr = _finite(value, f"ElementwiseAffine {name}")
+            arr = _finite_array(value, f"ElementwiseAffine {name}")
             try:
                 arr = np.broadcast_to(arr, self.in_shape).reshape(-1)
             except ValueError:
@@ -430,7 +438,7 @@ class AxisLinear(ShapedLayer):
                 mats.append(None)
                 out.append(size)
                 continue
-            arr = _finite(m, f"{type(self).__name__} matrix {axis}")
+            arr = _finite_array(m, f"{type(self).__name__} matrix {axis}")
             if arr.ndim != 2 or arr.shape[1] != size or arr.shape[0] < 1:
                 raise ValueError(
                     f"{type(self).__name__} matrix for axis {axis} must have shape (out, {size}),"
@@ -439,7 +447,7 @@ class AxisLinear(ShapedLayer):
             mats.append(arr)
             out.append(int(arr.shape[0]))
         self.matrices = tuple(mats)
-        self.scale = float(_finite(scale, f"{type(self).__name__} scale"))
+        self.scale = float(_finite_array(scale, f"{type(self).__name__} scale"))
         self.out_shape = tuple(out)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -511,15 +519,7 @@ class AvgPool(AxisLinear):
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ) -> None:
-        shape = _shape(in_shape, "AvgPool in_shape")
-        d = len(shape) - 1
-        if d < 1:
-            raise ValueError(f"AvgPool in_shape must be (C, *spatial), got {shape}")
-        k = _tuple(kernel, d, "AvgPool kernel", 1)
-        st = k if stride is None else _tuple(stride, d, "AvgPool stride", 1)
-        pad = _tuple(padding, d, "AvgPool padding", 0)
-        if any(2 * p > kk for p, kk in zip(pad, k, strict=True)):
-            raise ValueError(f"AvgPool padding {pad} must be at most half the kernel {k}")
+        shape, d, k, st, pad = _window(in_shape, kernel, stride, padding, "AvgPool")
         mats: list[Any] = [None]
         scale = 1.0
         for i in range(d):
@@ -637,7 +637,7 @@ class PReLU(ReLU):
 
     def __init__(self, weight: Any, *, in_shape: Sequence[int]) -> None:
         self.in_shape = self.out_shape = _shape(in_shape, "PReLU in_shape")
-        w = _finite(weight, "PReLU weight").reshape(-1)
+        w = _finite_array(weight, "PReLU weight").reshape(-1)
         c = self.in_shape[0]
         if w.shape not in ((1,), (c,)):
             raise ValueError(
@@ -701,16 +701,8 @@ def maxpool_groups(
     array([[ 0, -1],
            [ 1,  2]])
     """
-    shape = _shape(in_shape, "maxpool in_shape")
-    d = len(shape) - 1
-    if d < 1:
-        raise ValueError(f"maxpool in_shape must be (C, *spatial), got {shape}")
-    k = _tuple(kernel, d, "maxpool kernel", 1)
-    st = k if stride is None else _tuple(stride, d, "maxpool stride", 1)
-    pad = _tuple(padding, d, "maxpool padding", 0)
+    shape, d, k, st, pad = _window(in_shape, kernel, stride, padding, "maxpool")
     dil = _tuple(dilation, d, "maxpool dilation", 1)
-    if any(2 * p > kk for p, kk in zip(pad, k, strict=True)):
-        raise ValueError(f"maxpool padding {pad} must be at most half the kernel {k}")
     # per axis: positions (out_i, k_i) of every window, and whether they are inside
     positions = []
     for i in range(d):

@@ -41,7 +41,7 @@ import numpy as np
 
 from .tolerance import get_tolerance
 
-__all__ = ["Mesh", "cut", "merge", "encode_source", "decode_source"]
+__all__ = ["Mesh", "cut", "merge", "encode_source", "decode_source", "mix64"]
 
 _UNIT_BITS = 32
 
@@ -182,6 +182,26 @@ def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
     pos = np.arange(len(owner), dtype=np.int64) - _exclusive_cumsum(counts)[owner]
     return owner, pos
+
+
+def mix64(keys: np.ndarray) -> np.ndarray:
+    """Scramble ``uint64`` keys (the splitmix64 finaliser) so every bit depends on all bits.
+
+    Wrapping arithmetic; used for pattern hashes and the colours derived from them.
+
+    Examples
+    --------
+    >>> int(mix64(np.array([1], dtype=np.uint64))[0]) != 1
+    True
+    """
+    z = np.asarray(keys, dtype=np.uint64).copy()
+    with np.errstate(over="ignore"):
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
 
 
 def _lexsort2(minor: np.ndarray, major: np.ndarray) -> np.ndarray:

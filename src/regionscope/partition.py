@@ -90,21 +90,6 @@ def _max_width(program: Program) -> int:
     return max([program.in_width] + [op.out_width for op in program.ops])
 
 
-_MASK64 = (1 << 64) - 1
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer on uint64 arrays (wrapping arithmetic)."""
-    x = x.astype(np.uint64, copy=True)
-    with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-    return x
-
-
 def _pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
     """``(n,) uint64`` hash of the patterns of all layers (stable across partitions)."""
     key = np.zeros(n, dtype=np.uint64)
@@ -112,9 +97,9 @@ def _pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
         for layer in sorted(patterns):
             p = patterns[layer].astype(np.int64).reshape(n, -1)
             cols = np.arange(p.shape[1], dtype=np.uint64)
-            weights = _mix(cols + np.uint64(layer) * np.uint64(0x9E3779B97F4A7C15))
+            weights = core.mix64(cols + np.uint64(layer) * np.uint64(0x9E3779B97F4A7C15))
             h = ((p + 1).astype(np.uint64) * weights[None, :]).sum(axis=1, dtype=np.uint64)
-            key = _mix(key ^ _mix(h + np.uint64(layer)))
+            key = core.mix64(key ^ core.mix64(h + np.uint64(layer)))
     return key
 
 

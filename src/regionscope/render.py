@@ -483,22 +483,19 @@ def _scene(part: Any, style: dict[str, Any], where: str) -> _Scene:
             )
         if edges_spec == "layer":
             edges_spec = "neuron"
+
+    def one_color(mask: np.ndarray, rgba: Any, width: float, kind: str, legend: list) -> _Lines:
+        """The edges in ``mask``, all in one colour."""
+        idx = np.flatnonzero(mask)
+        rgba_rows = np.tile(np.array(rgba), (len(idx), 1))
+        return _Lines(verts[edges[idx, 0]], verts[edges[idx, 1]], rgba_rows, width, kind, legend)
+
     normal = interior & ~decision
     if sel is not None:
         others = normal & (e_layer != sel)
         normal = normal & (e_layer == sel)
         if others.any() and other_rgba[3] > 0:
-            idx = np.flatnonzero(others)
-            lines.append(
-                _Lines(
-                    verts[edges[idx, 0]],
-                    verts[edges[idx, 1]],
-                    np.tile(np.array(other_rgba), (len(idx), 1)),
-                    ew,
-                    "other",
-                    [],
-                )
-            )
+            lines.append(one_color(others, other_rgba, ew, "other", []))
     if isinstance(edges_spec, str) and edges_spec in ("layer", "neuron", "none"):
         mode = edges_spec
     else:
@@ -543,17 +540,7 @@ def _scene(part: Any, style: dict[str, Any], where: str) -> _Scene:
             )
         )
     if decision.any():
-        idx = np.flatnonzero(decision)
-        lines.append(
-            _Lines(
-                verts[edges[idx, 0]],
-                verts[edges[idx, 1]],
-                np.tile(np.array(rgba_d), (len(idx), 1)),
-                dw,
-                "decision",
-                [("decision boundary", rgba_d)],
-            )
-        )
+        lines.append(one_color(decision, rgba_d, dw, "decision", [("decision boundary", rgba_d)]))
 
     marks = _mark_points(part, st)
     mark_xy = mark_rgba = mark_labels = None
