@@ -179,8 +179,10 @@ def test_help(command, capsys):
 def test_lab01_is_called_lazily(tmp_path, monkeypatch, capsys):
     calls = []
 
-    def run_lab01(out_dir):
+    def run_lab01(out_dir, verbose=False):
         calls.append(out_dir)
+        if verbose:
+            print("regions: 42")
         return {"regions": 42}
 
     fake = types.ModuleType("regionscope.lab")
@@ -230,3 +232,13 @@ def test_render_interval_domain(tmp_path, capsys):
     assert png_size(out) == (700, 350)
     # kinks at -0.5, 0.2 and 0.15: three breakpoints, four pieces
     assert "regions: 4, breakpoints: 3" in capsys.readouterr().out
+
+
+def test_lab01_command_end_to_end(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["lab01", "--out", str(tmp_path / "lab")]) == 0
+    out = capsys.readouterr().out
+    assert "bound 11" in out and "exercise 4" in out
+    for name in ["regions", "grid", "histogram", "perturbation", "widths"]:
+        png = tmp_path / "lab" / f"lab01_{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

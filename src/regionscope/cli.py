@@ -339,13 +339,7 @@ def _cmd_lab01(args: argparse.Namespace) -> int:
 
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = run_lab01(out_dir)
-    for key, value in (result or {}).items():
-        if isinstance(value, np.ndarray) and value.size > 8:
-            value = f"array of shape {value.shape}"
-        elif isinstance(value, (dict, list, tuple)) and len(value) > 8:
-            value = f"{type(value).__name__} of {len(value)} items"
-        print(f"{key}: {value}")
+    run_lab01(out_dir, verbose=True)  # prints the lab's numbers as sentences
     print(f"wrote {out_dir}")
     return 0
 
