@@ -242,3 +242,14 @@ def test_lab01_command_end_to_end(tmp_path, capsys):
     for name in ["regions", "grid", "histogram", "perturbation", "widths"]:
         png = tmp_path / "lab" / f"lab01_{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compiled_torch_files_are_refused_in_one_line(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU())
+    scripted = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(model), str(scripted))
+    assert cli.main(["render", str(scripted), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "TorchScript" in err and "\n" not in err
+    assert not (tmp_path / "x.png").exists()

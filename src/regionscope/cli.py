@@ -11,9 +11,10 @@ Subcommands
     Run the first lab (see :mod:`regionscope.lab`).
 
 Loading never runs code from a file: ``.npz`` files are read with
-``allow_pickle=False`` and torch files with ``weights_only=True`` (a
-TorchScript archive or a ``torch.export`` program is accepted as well); whole
-pickled models need ``--trust-pickle``.
+``allow_pickle=False`` and torch files with ``weights_only=True``; a whole
+pickled torch model (``torch.save(model)``) needs ``--trust-pickle``.
+TorchScript archives and ``torch.export`` programs are refused: they hold
+compiled graphs that ``torch.fx`` cannot trace back into layers.
 
 Bad arguments print one line on stderr and exit with status 2.
 
@@ -123,13 +124,17 @@ def _load_torch(path: Path, trust_pickle: bool) -> Any:
         raise ValueError(f"{path}: reading torch files needs torch installed") from None
     import zipfile
 
-    if path.suffix == ".pt2":
-        return torch.export.load(str(path)).module()
+    compiled = path.suffix == ".pt2"
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
-            return torch.jit.load(str(path), map_location="cpu")
+        compiled |= any(n.endswith("constants.pkl") or "/code/" in n for n in names)
+    if compiled:
+        raise ValueError(
+            f"{path}: TorchScript and torch.export files cannot be converted (torch.fx cannot "
+            "trace compiled graphs); save the module itself with torch.save(model) and pass "
+            "--trust-pickle, or save a regionscope model with regionscope.io.save_model"
+        )
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # an unpicklable-without-code file
@@ -143,8 +148,8 @@ def _load_torch(path: Path, trust_pickle: bool) -> Any:
         return obj
     if isinstance(obj, dict):
         raise ValueError(
-            f"{path}: a state dict has no architecture; save the model with torch.jit.script/"
-            "trace + torch.jit.save, torch.export.save (.pt2), or as an .npz of W0, b0, W1, ..."
+            f"{path}: a state dict has no architecture; save the module itself with "
+            "torch.save(model) and pass --trust-pickle, or save an .npz of W0, b0, W1, ..."
         )
     raise ValueError(f"{path}: holds a {type(obj).__name__}, not a model")
 
@@ -366,11 +371,13 @@ def _build_parser() -> _Parser:
         "render",
         help="partition a saved model and draw it",
         description="Partition MODEL on a domain and draw the regions. MODEL is an .npz of "
-        "W0, b0, W1, b1, ... (ReLU MLP; a true 'argmax' entry adds Argmax), a TorchScript "
-        "file, a torch.export .pt2 file, or (only with --trust-pickle) a whole pickled torch "
+        "W0, b0, W1, b1, ... (ReLU MLP; a true 'argmax' entry adds Argmax), a model saved "
+        "by regionscope.io.save_model, or (only with --trust-pickle) a whole pickled torch "
         "model.",
     )
-    render.add_argument("model", metavar="MODEL", help="model file (.npz, .pt, .pt2)")
+    render.add_argument(
+        "model", metavar="MODEL", help="model file (.npz, or .pt with --trust-pickle)"
+    )
     render.add_argument(
         "--domain",
         default="box:1.0",
