@@ -244,6 +244,7 @@ def test_lab01_command_end_to_end(tmp_path, capsys):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.jit itself is deprecated
 def test_compiled_torch_files_are_refused_in_one_line(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU())
