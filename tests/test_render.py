@@ -479,3 +479,19 @@ def test_svg_single_edge_colour_and_no_edges(mlp):
     assert sum(p.get("d").count("M") for p in edges) == int((mlp.edge_layer >= 0).sum())
     root = ET.fromstring(render.to_svg(mlp, size=200, edges="none", decision=False))
     assert not [g for g in root.iter(f"{SVG_NS}g") if g.get("class") == "edges"]
+
+
+def test_single_logit_decision_boundary_is_drawn():
+    # relu(x) + relu(y) - 0.5: its sign changes on a bent line through three regions
+    net = rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU(), rs.Linear([[1.0, 1.0]], [-0.5]))
+    part = rs.partition(net, rs.Box(1.0))
+    svg = part.to_svg(decision_color="#ff0000")
+    root = ET.fromstring(svg)
+    decision = [el for el in root.iter() if "decision" in (el.get("class") or "")]
+    assert decision, "no decision-boundary group in the SVG"
+    text = ET.tostring(decision[0], encoding="unicode").lower()
+    assert "#ff0000" in text or "rgb(255,0,0)" in text.replace(" ", "")
+    # without a classifier output (two outputs, no Argmax) nothing is drawn as decision
+    two = rs.partition(rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU()), rs.Box(1.0))
+    root2 = ET.fromstring(two.to_svg())
+    assert not [el for el in root2.iter() if "decision" in (el.get("class") or "")]

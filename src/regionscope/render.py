@@ -541,6 +541,13 @@ def _scene(part: Any, style: dict[str, Any], where: str) -> _Scene:
         )
     if decision.any():
         lines.append(one_color(decision, rgba_d, dw, "decision", [("decision boundary", rgba_d)]))
+    elif st["decision"] and _single_output(part):
+        # a one-logit classifier: its decision is where the output changes sign
+        segs = np.asarray(part.decision_segments(0), dtype=np.float64).reshape(-1, 2, 2)
+        if len(segs):
+            rgba_rows = np.tile(np.array(rgba_d), (len(segs), 1))
+            legend_d = [("decision boundary", rgba_d)]
+            lines.append(_Lines(segs[:, 0], segs[:, 1], rgba_rows, dw, "decision", legend_d))
 
     marks = _mark_points(part, st)
     mark_xy = mark_rgba = mark_labels = None
@@ -572,6 +579,17 @@ def _scene(part: Any, style: dict[str, Any], where: str) -> _Scene:
         axes=axes,
         background=to_rgba(st["background"]),
         precision=int(precision),
+    )
+
+
+def _single_output(part: Any) -> bool:
+    """A partition of a network with one output and a way to cut its zero set."""
+    program = getattr(part, "program", None)
+    return (
+        program is not None
+        and program.out_width == 1
+        and hasattr(part, "decision_segments")
+        and len(getattr(part, "piecewise_layers", ())) > 0
     )
 
 
