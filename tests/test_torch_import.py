@@ -386,7 +386,7 @@ class Fn(nn.Module):
 REJECTED = [
     (Tanh(), (2,), r"node 2 'act' \(module 'act', Tanh\): Tanh is not a supported layer"),
     (Fn(torch.sigmoid), (2,), r"node 2 'sigmoid' \(function 'torch\.sigmoid'\): not a supp"),
-    (Fn(lambda x: F.softmax(x, dim=1)), (2,), r"node 2 'softmax' \(function '.*softmax'\)"),
+    (Fn(lambda x: F.softmax(x, dim=1) * 2), (2,), r"node 2 'softmax' \(function '.*softmax'\)"),
     (Fn(lambda x: x * x), (2,), r"node 2 'mul'.*product or quotient of two tensors"),
     (Fn(lambda x: 1.0 / x), (2,), r"node 2 'truediv'.*division by a tensor"),
     (Fn(lambda x: x[:, :2]), (2,), r"node 2 'getitem'.*indexing or slicing"),
@@ -646,3 +646,42 @@ def test_digits_example_runs(tmp_path) -> None:
     saved = rs.load(tmp_path / "digits_cnn.npz")
     assert saved.num_regions == result["regions"]
     np.testing.assert_array_equal(saved.vertices, result["partition"].vertices)
+
+
+@pytest.mark.parametrize("how", ["module", "log_module", "function", "method"])
+def test_final_softmax_becomes_argmax(how):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3))
+            self.soft = nn.LogSoftmax(dim=1) if how == "log_module" else nn.Softmax(dim=-1)
+
+        def forward(self, x):
+            z = self.body(x)
+            if how in ("module", "log_module"):
+                return self.soft(z)
+            if how == "function":
+                return torch.nn.functional.softmax(z, dim=1)
+            return z.softmax(dim=-1)
+
+    torch.manual_seed(0)
+    model = Net().eval()
+    part = rs.partition(model, rs.Box(1.0))
+    assert isinstance(part.layers[-1].layer, rs.Argmax)
+    # the decision is the model's: the class of highest probability at interior points
+    cent = part.centroids().copy()  # partition arrays are read-only
+    with torch.no_grad():
+        probs = model.double()(torch.from_numpy(cent)).numpy()
+    classes = part.activation_patterns(len(part.layers) - 1)[:, 0]
+    np.testing.assert_array_equal(classes, probs.argmax(axis=1))
+    # the affine maps describe the logits
+    a, c = part.affine_maps()
+    with torch.no_grad():
+        logits = model.body(torch.from_numpy(cent)).numpy()
+    np.testing.assert_allclose(np.einsum("fwd,fd->fw", a, cent) + c, logits, atol=1e-10)
+
+
+def test_softmax_before_the_end_is_refused():
+    model = nn.Sequential(nn.Linear(2, 8), nn.Softmax(dim=1), nn.Linear(8, 3)).eval()
+    with pytest.raises(TypeError, match="node 2 .*Softmax"):
+        rs.partition(model, rs.Box(1.0))

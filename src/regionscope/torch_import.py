@@ -54,6 +54,7 @@ from .conv import (
 )
 from .layers import (
     Add,
+    Argmax,
     Concat,
     Graph,
     HardTanh,
@@ -423,9 +424,16 @@ class _Converter:
                 f"cannot convert {type(self.model).__name__}: its output does not depend on "
                 "its input"
             )
+        # a softmax as the very last step keeps the class decision: it becomes an Argmax
+        # on the logits (softmax itself is not piecewise linear)
+        final_softmax = self._final_softmax(target)
+        skip = set()
+        if final_softmax is not None:
+            skip.add(target)
+            target = final_softmax
         # modules are checked before anything runs (training mode, unsupported types)
         for n in nodes:
-            if n in dep and n.op == "call_module":
+            if n in dep and n.op == "call_module" and n not in skip:
                 self._handler(n)
         # run twice, on batches of two sizes, to learn shapes and catch batch mixing
         rng = np.random.default_rng(0)
@@ -455,7 +463,7 @@ class _Converter:
         self.used_names = {"input"}
         self.graph_nodes: list[tuple[str, Layer, list[str]]] = []
         for n in nodes:
-            if n not in dep or n is inp or n.op == "output":
+            if n not in dep or n is inp or n.op == "output" or n in skip:
                 continue
             kind_a, shape_a, value_a = runs[0][n]
             kind_b, shape_b, _ = runs[1][n]
@@ -474,12 +482,42 @@ class _Converter:
                 )
             self.sample_shape[n] = tuple(shape_a[1:])
             handler(n)
-        if target is inp:
-            graph = Graph([], output="input")
-        else:
-            graph = Graph(self.graph_nodes, output=self.names[target])
+        output = self.names[target]
+        if final_softmax is not None:
+            if len(self.sample_shape[target]) != 1 or self.sample_shape[target][0] < 2:
+                raise self.fail(
+                    next(iter(skip)),
+                    f"a final softmax needs logits of shape (classes,), got "
+                    f"{self.sample_shape[target]}",
+                )
+            output = self._emit_named("argmax", Argmax(), [output])
+        graph = Graph(self.graph_nodes, output=output)
         self._verify(graph, inputs, target)
         return graph
+
+    def _final_softmax(self, node: Any) -> Any:
+        """The logits node, if ``node`` is a softmax over features fed by them; else None."""
+        nn, F, torch = self.t["nn"], self.t["F"], self.t["torch"]
+        dim: Any = None
+        if node.op == "call_module":
+            m = self.modules.get(node.target)
+            if not isinstance(m, (nn.Softmax, nn.LogSoftmax)):
+                return None
+            dim = m.dim
+        elif node.op == "call_function" and node.target in (
+            F.softmax,
+            F.log_softmax,
+            torch.softmax,
+            torch.log_softmax,
+        ):
+            dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
+        elif node.op == "call_method" and node.target in ("softmax", "log_softmax"):
+            dim = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else None)
+        else:
+            return None
+        if dim not in (1, -1) or not node.args or not hasattr(node.args[0], "op"):
+            return None
+        return node.args[0]
 
     def _verify(self, graph: Graph, inputs: list[Any], target: Any) -> None:
         worst = 0.0
