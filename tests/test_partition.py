@@ -438,6 +438,14 @@ def test_bad_input_errors():
         part.activation_patterns(0)
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         part.locate(np.ones((3, 3)))
+    huge = rs.Sequential(
+        rs.Linear([[1e200, 0.0], [0.0, 1.0]]), rs.ReLU(), rs.Linear([[1e200, 1.0]]), rs.ReLU()
+    )
+    with pytest.raises(ValueError, match=r"layer 3 \(3: ReLU\).*not finite"):
+        rs.partition(huge, rs.Box(1.0))
+    huge_1d = rs.Sequential(rs.Linear([[1e200]]), rs.ReLU(), rs.Linear([[1e200]]), rs.ReLU())
+    with pytest.raises(ValueError, match="not finite"):
+        rs.partition(huge_1d, rs.Interval(-1.0, 1.0))
     with pytest.raises(ValueError, match="MaxPool group index 5"):
         rs.partition(rs.Sequential(rs.Linear(np.ones((3, 2))), rs.MaxPool([[0, 5]])))
 

@@ -729,10 +729,24 @@ def _stage_plan(program: Program, start: int) -> list[tuple[int, int]]:
     return plan
 
 
+def _quiet_overflow(fn: Any) -> Any:
+    """Run ``fn`` with NumPy's overflow warnings off: overflow shows up as
+    non-finite values, which :func:`_check_finite` refuses with a named error."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 #: number of float64 values the register table at the vertices may hold
 _REGISTER_VALUES = 1 << 25
 
 
+@_quiet_overflow
 def _compute_2d(
     domain: Domain2D,
     layers: tuple[Layer, ...],
@@ -807,6 +821,7 @@ def _compute_2d(
                     winners = _chunked_pattern(layer, x, units) if layer.merge else None
                 else:
                     z, winners = _stream_stage_values(part, mesh, index, stage, units)
+                _check_finite(z, op)
                 active = _undecided(mesh, winners) if layer.merge else None
                 res = core.cut(mesh, z, codes[u0:u1], diameter, max_regions, active)
                 del z, active
@@ -843,6 +858,16 @@ def _compute_2d(
     if result.num_regions > max_regions:
         raise RegionLimitError(result.num_regions, max_regions)
     return result
+
+
+def _check_finite(z: np.ndarray, op: Any) -> None:
+    """Refuse values that overflowed: the geometry would be silently wrong."""
+    if not np.isfinite(z).all():
+        raise ValueError(
+            f"layer {op.index} ({op.name}: {type(op.layer).__name__}): its input is not finite "
+            "at some points of the domain (float64 overflow); the weights or the domain are "
+            "too large"
+        )
 
 
 def _stream_stage_values(
@@ -1097,6 +1122,7 @@ class Partition1D(_Base):
         return f"<Partition1D of {self.domain!r}: {self.num_regions} pieces>"
 
 
+@_quiet_overflow
 def _compute_1d(
     domain: Domain1D,
     layers: tuple[Layer, ...],
@@ -1115,6 +1141,7 @@ def _compute_1d(
             before = points.copy()
         x = part._forward(points[:, None], stop=index, register=op.inputs[0])
         z = layer.stage_values(x, stage)  # type: ignore[attr-defined]
+        _check_finite(z, op)
         s = core._classify(z)
         cross = (s[:-1] * s[1:]) < 0  # (pieces, units)
         piece, unit = np.nonzero(cross)
