@@ -279,6 +279,14 @@ class _Base:
             HardTanh (0 below, 1 linear, 2 above), int for max-pooling (position
             of the largest input in each group) and argmax (the class, ``k = 1``).
             With ``layer=None`` a dict ``{layer index: pattern}``.
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> part = rs.partition(rs.testing.tiny_cross(), rs.Box(1.0))
+        >>> f = part.locate([[0.5, -0.5]])[0]
+        >>> part.activation_patterns(1)[f]        # relu(x) on, relu(y) off
+        array([ True, False])
         """
         pats = self._all_patterns()
         if layer is None:
@@ -334,6 +342,17 @@ class _Base:
         c : (F, width) float64
             Inside region ``f`` the layer's output at domain point ``u`` is
             ``A[f] @ u + c[f]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import regionscope as rs
+        >>> net = rs.Sequential(rs.Linear([[2.0, 0.0]], [1.0]), rs.ReLU())
+        >>> part = rs.partition(net, rs.Box(1.0))
+        >>> A, c = part.affine_maps()
+        >>> f = part.locate([[0.5, 0.0]])[0]      # where 2x + 1 > 0
+        >>> A[f], c[f]
+        (array([[2., 0.]]), array([1.]))
         """
         index = self._layer_index(layer)
         op = self.program.ops[index]
@@ -363,6 +382,14 @@ class _Base:
         """Region index of each point (``-1`` outside the domain).
 
         A point on a shared side or corner gets one of the regions touching it.
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> part = rs.partition(rs.testing.tiny_cross(), rs.Box(1.0))
+        >>> idx = part.locate([[0.5, 0.5], [3.0, 0.0]])
+        >>> part.centroids()[idx[0]].round(2), int(idx[1])
+        (array([0.5, 0.5]), -1)
         """
         pts = self._check_coords(points)
         out = np.full(len(pts), -1, dtype=np.int64)
@@ -645,6 +672,14 @@ class Partition(_Base):
 
         Computed from this partition's polygons (each region meets a segment in
         one interval); it equals computing the 1-D case directly.
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> part = rs.partition(rs.testing.tiny_cross(), rs.Box(1.0))
+        >>> line = part.slice([-1.0, -0.5], [1.0, 0.5])   # crosses both axes at the origin
+        >>> line.num_regions, line.breakpoints.round(6)
+        (2, array([1.118034]))
         """
         dom = SliceOf(self.domain, p, q)
         a, b = dom.p, dom.q
