@@ -80,3 +80,16 @@ def test_compile_errors_name_the_layer():
         rs.HardTanh(1.0, 0.0)
     with pytest.raises(ValueError, match="Argmax needs at least 2"):
         compile_model(rs.Sequential(rs.Linear(np.ones((1, 2))), rs.Argmax()), 2)
+
+
+def test_errors_inside_a_layer_name_it():
+    class Broken(rs.ReLU):
+        def forward(self, x):
+            raise RuntimeError("boom")
+
+    net = rs.Sequential(rs.Linear(np.eye(2)), Broken())
+    with pytest.raises(RuntimeError, match="boom") as info:
+        compile_model(net, 2).run(np.zeros((3, 2)))
+    notes = getattr(info.value, "__notes__", None)
+    if notes is not None:  # Python >= 3.11 records where it happened
+        assert any("layer 1 (1: Broken)" in n and "(3, 2)" in n for n in notes)

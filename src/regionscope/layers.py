@@ -602,10 +602,19 @@ class Program:
         for op in ops:
             args = [regs[r] for r in op.inputs]
             layer = op.layer
-            if patterns is not None and op.index in patterns and layer.piecewise:
-                out = layer.forward_pattern(args[0], patterns[op.index])  # type: ignore[attr-defined]
-            else:
-                out = layer.forward(*args)
+            try:
+                if patterns is not None and op.index in patterns and layer.piecewise:
+                    out = layer.forward_pattern(args[0], patterns[op.index])  # type: ignore[attr-defined]
+                else:
+                    out = layer.forward(*args)
+            except Exception as exc:
+                if hasattr(exc, "add_note"):  # Python >= 3.11
+                    shapes = ", ".join(str(a.shape) for a in args)
+                    exc.add_note(
+                        f"in layer {op.index} ({op.name}: {type(layer).__name__}) on inputs of "
+                        f"shape {shapes}"
+                    )
+                raise
             if collect is not None:
                 collect(op, out, args)
             regs[op.output] = out
