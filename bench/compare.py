@@ -89,21 +89,26 @@ def _peak_rss_since_reset() -> int:
     return -1
 
 
-def _warm_up(tool: str) -> None:
-    """Partition a small two-layer network so that lazy imports and first calls are not timed."""
-    tiny = suite.Net("warm-up", (2, 8, 8))
-    weights = suite.draw_weights(tiny, seed=12345)
+def _warm_up(tool: str, net: suite.Net | None = None) -> None:
+    """Partition a network once so that imports and first calls are not timed.
+
+    With ``net``, the same architecture with other weights (seed 12345): the timed
+    call then measures steady-state speed, as in a session that computes many
+    partitions, for both tools alike (``--cold`` keeps the small warm-up only).
+    """
+    net = net if net is not None else suite.Net("warm-up", (2, 8, 8))
+    weights = suite.draw_weights(net, seed=12345)
     if tool == "regionscope":
-        suite.run_regionscope(suite.regionscope_model(tiny, weights))
+        suite.run_regionscope(suite.regionscope_model(net, weights))
     else:
-        suite.run_regioncam(tiny, suite.regioncam_layers(weights))
+        suite.run_regioncam(net, suite.regioncam_layers(weights))
 
 
 def worker(tool: str, net_name: str, seed: int) -> None:
     """Time one partition of ``net_name`` by ``tool``; print one JSON line."""
     net = suite.SUITE_BY_NAME[net_name]
     weights = suite.draw_weights(net, seed)
-    _warm_up(tool)
+    _warm_up(tool, None if os.environ.get("REGIONSCOPE_BENCH_COLD") else net)
     if tool == "regionscope":
         model = suite.regionscope_model(net, weights)
         rss_before = _current_rss_bytes()
@@ -483,6 +488,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="import regionscope from where it is installed instead of a copy made at start",
     )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="time the first partition in each fresh process (warm-up on a small network "
+        "only) instead of a second one of the same architecture",
+    )
     parser.add_argument("--list", action="store_true", help="list the suite and exit")
     parser.add_argument("--selfcheck", action="store_true", help="check conventions and exit")
     args = parser.parse_args(argv)
@@ -492,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
         worker(tool, net_name, int(seed))
         return 0
 
+    if args.cold:  # read by the workers, which inherit the environment
+        os.environ["REGIONSCOPE_BENCH_COLD"] = "1"
     tools = tuple(t.strip() for t in args.tools.split(",") if t.strip())
     for tool in tools:
         if tool not in TOOLS:
@@ -542,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": info,
             "reps": args.reps,
             "threads": args.threads,
+            "warm_up": "small network" if args.cold else "same architecture, other weights",
             "domain": "[-1, 1]^2",
             "results": results,
             "table_markdown": table,

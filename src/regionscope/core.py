@@ -149,17 +149,16 @@ class Mesh:
         lo = np.minimum(a, b)
         hi = np.maximum(a, b)
         key = lo * np.int64(len(self.vertices)) + hi
-        order = np.argsort(key, kind="stable")
+        order = (key).argsort(kind="stable")
         key_s = key[order]
-        first = np.ones(len(key_s), dtype=bool)
-        first[1:] = key_s[1:] != key_s[:-1]
-        starts = np.flatnonzero(first)
+        first = _changes(key_s)
+        starts = (first).nonzero()[0]
         ev = np.stack([lo[order][starts], hi[order][starts]], axis=1)
         src = self.incidence_source[order][starts]
         regions = np.full((len(starts), 2), -1, dtype=np.int64)
         inc_region = self.incidence_region()[order]
         regions[:, 0] = inc_region[starts]
-        counts = np.diff(np.append(starts, len(key_s)))
+        counts = np.diff(np.concatenate((starts, [len(key_s)])))
         two = counts > 1
         regions[two, 1] = inc_region[starts[two] + 1]
         return ev, src, regions
@@ -204,13 +203,26 @@ def mix64(keys: np.ndarray) -> np.ndarray:
     return z
 
 
+def _changes(*keys: np.ndarray) -> np.ndarray:
+    """``(n,) bool``: True at 0 and wherever any key differs from the element before."""
+    n = len(keys[0])
+    out = np.empty(n, dtype=bool)
+    if n:
+        out[0] = True
+        diff = keys[0][1:] != keys[0][:-1]
+        for k in keys[1:]:
+            diff |= k[1:] != k[:-1]
+        out[1:] = diff
+    return out
+
+
 def _lexsort2(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
     """Indices sorting by ``major``, ties by ``minor`` (like ``np.lexsort((minor, major))``).
 
     Two argsorts, the second stable, are faster than ``np.lexsort``.
     """
-    first = np.argsort(minor)
-    return first[np.argsort(major[first], kind="stable")]
+    first = (minor).argsort()
+    return first[(major[first]).argsort(kind="stable")]
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -226,10 +238,10 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         new = new[new]
         while True:  # pointer jumping to the root
             nxt = new[new]
-            if np.array_equal(nxt, new):
+            if (nxt == new).all():
                 break
             new = nxt
-        if np.array_equal(new, label):
+        if (new == label).all():
             return label
         label = new
 
@@ -246,7 +258,7 @@ def _order_cycles(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     while True:
         new = np.minimum(label, label[jump])
         jump = jump[jump]
-        if np.array_equal(new, label):
+        if (new == label).all():
             break
         label = new
     root = label == np.arange(n)
@@ -278,7 +290,7 @@ def _shared_twice(
     """
     nx = len(xa)
     size = np.bincount(xlabel, minlength=nx)
-    multi = np.flatnonzero(size[xlabel] > 1)
+    multi = (size[xlabel] > 1).nonzero()[0]
     if len(multi) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     key = np.unique(
@@ -295,7 +307,7 @@ def _shared_twice(
     pair_cluster = cl[own]
     # the crossing of each such pair, if the two chords cross at all
     xkey = np.minimum(xa, xb) * np.int64(nch) + np.maximum(xa, xb)
-    xorder = np.argsort(xkey)
+    xorder = (xkey).argsort()
     at = np.minimum(np.searchsorted(xkey[xorder], pair), nx - 1)
     hit = xkey[xorder][at] == pair
     link_a = [pair_cluster[hit]]
@@ -343,28 +355,26 @@ def _trace_faces(
     pos[order] = np.arange(h)
     g_s = group[order]
     o_s = orig[order]
-    start = np.ones(h, dtype=bool)
-    start[1:] = (g_s[1:] != g_s[:-1]) | (o_s[1:] != o_s[:-1])
+    start = _changes(g_s, o_s)
     seg_start = np.maximum.accumulate(np.where(start, np.arange(h), 0))
-    end = np.ones(h, dtype=bool)
+    end = np.empty(h, dtype=bool)
     end[:-1] = start[1:]
+    end[-1:] = True
     seg_end = np.minimum.accumulate(np.where(end, np.arange(h), h)[::-1])[::-1]
     twin = np.arange(h) ^ 1
     tp = pos[twin]
     prev = np.where(tp == seg_start[tp], seg_end[tp], tp - 1)
     succ = order[prev]
     # faces inside never use the outer side of the boundary: trace the rest only
-    inner = np.flatnonzero(~outer)
+    inner = (~outer).nonzero()[0]
     local = np.full(h, -1, dtype=np.int64)
     local[inner] = np.arange(len(inner))
     label, rank = _order_cycles(local[succ[inner]])
     idx = _lexsort2(rank, label)
     lab = label[idx]
     idx = inner[idx]
-    first = np.ones(len(idx), dtype=bool)
-    first[1:] = lab[1:] != lab[:-1]
-    starts = np.flatnonzero(first)
-    offsets = np.append(starts, len(idx)).astype(np.int64)
+    starts = _changes(lab).nonzero()[0]
+    offsets = np.concatenate((starts, [len(idx)])).astype(np.int64)
     return group[idx[starts]], offsets, orig[idx], code[idx]
 
 
@@ -402,7 +412,7 @@ class CutResult:
         # two passes: vertices on old sides mix old vertices; crossings mix those
         first = self.interp_from < n_old
         first &= self.interp_to < n_old
-        for sel in (np.flatnonzero(first), np.flatnonzero(~first)):
+        for sel in ((first).nonzero()[0], (~first).nonzero()[0]):
             if len(sel) == 0:
                 continue
             w = self.interp_weight[sel].reshape(-1, *([1] * (values.ndim - 1)))
@@ -448,7 +458,7 @@ def _crossed_pairs(
         crossed &= np.bitwise_or.reduceat(neg[corners], starts, axis=0)
         if active is not None:
             crossed &= pack(active[f0:f1])
-        rows = np.flatnonzero(crossed.any(axis=1))
+        rows = (crossed.any(axis=1)).nonzero()[0]
         bits = np.unpackbits(crossed[rows].view(np.uint8), axis=1, bitorder="little")[:, :n]
         r, u = np.nonzero(bits)
         regions.append(rows[r].astype(np.int64) + f0)
@@ -533,13 +543,12 @@ def cut(
     sp = s[prev]
     first_of = []
     for want in (-1, 1):  # the first "+ to -" and the first "- to +" transition
-        idx = np.flatnonzero((s == want) & (sp == -want))
+        idx = ((s == want) & (sp == -want)).nonzero()[0]
         p_of = pid[idx]
-        first = np.ones(len(idx), dtype=bool)
-        first[1:] = p_of[1:] != p_of[:-1]
-        first_of.append(idx[first])
+        first_of.append(idx[_changes(p_of)])
     # each crossed pair has exactly one of each kind of first transition
-    ends = np.stack(first_of, axis=1)  # (P, 2) positions g of transitions
+    ends = np.empty((len(pair_region), 2), dtype=np.int64)  # (P, 2) positions of transitions
+    ends[:, 0], ends[:, 1] = first_of
     q = prev[ends]  # previous nonzero position
     p_end = pstart + m  # one past the end of each pair's run
     pp = np.arange(len(pair_region))[:, None]
@@ -549,7 +558,7 @@ def cut(
     ka = k[q]  # local index of the corner before an edge crossing
     va = rv[inc[q]]
     vb = rv[inc[ends]]
-    unit2 = np.broadcast_to(pair_unit[:, None], ends.shape)
+    unit2 = pair_unit[:, None].repeat(2, axis=1)
     # edge crossings, computed in the canonical orientation (smaller vertex first)
     lo = np.minimum(va, vb)
     hi = np.maximum(va, vb)
@@ -560,18 +569,17 @@ def cut(
     t_canon = np.clip(t_canon, 0.0, 1.0)
 
     # ---- 3. new vertices on edges: one per (edge, unit), then merge close ones per edge
-    ex = np.flatnonzero(adjacent.ravel())
+    ex = (adjacent.ravel()).nonzero()[0]
     e_lo = lo.ravel()[ex]
     e_hi = hi.ravel()[ex]
     e_unit = unit2.ravel()[ex]
     e_t = t_canon.ravel()[ex]
     ekey = e_lo * np.int64(nverts) + e_hi
     order = _lexsort2(e_unit, ekey)
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (ekey[order][1:] != ekey[order][:-1]) | (e_unit[order][1:] != e_unit[order][:-1])
+    first = _changes(ekey[order], e_unit[order])
     uniq = order[first]  # one entry per (edge, unit)
     crossing_of = np.empty(len(ex), dtype=np.int64)  # entry -> unique crossing
-    crossing_of[order] = np.cumsum(first) - 1
+    crossing_of[order] = (first).cumsum() - 1
     u_key = ekey[uniq]
     u_t = e_t[uniq]
     u_lo = e_lo[uniq]
@@ -579,11 +587,12 @@ def cut(
     # merge crossings of one edge closer than the point tolerance
     o2 = _lexsort2(u_t, u_key)
     edge_len = np.hypot(*(verts[u_hi] - verts[u_lo]).T)
-    new_cluster = np.ones(len(o2), dtype=bool)
+    new_cluster = np.empty(len(o2), dtype=bool)
+    new_cluster[:1] = True
     same_edge = u_key[o2][1:] == u_key[o2][:-1]
     close = (u_t[o2][1:] - u_t[o2][:-1]) * edge_len[o2][1:] <= point_tol
     new_cluster[1:] = ~(same_edge & close)
-    cluster_sorted = np.cumsum(new_cluster) - 1
+    cluster_sorted = (new_cluster).cumsum() - 1
     cluster_of_crossing = np.empty(len(o2), dtype=np.int64)
     cluster_of_crossing[o2] = cluster_sorted
     rep = o2[new_cluster]  # representative crossing of each cluster
@@ -611,11 +620,11 @@ def cut(
     # ---- 4. chords: drop degenerate ones, keep one of coincident ones
     sizes_p = m.astype(np.float64)
     gap = np.abs(end_pos[:, 0] - end_pos[:, 1])
-    along_side = (end_pos == np.round(end_pos)).all(axis=1) & ((gap == 1) | (gap == sizes_p - 1))
+    along_side = (end_pos == end_pos.round()).all(axis=1) & ((gap == 1) | (gap == sizes_p - 1))
     ok = (end_vid[:, 0] != end_vid[:, 1]) & ~along_side
     v1 = np.minimum(end_vid[:, 0], end_vid[:, 1])
     v2 = np.maximum(end_vid[:, 0], end_vid[:, 1])
-    sel = np.flatnonzero(ok)
+    sel = (ok).nonzero()[0]
     ck = np.lexsort((pair_unit[sel], v2[sel], v1[sel], pair_region[sel]))
     sel = sel[ck]
     dup = np.zeros(len(sel), dtype=bool)
@@ -638,14 +647,13 @@ def cut(
     ep_region = np.concatenate([ch_region, ch_region])
     ep_pos = np.concatenate([pos_a, pos_b])
     o3 = _lexsort2(ep_pos, ep_region)
-    newrank = np.ones(len(o3), dtype=bool)
-    newrank[1:] = (ep_region[o3][1:] != ep_region[o3][:-1]) | (ep_pos[o3][1:] != ep_pos[o3][:-1])
+    newrank = _changes(ep_region[o3], ep_pos[o3])
     rank = np.empty(len(o3), dtype=np.int64)
-    rank[o3] = np.cumsum(newrank) - 1
+    rank[o3] = (newrank).cumsum() - 1
     ra, rb = rank[:nch], rank[nch:]
     c_lo_r = np.minimum(ra, rb)
     c_hi_r = np.maximum(ra, rb)
-    o4 = np.argsort(c_lo_r, kind="stable")
+    o4 = (c_lo_r).argsort(kind="stable")
     lo_sorted = c_lo_r[o4]
     start = np.searchsorted(lo_sorted, c_lo_r, side="right")
     stop = np.searchsorted(lo_sorted, c_hi_r, side="left")
@@ -653,7 +661,7 @@ def cut(
     xa_parts = []
     xb_parts = []
     budget = 1 << 24
-    cum = np.cumsum(counts)
+    cum = (counts).cumsum()
     chunk_starts = [0]
     # split the candidate enumeration into chunks of about `budget` candidates
     if len(cum) and cum[-1] > budget:
@@ -684,8 +692,9 @@ def cut(
     with np.errstate(invalid="ignore", divide="ignore"):
         sa = (w[:, 0] * db[:, 1] - w[:, 1] * db[:, 0]) / denom
         sb = (w[:, 0] * da[:, 1] - w[:, 1] * da[:, 0]) / denom
-    sa = np.clip(np.nan_to_num(sa, nan=0.5), 0.0, 1.0)
-    sb = np.clip(np.nan_to_num(sb, nan=0.5), 0.0, 1.0)
+    # interleaved ends never give parallel chords; guard against NaN anyway
+    sa = np.where(sa == sa, sa, 0.5).clip(0.0, 1.0)
+    sb = np.where(sb == sb, sb, 0.5).clip(0.0, 1.0)
     x_xy = pa[xa] + sa[:, None] * da
 
     # ---- 6. merge concurrent crossings: close neighbours along a chord are one point
@@ -708,7 +717,7 @@ def cut(
         link_a = np.concatenate([link_a, extra_a])
         link_b = np.concatenate([link_b, extra_b])
         xlabel = _components(nx, link_a, link_b)
-    roots = np.flatnonzero(xlabel == np.arange(nx))
+    roots = (xlabel == np.arange(nx)).nonzero()[0]
     root_index = np.full(nx, -1, dtype=np.int64)
     root_index[roots] = np.arange(len(roots))
     x_vid = nverts + n_edge_new + root_index[xlabel]
@@ -721,8 +730,7 @@ def cut(
     o6 = _lexsort2(seq_s, seq_chord)
     seq_chord = seq_chord[o6]
     seq_v = seq_v[o6]
-    keep = np.ones(len(o6), dtype=bool)
-    keep[1:] = ~((seq_chord[1:] == seq_chord[:-1]) & (seq_v[1:] == seq_v[:-1]))
+    keep = _changes(seq_chord, seq_v)
     seq_chord = seq_chord[keep]
     seq_v = seq_v[keep]
     segment = seq_chord[1:] == seq_chord[:-1]
@@ -742,7 +750,7 @@ def cut(
     touched = np.zeros(nregions, dtype=bool)
     touched[ch_region] = True
     touched[inc_region[split_side]] = True
-    t_regions = np.flatnonzero(touched)
+    t_regions = (touched).nonzero()[0]
     local = np.full(nregions, -1, dtype=np.int64)
     local[t_regions] = np.arange(len(t_regions))
 
@@ -751,7 +759,7 @@ def cut(
     t_own, t_k = _expand(t_sizes)
     t_inc = offsets[t_regions][t_own] + t_k
     key_t = inc_key[t_inc]
-    c_order = np.argsort(c_key, kind="stable")  # clusters sorted by (edge, t) already
+    c_order = (c_key).argsort(kind="stable")  # clusters sorted by (edge, t) already
     ck_sorted = c_key[c_order]
     lo_i = np.searchsorted(ck_sorted, key_t, side="left")
     hi_i = np.searchsorted(ck_sorted, key_t, side="right")
@@ -773,8 +781,8 @@ def cut(
     # next vertex around the rebuilt boundary
     nb = len(bvid)
     bnext = np.arange(1, nb + 1)
-    grp_end = np.flatnonzero(np.append(bgroup[1:] != bgroup[:-1], True))
-    grp_start = np.append(0, grp_end[:-1] + 1)
+    grp_start = _changes(bgroup).nonzero()[0]
+    grp_end = np.concatenate((grp_start[1:] - 1, [nb - 1]))
     bnext[grp_end] = grp_start
     bdest = bvid[bnext]
 
@@ -807,7 +815,7 @@ def cut(
     f_group, f_off, f_vert, f_code = _trace_faces(group, orig, dest, code, new_vertices, outer)
 
     # ---- 9. assemble: untouched regions first, in order, then the new faces
-    kept = np.flatnonzero(~touched)
+    kept = (~touched).nonzero()[0]
     k_sizes = sizes[kept]
     k_own, k_k = _expand(k_sizes)
     k_inc = offsets[kept][k_own] + k_k
@@ -861,9 +869,9 @@ def merge(
     a = rv
     b = rv[inc_next]
     key = np.minimum(a, b) * np.int64(nverts) + np.maximum(a, b)
-    order = np.argsort(key, kind="stable")
+    order = (key).argsort(kind="stable")
     ks = key[order]
-    pair = np.flatnonzero(ks[1:] == ks[:-1])  # interior sides: two incidences
+    pair = (ks[1:] == ks[:-1]).nonzero()[0]  # interior sides: two incidences
     i1 = order[pair]
     i2 = order[pair + 1]
     r1 = inc_region[i1]
@@ -880,7 +888,7 @@ def merge(
     drop[i1[join]] = True
     drop[i2[join]] = True
     # the remaining sides of each component form its boundary cycle
-    keep = np.flatnonzero(~drop)
+    keep = (~drop).nonzero()[0]
     h_comp = comp[inc_region[keep]]
     h_orig = a[keep]
     h_dest = b[keep]
@@ -891,13 +899,12 @@ def merge(
     label, rank = _order_cycles(succ)
     idx = _lexsort2(rank, label)
     f_comp = h_comp[idx]
-    new_first = np.ones(len(idx), dtype=bool)
-    new_first[1:] = label[idx][1:] != label[idx][:-1]
+    new_first = _changes(label[idx])
     # order regions by component id so that group maps old -> new
     cycle_comp = f_comp[new_first]
-    corder = np.argsort(cycle_comp, kind="stable")
-    starts = np.flatnonzero(new_first)
-    counts = np.diff(np.append(starts, len(idx)))
+    corder = (cycle_comp).argsort(kind="stable")
+    starts = (new_first).nonzero()[0]
+    counts = np.diff(np.concatenate((starts, [len(idx)])))
     s_own, s_k = _expand(counts[corder])
     sel = idx[starts[corder][s_own] + s_k]
     new_rv = h_orig[sel]
@@ -926,7 +933,7 @@ def _drop_degree_two(mesh: Mesh) -> tuple[Mesh, np.ndarray]:
     new_src = mesh.incidence_source[keep_inc]
     used = np.zeros(nverts, dtype=bool)
     used[new_rv] = True
-    remap = np.cumsum(used) - 1
+    remap = (used).cumsum() - 1
     offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     out = Mesh(
