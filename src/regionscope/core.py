@@ -384,7 +384,7 @@ def _trace_faces(
 
 @dataclasses.dataclass
 class CutResult:
-    """A cut mesh, where its new regions and vertices came from.
+    """A cut mesh, and where its new vertices came from.
 
     New vertex ``V_old + i`` lies at ``(1 - interp_weight[i])`` of vertex
     ``interp_from[i]`` plus ``interp_weight[i]`` of vertex ``interp_to[i]``,
@@ -394,7 +394,6 @@ class CutResult:
     """
 
     mesh: Mesh
-    parent: np.ndarray  # (F_new,) int64
     #: number of chords inserted (coincident units counted once)
     num_chords: int
     interp_from: np.ndarray
@@ -523,7 +522,7 @@ def cut(
     pair_region, pair_unit = _crossed_pairs(signs, rv, offsets, active)
     if len(pair_region) == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return CutResult(mesh, np.arange(nregions, dtype=np.int64), 0, empty, empty, np.zeros(0))
+        return CutResult(mesh, 0, empty, empty, np.zeros(0))
 
     # ---- 2. the two points where each crossed pair's zero set meets the boundary
     m = sizes[pair_region]
@@ -824,14 +823,13 @@ def cut(
     new_sizes = np.concatenate([k_sizes, np.diff(f_off)])
     new_offsets = np.zeros(len(new_sizes) + 1, dtype=np.int64)
     np.cumsum(new_sizes, out=new_offsets[1:])
-    parent = np.concatenate([kept, t_regions[f_group]])
     if len(new_sizes) > max_regions:
         raise RegionLimitError(len(new_sizes), max_regions)
     out = Mesh(new_vertices, new_rv, new_offsets, new_src, mesh.num_corners)
     interp_from = np.concatenate([c_lo, vid_a[xa[roots]]])
     interp_to = np.concatenate([c_hi, vid_b[xa[roots]]])
     interp_weight = np.concatenate([c_t, sa[roots]])
-    return CutResult(out, parent, nch, interp_from, interp_to, interp_weight)
+    return CutResult(out, nch, interp_from, interp_to, interp_weight)
 
 
 # --------------------------------------------------------------------------------------
