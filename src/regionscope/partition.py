@@ -245,22 +245,26 @@ class _Base:
 
     def _all_patterns(self) -> dict[int, np.ndarray]:
         if "patterns" not in self._cache:
-            pts = self._interior()
-            pats: dict[int, list[np.ndarray]] = {i: [] for i in self.piecewise_layers}
-
-            def grab(op: Any, out: np.ndarray, args: list[np.ndarray]) -> None:
-                if op.layer.piecewise:
-                    pats[op.index].append(op.layer.pattern(args[0]))
-
-            for sl in _chunks(len(pts), _max_width(self.program)):
-                self.program.run(self._lift(pts[sl]), collect=grab)
-            result = {}
-            for i, parts in pats.items():
-                arr = np.concatenate(parts) if parts else np.zeros((0, 0), bool)
+            result = self._patterns_at(self._interior())
+            for arr in result.values():
                 arr.setflags(write=False)
-                result[i] = arr
             self._cache["patterns"] = result
         return self._cache["patterns"]
+
+    def _patterns_at(self, coords: np.ndarray) -> dict[int, np.ndarray]:
+        """Pattern of every piecewise layer at domain points, by a forward pass in chunks."""
+        pats: dict[int, list[np.ndarray]] = {i: [] for i in self.piecewise_layers}
+
+        def grab(op: Any, out: np.ndarray, args: list[np.ndarray]) -> None:
+            if op.layer.piecewise:
+                pats[op.index].append(op.layer.pattern(args[0]))
+
+        for sl in _chunks(len(coords), _max_width(self.program)):
+            self.program.run(self._lift(coords[sl]), collect=grab)
+        return {
+            i: np.concatenate(parts) if parts else np.zeros((0, 0), bool)
+            for i, parts in pats.items()
+        }
 
     def activation_patterns(
         self, layer: int | str | None = None
@@ -397,15 +401,7 @@ class _Base:
         idx = np.flatnonzero(inside)
         if len(idx) == 0 or self.num_regions == 0:
             return out
-        pats: dict[int, list[np.ndarray]] = {i: [] for i in self.piecewise_layers}
-
-        def grab(op: Any, result: np.ndarray, args: list[np.ndarray]) -> None:
-            if op.layer.piecewise:
-                pats[op.index].append(op.layer.pattern(args[0]))
-
-        for sl in _chunks(len(idx), _max_width(self.program)):
-            self.program.run(self._lift(pts[idx[sl]]), collect=grab)
-        keys = _pattern_hash({i: np.concatenate(v) for i, v in pats.items()}, len(idx))
+        keys = _pattern_hash(self._patterns_at(pts[idx]), len(idx))
         rkeys = self.pattern_keys()
         order = np.argsort(rkeys, kind="stable")
         pos = np.searchsorted(rkeys[order], keys)
@@ -954,8 +950,7 @@ def _advance(program: Program, regs: dict[int, np.ndarray], pos: int, stop: int)
 
 def _merge_layer(part: Partition, mesh: core.Mesh, index: int) -> tuple[core.Mesh, np.ndarray]:
     """Merge regions that a max/argmax layer cut needlessly (patterns at centroids)."""
-    tmp = Partition(part.domain, part._layers, mesh)
-    pat = tmp._layer_pattern_at(tmp.centroids(), index)
+    pat = part._layer_pattern_at(mesh.centroids(), index)
     layer_of_side, _ = core.decode_source(mesh.incidence_source)
     merged, _, kept = core.merge(mesh, pat.reshape(len(pat), -1), layer_of_side == index)
     return merged, kept
