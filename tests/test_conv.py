@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regionscope import conv
-from regionscope.conv import (
+import regionscope as rs
+from regionscope.network.conv import (
     AdaptiveAvgPool,
     AvgPool,
     AxisLinear,
@@ -24,7 +24,8 @@ from regionscope.conv import (
     maxpool_groups,
     pool_output_size,
 )
-from regionscope.layers import Linear, MaxPool, ReLU, Sequential, compile_model
+from regionscope.network.layers import Linear, MaxPool, ReLU, Sequential
+from regionscope.network.program import compile_model
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -129,14 +130,14 @@ def test_conv2d_property(h, w, k, stride, dilation, pad, groups, seed) -> None:
     _close(layer.forward(_flat(x)), want)
 
 
-def test_conv_chunks_give_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conv_chunks_give_the_same_answer() -> None:
     rng = np.random.default_rng(2)
     w = rng.normal(size=(3, 2, 3, 3))
     layer = Conv(w, [1.0, 2.0, 3.0], in_shape=(2, 6, 6), padding=1)
     x = rng.normal(size=(37, 72))
     whole = layer.forward(x)
-    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 500)  # a few samples per chunk
-    chunked = layer.forward(x)
+    with rs.budget(conv_elements=500):  # a few samples per chunk
+        chunked = layer.forward(x)
     np.testing.assert_array_equal(whole, chunked)
     _close(
         chunked, F.conv2d(_t(x.reshape(37, 2, 6, 6)), _t(w), _t(np.arange(1.0, 4.0)), padding=1)

@@ -57,7 +57,7 @@ def test_model_round_trip_and_no_pickles(tmp_path):
     # a file naming a class outside regionscope is refused, nothing is imported
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
-    arrays["model"] = np.array(str(arrays["model"]).replace("regionscope.layers", "os"))
+    arrays["model"] = np.array(str(arrays["model"]).replace("regionscope.network.layers", "os"))
     np.savez(tmp_path / "evil.npz", **arrays)
     with pytest.raises(ValueError, match="not one of regionscope's own layers"):
         load_model(tmp_path / "evil.npz")

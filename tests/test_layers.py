@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import regionscope as rs
-from regionscope.layers import compile_model
+from regionscope.network.program import compile_model
 
 
 def test_forward_matches_numpy():
@@ -39,12 +39,18 @@ def test_maxpool_and_hardtanh_values():
     np.testing.assert_array_equal(rs.Argmax().pattern(x), [[2]])
 
 
-def test_patterns_ignore_rounding_noise():
-    # a unit that is zero up to rounding is off, whatever the sign of the noise
+def test_patterns_ignore_values_within_the_unit_tolerance():
+    # a unit within its tolerance of zero is off, whatever the sign of the noise
     x = np.array([[1e-17, 2.0], [-1e-17, 2.0]])
-    np.testing.assert_array_equal(rs.ReLU().pattern(x)[:, 0], [False, False])
+    tol = np.array([1e-15, 1e-15])
+    np.testing.assert_array_equal(rs.ReLU().pattern(x, tol=tol)[:, 0], [False, False])
+    # each unit has its own tolerance: a huge neighbour does not switch a small unit off
+    x = np.array([[1e12, 1e-3]])
+    np.testing.assert_array_equal(rs.ReLU().pattern(x, tol=np.array([10.0, 1e-11])), [[1, 1]])
     ties = np.array([[1.0, 1.0 + 1e-16, 0.0]])
-    np.testing.assert_array_equal(rs.MaxPool([[0, 1, 2]]).pattern(ties), [[0]])
+    np.testing.assert_array_equal(rs.MaxPool([[0, 1, 2]]).pattern(ties, tol=tol[:1]), [[0]])
+    # without tolerances, signs are exact
+    np.testing.assert_array_equal(rs.ReLU().pattern(np.array([[1e-300]])), [[True]])
 
 
 def test_residual_graph_and_concat():

@@ -527,13 +527,9 @@ def test_degenerate_deep_networks(seed, kind):
 
 
 @pytest.mark.parametrize("kind", ["mlp", "maxpool", "residual"])
-def test_memory_budgets_do_not_change_the_result(monkeypatch, kind):
+def test_memory_budgets_do_not_change_the_result(kind):
     # the layer input is carried with all registers, alone, or streamed in unit groups
     # by a chunked forward pass, depending on memory budgets: all give one partition
-    import sys
-
-    P = sys.modules["regionscope.partition"]  # the module, not the function
-
     rng = np.random.default_rng(7)
     if kind == "mlp":
         net = random_mlp([2, 24, 24, 24], seed=7)
@@ -548,10 +544,9 @@ def test_memory_budgets_do_not_change_the_result(monkeypatch, kind):
             rs.Argmax(),
         )
     reference = rs.partition(net, rs.Box(1.0))
-    for registers, chunk in [(200, 1 << 22), (0, 1 << 22), (0, 64)]:
-        monkeypatch.setattr(P, "_REGISTER_VALUES", registers)
-        monkeypatch.setattr(P, "_CHUNK_VALUES", chunk)
-        part = rs.partition(net, rs.Box(1.0))
+    for registers, chunk, table in [(200, 1 << 22, 1 << 24), (1, 1 << 22, 64), (1, 64, 7)]:
+        with rs.budget(register_values=registers, chunk_values=chunk, table_values=table):
+            part = rs.partition(net, rs.Box(1.0))
         assert_partitions_equal(reference, part)
         check_partition(part, n=1)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import regionscope as rs
-from regionscope import colors, render
+from regionscope import render
+from regionscope.render import colors
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import regionscope as rs
-from regionscope.conv import ChannelAffine, Conv, PReLU, Reshape
-from regionscope.layers import Add, Concat, Graph, HardTanh, LeakyReLU, MaxPool, compile_model
-from regionscope.torch_import import convert, is_torch_module
+from regionscope.network.conv import ChannelAffine, Conv, PReLU, Reshape
+from regionscope.network.layers import Add, Concat, Graph, HardTanh, LeakyReLU, MaxPool
+from regionscope.network.program import compile_model
+from regionscope.network.torch_import import convert, is_torch_module
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -561,8 +562,8 @@ def test_model_unchanged_with_until_and_after_partition() -> None:
 
 def test_core_does_not_import_torch() -> None:
     code = (
-        "import sys, regionscope, regionscope.torch_import, regionscope.conv;"
-        "assert not regionscope.torch_import.is_torch_module(object());"
+        "import sys, regionscope, regionscope.network.torch_import, regionscope.network.conv;"
+        "assert not regionscope.network.torch_import.is_torch_module(object());"
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from .domains import Box, Interval, Plane, Polygon, Segment
 from .errors import RegionLimitError
-from .layers import (
+from .network.layers import (
     Add,
     Argmax,
     Concat,
@@ -37,8 +37,8 @@ from .layers import (
     Residual,
     Sequential,
 )
-from .partition import Partition, Partition1D, load, partition
-from .tolerance import Tolerance, get_tolerance, tolerance
+from .partitions import Partition, Partition1D, load, partition
+from .tolerance import Budget, Tolerance, budget, get_budget, get_tolerance, tolerance
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ __all__ = [
     "Add",
     "Argmax",
     "Box",
+    "Budget",
     "Concat",
     "Graph",
     "HardTanh",
@@ -65,8 +66,10 @@ __all__ = [
     "Sequential",
     "Tolerance",
     "bounds",
+    "budget",
     "check_affine",
     "compare_with_grid",
+    "get_budget",
     "get_tolerance",
     "grid_patterns",
     "load",
@@ -90,11 +93,28 @@ _LAZY = {
 }
 
 
+# submodules reachable as attributes (rs.render, rs.layers...), imported on first use
+_MODULES = {
+    "bounds": ".bounds",
+    "lab": ".lab",
+    "render": ".render",
+    "io": ".io",
+    "testing": ".testing",
+    "domains": ".domains",
+    "geometry": ".geometry",
+    "network": ".network",
+    "layers": ".network.layers",
+    "conv": ".network.conv",
+    "compute": ".compute",
+    "partitions": ".partitions",
+}
+
+
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name in ("bounds", "lab", "render", "io", "testing", "domains", "layers"):
-        return importlib.import_module(f".{name}", __name__)
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name], __name__)
     if name in _LAZY:
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)

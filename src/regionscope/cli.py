@@ -66,7 +66,7 @@ def demo_network(seed: int = 0) -> Any:
     >>> net.forward(np.zeros((1, 2))).shape
     (1, 3)
     """
-    from . import layers as L
+    from .network import layers as L
 
     rng = np.random.default_rng(seed)
     widths = [2, 32, 32, 32]
@@ -89,7 +89,7 @@ def load_npz_mlp(path: str | Path) -> Any:
     a true scalar ``argmax`` appends :class:`~regionscope.Argmax`.  The file
     is read with ``allow_pickle=False``.
     """
-    from . import layers as L
+    from .network import layers as L
 
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
@@ -308,7 +308,7 @@ def _summary(part: Any, seconds: float, draw_seconds: float, out: str) -> str:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from . import domains
-    from .partition import partition
+    from .partitions import partition
 
     out = args.out
     _out_format(out)
@@ -325,7 +325,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .partition import partition
+    from .partitions import partition
 
     _out_format(args.out)
     domain = parse_domain(args.domain)

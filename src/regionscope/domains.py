@@ -128,7 +128,7 @@ class Domain2D(Domain):
         tol = get_tolerance().point_rtol * self.diameter
         return (cross >= -tol * length[None, :]).all(axis=1)
 
-    def _describe(self) -> dict[str, Any]:
+    def to_arrays(self) -> dict[str, Any]:
         """Arrays that rebuild this domain with :func:`domain_from_arrays`."""
         return {"kind": "polygon", "polygon": self.polygon}
 
@@ -227,6 +227,10 @@ class Box(Polygon):
         self.polygon = np.array([[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax]])
         self.input_shape = (2,)
 
+    def to_arrays(self) -> dict[str, Any]:
+        """Arrays that rebuild this box with :func:`domain_from_arrays`."""
+        return {"kind": "box", "bounds": np.array(self.bounds)}
+
     def __repr__(self) -> str:
         xmin, xmax, ymin, ymax = self.bounds
         if xmin == ymin == -xmax == -ymax:
@@ -320,7 +324,7 @@ class Plane(Domain2D):
         pts = _check_points_2d(u)
         return self.origin + pts @ self.basis
 
-    def _describe(self) -> dict[str, Any]:
+    def to_arrays(self) -> dict[str, Any]:
         return {
             "kind": "plane",
             "points": self.points.reshape((3, *self.input_shape)),
@@ -347,7 +351,7 @@ class Domain1D(Domain):
         """Map coordinates ``(N,)`` to flat network inputs ``(N, D)``."""
         return as_finite(s, "s").reshape(-1, 1)
 
-    def _describe(self) -> dict[str, Any]:
+    def to_arrays(self) -> dict[str, Any]:
         return {"kind": "interval", "lo": np.float64(self.lo), "hi": np.float64(self.hi)}
 
 
@@ -416,7 +420,7 @@ class Segment(Domain1D):
     def lift(self, s: Any) -> np.ndarray:
         return self.p + as_finite(s, "s").reshape(-1, 1) * self.direction
 
-    def _describe(self) -> dict[str, Any]:
+    def to_arrays(self) -> dict[str, Any]:
         return {
             "kind": "segment",
             "p": self.p.reshape(self.input_shape),
@@ -456,15 +460,17 @@ class SliceOf(Domain1D):
     def lift(self, s: Any) -> np.ndarray:
         return self.parent.lift(self.to_domain(s))
 
-    def _describe(self) -> dict[str, Any]:
-        out = {f"parent_{k}": v for k, v in self.parent._describe().items()}
+    def to_arrays(self) -> dict[str, Any]:
+        out = {f"parent_{k}": v for k, v in self.parent.to_arrays().items()}
         out.update(kind="slice", p=self.p, q=self.q)
         return out
 
 
 def domain_from_arrays(d: dict[str, Any]) -> Domain:
-    """Rebuild a domain from what ``_describe`` returned (used by :func:`regionscope.load`)."""
+    """Rebuild a domain from what ``to_arrays`` returned (used by :func:`regionscope.load`)."""
     kind = str(d["kind"])
+    if kind == "box":
+        return Box(*(float(v) for v in np.asarray(d["bounds"]).reshape(-1)))
     if kind == "polygon":
         return Polygon(d["polygon"])
     if kind == "plane":

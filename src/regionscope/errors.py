@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["RegionLimitError"]
+__all__ = ["RegionLimitError", "InvalidMeshError"]
 
 
 class RegionLimitError(ValueError):
@@ -11,7 +11,8 @@ class RegionLimitError(ValueError):
     Attributes
     ----------
     count : int
-        The number of regions reached when the limit was hit.
+        The number of regions the partition reached (or was about to reach)
+        when the limit was hit.
     limit : int
         The limit that was exceeded.
     """
@@ -21,6 +22,15 @@ class RegionLimitError(ValueError):
         self.limit = int(limit)
         at = f" at {where}" if where else ""
         super().__init__(
-            f"max_regions={limit} exceeded{at}: the partition has {count} regions; "
-            "pass a larger max_regions= (memory grows with it) or a smaller domain"
+            f"max_regions={limit} exceeded{at}: the partition reached {count} regions; "
+            "pass a larger max_regions= (memory grows with it), or a smaller domain "
+            "(a smaller Box or Polygon, or a Plane with a smaller margin)"
         )
+
+
+class InvalidMeshError(AssertionError):
+    """A mesh broke an invariant (strict mode, :func:`regionscope.geometry.check_mesh`).
+
+    This is a bug in regionscope, never the user's fault: please report it
+    with the network and domain that caused it.
+    """

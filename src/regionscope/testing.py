@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .layers import Argmax, Linear, MaxPool, ReLU, Sequential
+from .geometry import check_mesh
+from .network.layers import Argmax, Linear, MaxPool, ReLU, Sequential
 
 __all__ = [
     "check_partition",
@@ -134,19 +135,14 @@ def check_partition(part: Any, n: int = 3, seed: int = 0, rtol: float = 1e-9) ->
       every layer equal a plain forward pass (relative ``rtol``);
     - ``locate`` finds the region of its interior points.
     """
-    from .partition import check_mesh
-
-    check_mesh(part._mesh, part.domain)
+    check_mesh(part.mesh, part.domain.area)
     ev = part.edges
     degree = np.bincount(ev.ravel(), minlength=part.num_vertices)
-    corners = part._mesh.num_corners
+    corners = part.mesh.num_corners
     if (degree[corners:] < 3).any():
         raise AssertionError(f"{int((degree[corners:] < 3).sum())} vertices of degree < 3")
     regions = part.edge_regions
     inner = regions[:, 1] >= 0
-    if (part.edge_layer[~inner] != -1).any():
-        # an edge on the domain boundary made by a layer: allowed only if it is on the boundary
-        pass
     keys = part.pattern_keys()
     same = keys[regions[inner, 0]] == keys[regions[inner, 1]]
     if same.any():
@@ -155,7 +151,7 @@ def check_partition(part: Any, n: int = 3, seed: int = 0, rtol: float = 1e-9) ->
         raise AssertionError("no regions")
     pts, owner = interior_points(part, n=n, seed=seed)
     pats = part.activation_patterns()
-    got = part._patterns_at(pts)  # a fresh forward pass at the random points
+    got = part.patterns_at(pts)  # a fresh forward pass at the random points
     for i, p in pats.items():
         seen = got[i].reshape(len(pts), -1)
         want = p.reshape(part.num_regions, -1)[owner]

@@ -1,82 +1,184 @@
-"""The one place where regionscope's numerical tolerances live.
+"""The one place for regionscope's numerical tolerances and memory budgets.
 
-Every comparison against zero or between two nearly equal numbers in the
-geometric core goes through the :class:`Tolerance` in effect, never through a
-literal epsilon.  The defaults suit float64 networks whose weights and inputs
-are of order one; :func:`tolerance` changes them for a block of code.
+The snapping rule
+-----------------
+Every decision about a sign (does a unit cut a region, is a ReLU on at a
+point, which input of a max wins) compares a value ``z`` of a unit with the
+unit's *tolerance*::
+
+    |z| <= value_rtol * scale_j        # z counts as zero
+
+``scale_j`` is the largest *magnitude* of unit ``j`` over the domain: the
+value the unit would take if every weight, bias and input along the way were
+replaced by its absolute value (``|W| |x| + |b|``, layer after layer).  It is
+an upper bound on the size of the terms whose sum is ``z``, so rounding noise
+in ``z`` is a small multiple of ``eps * scale_j``.  The rule is therefore
+
+- *scale-free*: multiplying a unit's weights by ``c > 0`` multiplies its
+  values and its scale by ``c`` (and dividing the next layer's column by
+  ``c`` leaves every later scale alone), so no decision changes;
+- *noise-proof*: a unit that is zero by cancellation (``(x + 2) - (x + 1) - 1``)
+  has values of order ``eps * scale`` and counts as zero: it neither cuts nor
+  flips a pattern;
+- *the same everywhere*: the cut (values at vertices) and the patterns
+  (values at interior points) use the same per-unit tolerance, so the pattern
+  read at a region's centroid is the one its cut made.
+
+The magnitudes are convex functions of the domain point, so their largest
+value over a convex domain is attained at one of its corners, where
+:class:`regionscope.network.evaluate.Evaluator` computes them once per model.
+
+Points are snapped by ``point_rtol`` times the domain's diameter.
 
 Examples
 --------
 >>> from regionscope.tolerance import get_tolerance, tolerance
 >>> get_tolerance().value_rtol
-1e-10
+1e-11
 >>> with tolerance(value_rtol=1e-7):
 ...     get_tolerance().value_rtol
 1e-07
 >>> get_tolerance().value_rtol
-1e-10
+1e-11
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 from collections.abc import Iterator
 
-__all__ = ["Tolerance", "get_tolerance", "tolerance"]
+import numpy as np
+
+__all__ = ["Tolerance", "Budget", "get_tolerance", "tolerance", "get_budget", "budget"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Tolerance:
-    """Numerical tolerances of the geometric core.
+    """Numerical tolerances of regionscope.
 
     Parameters
     ----------
     value_rtol : float
-        A vertex lies *on* the zero set of a unit (a neuron, or the difference
-        of two inputs of a max) when the unit's value there is at most
-        ``value_rtol`` times the unit's largest magnitude over the vertices of
-        the regions it is tested on.  Snapping to zero is what makes lines
-        through a common point meet in one vertex and repeated neurons give no
-        sliver.
+        A unit's value is zero when it is at most ``value_rtol`` times the
+        unit's scale (see the module docstring).  Well above the rounding of
+        float64 sums (``~1e-16`` per term), well below any real feature.
     point_rtol : float
-        Two new vertices closer than ``point_rtol`` times the domain's diameter
-        are one vertex.  It must stay well below ``value_rtol``: a crossing
-        that close to an existing vertex has already been snapped onto it by
-        the value test, so point merging only joins crossings that coincide up
-        to rounding.
+        Two new vertices closer than ``point_rtol`` times the domain's
+        diameter are one vertex.
     collinear_rtol : float
         Three domain points are collinear when the component of the third
         orthogonal to the line through the first two is at most
         ``collinear_rtol`` times their spread.
     strict : bool
-        Turn on costly invariant checks after every step (used by the tests).
+        Check the mesh after every layer (:func:`regionscope.geometry.check_mesh`);
+        used by the tests.
     """
 
-    value_rtol: float = 1e-10
+    value_rtol: float = 1e-11
     point_rtol: float = 1e-12
     collinear_rtol: float = 1e-9
     strict: bool = False
 
+    def __post_init__(self) -> None:
+        for name in ("value_rtol", "point_rtol", "collinear_rtol"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"tolerance {name} must be a number, got {type(value).__name__}")
+            if not 0 <= value < 1:
+                raise ValueError(f"tolerance {name} must be in [0, 1), got {value}")
+        if not isinstance(self.strict, bool):
+            raise TypeError(f"tolerance strict must be True or False, got {self.strict!r}")
 
-_current = Tolerance()
+    def unit_tolerance(self, scale: np.ndarray) -> np.ndarray:
+        """Absolute tolerance of units of the given scales (the snapping rule).
+
+        >>> Tolerance().unit_tolerance(np.array([1.0, 1e6])).tolist()
+        [1e-11, 1e-05]
+        """
+        return self.value_rtol * np.asarray(scale, dtype=np.float64)
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How many numbers regionscope's working tables may hold at once.
+
+    They bound memory, never the result: any budget gives the same
+    partition (tested).
+
+    Parameters
+    ----------
+    chunk_values : int
+        float64 values one chunked forward pass may hold (points per chunk
+        times the widest layer).
+    register_values : int
+        float64 values the table of the network's registers at the vertices
+        may hold; beyond it a layer's input is recomputed in chunks.
+    table_values : int
+        Entries of one chunk of the (vertex, unit), (region, unit) and chord
+        crossing tables of a cut.
+    conv_elements : int
+        Elements one chunk of a convolution may hold.
+    """
+
+    chunk_values: int = 1 << 22
+    register_values: int = 1 << 25
+    table_values: int = 1 << 24
+    conv_elements: int = 1 << 22
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"budget {field.name} must be a positive integer, got {value!r}")
+
+
+_tolerance: contextvars.ContextVar[Tolerance] = contextvars.ContextVar(
+    "regionscope_tolerance",
+    default=Tolerance(),  # noqa: B039 - frozen, immutable
+)
+_budget: contextvars.ContextVar[Budget] = contextvars.ContextVar(
+    "regionscope_budget",
+    default=Budget(),  # noqa: B039 - frozen, immutable
+)
 
 
 def get_tolerance() -> Tolerance:
-    """Return the :class:`Tolerance` in effect."""
-    return _current
+    """Return the :class:`Tolerance` in effect (in this thread or task)."""
+    return _tolerance.get()
+
+
+def get_budget() -> Budget:
+    """Return the :class:`Budget` in effect (in this thread or task)."""
+    return _budget.get()
 
 
 @contextlib.contextmanager
 def tolerance(**changes: float | bool) -> Iterator[Tolerance]:
-    """Temporarily change tolerances: ``with tolerance(strict=True): ...``.
+    """Change tolerances for a block: ``with tolerance(strict=True): ...``.
 
-    Unknown names raise ``TypeError``.
+    The change is seen only by the thread (or asyncio task) that makes it:
+    it is held in a :mod:`contextvars` variable.  Unknown names raise
+    ``TypeError``, bad values ``ValueError``.
     """
-    global _current
-    previous = _current
-    _current = dataclasses.replace(previous, **changes)
+    token = _tolerance.set(dataclasses.replace(_tolerance.get(), **changes))
     try:
-        yield _current
+        yield _tolerance.get()
     finally:
-        _current = previous
+        _tolerance.reset(token)
+
+
+@contextlib.contextmanager
+def budget(**changes: int) -> Iterator[Budget]:
+    """Change memory budgets for a block: ``with budget(chunk_values=1 << 16): ...``.
+
+    >>> with budget(chunk_values=1000):
+    ...     get_budget().chunk_values
+    1000
+    """
+    token = _budget.set(dataclasses.replace(_budget.get(), **changes))
+    try:
+        yield _budget.get()
+    finally:
+        _budget.reset(token)

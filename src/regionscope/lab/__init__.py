@@ -49,18 +49,11 @@ from typing import Any
 
 import numpy as np
 
-from . import bounds
-from .domains import Box, Domain2D, Polygon, coerce_domain
-from .layers import (
-    Graph,
-    Layer,
-    Linear,
-    ReLU,
-    Residual,
-    Sequential,
-    compile_model,
-)
-from .tolerance import get_tolerance
+from regionscope import bounds
+from regionscope.domains import Box, Domain2D, Polygon, coerce_domain
+from regionscope.network.layers import Graph, Layer, Linear, ReLU, Residual, Sequential
+from regionscope.network.program import compile_model
+from regionscope.tolerance import get_tolerance
 
 __all__ = [
     "LAB_DOMAIN",
@@ -114,7 +107,7 @@ def _as_layer(model: Any, domain: Domain2D) -> Layer:
         return model
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(model, torch.nn.Module):
-        from .torch_import import convert
+        from regionscope.network.torch_import import convert
 
         return convert(model, input_shape=domain.input_shape)
     raise TypeError(
@@ -604,7 +597,7 @@ def region_count_stats(
     >>> stats.counts.tolist(), stats.bound
     ([11, 11, 11, 11, 11], 11)
     """
-    from .partition import partition as _partition
+    from regionscope.partitions import partition as _partition
 
     w = tuple(_check_int(v, f"widths[{i}]", 1) for i, v in enumerate(widths))
     if len(w) < 3 or w[0] != 2:
@@ -727,7 +720,7 @@ def perturbation_series(
     >>> bool(series.counts[0] == series.base.num_regions)
     True
     """
-    from .partition import partition as _partition
+    from regionscope.partitions import partition as _partition
 
     if not isinstance(model, Layer):
         raise TypeError(f"model must be a regionscope Layer, got {type(model).__name__}")
@@ -937,7 +930,7 @@ def _axes(ax: Any) -> Any:
 
 def _render() -> Any:
     try:
-        from . import render
+        from regionscope import render
     except ImportError:  # pragma: no cover - render ships with regionscope
         return None
     return render
@@ -978,7 +971,7 @@ def _region_polygons(part: Any, regions: Any = None) -> list[np.ndarray]:
 def _fallback_regions(part: Any, ax: Any) -> None:
     from matplotlib.collections import PolyCollection  # noqa: TID251
 
-    from .colors import hash_colors
+    from regionscope.render.colors import hash_colors
 
     colors = hash_colors(np.asarray(part.pattern_keys(), dtype=np.uint64))
     ax.add_collection(
@@ -994,7 +987,7 @@ def _fallback_regions(part: Any, ax: Any) -> None:
 def _fallback_lines(part: Any, ax: Any, layer: int) -> None:
     from matplotlib.collections import LineCollection  # noqa: TID251
 
-    from .colors import CATEGORICAL
+    from regionscope.render.colors import CATEGORICAL
 
     verts = np.asarray(part.vertices)
     edges = np.asarray(part.edges)
@@ -1075,7 +1068,7 @@ def run_lab01(
     dict
         Plain numbers and lists (see the keys); ``"figures"`` lists the files.
     """
-    from .partition import partition as _partition
+    from regionscope.partitions import partition as _partition
 
     seed = _check_int(seed, "seed", 0)
     num_seeds = _check_int(num_seeds, "num_seeds", 1)

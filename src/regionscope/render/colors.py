@@ -8,7 +8,7 @@ imported lazily).
 
 Examples
 --------
->>> from regionscope.colors import to_rgba, to_hex
+>>> from regionscope.render.colors import to_rgba, to_hex
 >>> to_rgba("#ff8000")
 (1.0, 0.5019607843137255, 0.0, 1.0)
 >>> to_hex((0.0, 0.5, 1.0))
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import mix64
+from regionscope.geometry.arrays import mix64
 
 __all__ = [
     "CATEGORICAL",

@@ -15,7 +15,7 @@ expanded into dense matrices.  :class:`PReLU` is a piecewise layer, and
 Examples
 --------
 >>> import numpy as np
->>> from regionscope.conv import Conv, maxpool_groups
+>>> from regionscope.network.conv import Conv, maxpool_groups
 >>> conv = Conv(np.ones((1, 1, 2, 2)), in_shape=(1, 3, 3))   # 2x2 box sum
 >>> conv.out_shape
 (1, 2, 2)
@@ -34,25 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from .layers import Layer, ReLU, _finite_array
+from regionscope.checks import as_weights
+from regionscope.tolerance import get_budget
 
-__all__ = [
-    "ShapedLayer",
-    "Conv",
-    "ChannelAffine",
-    "ElementwiseAffine",
-    "AxisLinear",
-    "AvgPool",
-    "AdaptiveAvgPool",
-    "Reshape",
-    "Flatten",
-    "PReLU",
-    "maxpool_groups",
-    "pool_output_size",
-]
-
-#: number of float64 elements a chunk's temporary arrays may hold (about 32 MB)
-_CHUNK_ELEMENTS = 1 << 22
+from .layers import Layer, ReLU
 
 
 def _shape(shape: Any, name: str) -> tuple[int, ...]:
@@ -194,7 +179,7 @@ class Conv(ShapedLayer):
         dilation: Any = 1,
         groups: int = 1,
     ) -> None:
-        w = _finite_array(weight, "Conv weight")
+        w = as_weights(weight, "Conv weight")
         if w.ndim < 3 or 0 in w.shape:
             raise ValueError(
                 f"Conv weight must have shape (C_out, C_in / groups, *kernel), got {w.shape}"
@@ -238,7 +223,7 @@ class Conv(ShapedLayer):
         if bias is None:
             self.bias = None
         else:
-            b = _finite_array(bias, "Conv bias")
+            b = as_weights(bias, "Conv bias")
             if b.shape != (c_out,):
                 raise ValueError(f"Conv bias must have shape ({c_out},), got {b.shape}")
             self.bias = b
@@ -272,7 +257,7 @@ class Conv(ShapedLayer):
             + tuple(slice(None, None, dl) for dl in self.dilation)
         )
         contract = ([1, *range(2 + d, 2 + 2 * d)], [1, *range(2, 2 + d)])
-        step = max(1, _CHUNK_ELEMENTS // per_sample)
+        step = max(1, get_budget().conv_elements // per_sample)
         for s in range(0, n, step):
             xb = x[s : s + step].reshape(-1, g, cg, *self.in_shape[1:])
             nb = len(xb)
@@ -318,8 +303,8 @@ class ChannelAffine(ShapedLayer):
     def __init__(self, scale: Any, shift: Any, *, in_shape: Sequence[int]) -> None:
         self.in_shape = self.out_shape = _shape(in_shape, "ChannelAffine in_shape")
         c = self.in_shape[0]
-        self.scale = _finite_array(scale, "ChannelAffine scale")
-        self.shift = _finite_array(shift, "ChannelAffine shift")
+        self.scale = as_weights(scale, "ChannelAffine scale")
+        self.shift = as_weights(shift, "ChannelAffine shift")
         for name, arr in (("scale", self.scale), ("shift", self.shift)):
             if arr.shape != (c,):
                 raise ValueError(
@@ -346,16 +331,16 @@ class ChannelAffine(ShapedLayer):
         >>> float(bn.scale[0]), float(bn.shift[0])
         (0.5, -0.5)
         """
-        mean = _finite_array(running_mean, "batch-norm running_mean")
-        var = _finite_array(running_var, "batch-norm running_var")
+        mean = as_weights(running_mean, "batch-norm running_mean")
+        var = as_weights(running_var, "batch-norm running_var")
         if (var + eps <= 0).any():
             raise ValueError("batch-norm running_var + eps must be positive")
         scale = 1.0 / np.sqrt(var + eps)
         if weight is not None:
-            scale = scale * _finite_array(weight, "batch-norm weight")
+            scale = scale * as_weights(weight, "batch-norm weight")
         shift = -mean * scale
         if bias is not None:
-            shift = shift + _finite_array(bias, "batch-norm bias")
+            shift = shift + as_weights(bias, "batch-norm bias")
         return cls(scale, shift, in_shape=in_shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -382,7 +367,7 @@ class ElementwiseAffine(ShapedLayer):
         self.in_shape = self.out_shape = _shape(in_shape, "ElementwiseAffine in_shape")
         arrays = []
         for name, value in (("scale", scale), ("shift", shift)):
-            arr = _finite_array(value, f"ElementwiseAffine {name}")
+            arr = as_weights(value, f"ElementwiseAffine {name}")
             try:
                 arr = np.broadcast_to(arr, self.in_shape).reshape(-1)
             except ValueError:
@@ -438,7 +423,7 @@ class AxisLinear(ShapedLayer):
                 mats.append(None)
                 out.append(size)
                 continue
-            arr = _finite_array(m, f"{type(self).__name__} matrix {axis}")
+            arr = as_weights(m, f"{type(self).__name__} matrix {axis}")
             if arr.ndim != 2 or arr.shape[1] != size or arr.shape[0] < 1:
                 raise ValueError(
                     f"{type(self).__name__} matrix for axis {axis} must have shape (out, {size}),"
@@ -447,7 +432,7 @@ class AxisLinear(ShapedLayer):
             mats.append(arr)
             out.append(int(arr.shape[0]))
         self.matrices = tuple(mats)
-        self.scale = float(_finite_array(scale, f"{type(self).__name__} scale"))
+        self.scale = float(as_weights(scale, f"{type(self).__name__} scale"))
         self.out_shape = tuple(out)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -455,7 +440,7 @@ class AxisLinear(ShapedLayer):
         n = len(x)
         out = np.empty((n, self.out_size))
         per_sample = 2 * max(self.in_size, self.out_size)
-        step = max(1, _CHUNK_ELEMENTS // per_sample)
+        step = max(1, get_budget().conv_elements // per_sample)
         for s in range(0, n, step):
             y = x[s : s + step]
             nb = len(y)
@@ -637,7 +622,7 @@ class PReLU(ReLU):
 
     def __init__(self, weight: Any, *, in_shape: Sequence[int]) -> None:
         self.in_shape = self.out_shape = _shape(in_shape, "PReLU in_shape")
-        w = _finite_array(weight, "PReLU weight").reshape(-1)
+        w = as_weights(weight, "PReLU weight").reshape(-1)
         c = self.in_shape[0]
         if w.shape not in ((1,), (c,)):
             raise ValueError(
@@ -664,6 +649,9 @@ class PReLU(ReLU):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, x, self.slopes * x)
+
+    def magnitude(self, *mags: np.ndarray) -> np.ndarray:
+        return np.maximum(1.0, np.abs(self.slopes)) * mags[0]
 
     def __repr__(self) -> str:
         return f"PReLU({self.weight.shape[0]} slopes, {self.in_shape})"

@@ -34,13 +34,15 @@ import copy
 import difflib
 import functools
 import operator
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from regionscope.tolerance import get_tolerance
+
+from .coerce import is_torch_module
 from .conv import (
     AdaptiveAvgPool,
     AvgPool,
@@ -65,7 +67,6 @@ from .layers import (
     MaxPool,
     ReLU,
 )
-from .tolerance import get_tolerance
 
 __all__ = ["convert", "is_torch_module"]
 
@@ -85,19 +86,6 @@ _HOOK_DICTS = (
     "_backward_hooks",
     "_backward_pre_hooks",
 )
-
-
-def is_torch_module(obj: Any) -> bool:
-    """Whether ``obj`` is a ``torch.nn.Module``, without importing torch.
-
-    Examples
-    --------
-    >>> is_torch_module([1, 2])
-    False
-    """
-    torch = sys.modules.get("torch")
-    nn = getattr(torch, "nn", None)
-    return nn is not None and isinstance(obj, nn.Module)
 
 
 def _describe_target(node: Any) -> str:

@@ -7,30 +7,36 @@ Piecewise layers (:class:`ReLU`, :class:`LeakyReLU`, :class:`HardTanh`,
 :class:`MaxPool`, :class:`Argmax`) cut it along the zero sets of their
 *units*, and record in each region an *activation pattern*.
 
+Every layer also propagates *magnitudes* (:meth:`Layer.magnitude`): upper
+bounds on the size of the terms that make each output, the scale of the
+snapping rule of :mod:`regionscope.tolerance`.  Patterns take each unit's
+tolerance (:meth:`Piecewise.pattern`), so that a value within rounding of
+zero never decides a sign.
+
 Containers (:class:`Sequential`, :class:`Residual`, :class:`Graph`) are
-flattened by :func:`compile_model` into a :class:`Program`: a list of
-:class:`Op` over numbered registers.  The position of an op in that list is
-its *layer index* everywhere in regionscope (edge sources, patterns, values).
+flattened by :func:`regionscope.network.program.compile_model` into a
+program of ops over numbered registers.
 
 Examples
 --------
 >>> import numpy as np
->>> from regionscope.layers import Linear, ReLU, Sequential, compile_model
+>>> from regionscope.network.layers import Linear, ReLU, Sequential
 >>> net = Sequential(Linear(np.eye(2)), ReLU(), Linear([[1.0, 1.0]], [0.5]))
 >>> net.forward(np.array([[1.0, -2.0]]))
 array([[1.5]])
->>> prog = compile_model(net, 2)
->>> [op.name for op in prog.ops], prog.out_width
-(['0', '1', '2'], 1)
+>>> Linear([[1.0, -2.0]], [-3.0]).magnitude(np.array([[1.0, 1.0]]))  # |W| |x| + |b|
+array([[6.]])
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
+import copy
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from regionscope.checks import as_indices, as_weights
 
 __all__ = [
     "Layer",
@@ -47,21 +53,7 @@ __all__ = [
     "Add",
     "Concat",
     "Graph",
-    "Op",
-    "Program",
-    "compile_model",
 ]
-
-
-def _finite_array(x: Any, what: str) -> np.ndarray:
-    try:
-        arr = np.array(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{what} must be an array of numbers") from exc
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{what} must be finite, got NaN or infinity")
-    arr.setflags(write=False)
-    return arr
 
 
 class Layer:
@@ -83,6 +75,16 @@ class Layer:
         """Output width for an input of width ``in_width``; ``ValueError`` if it does not fit."""
         return in_width
 
+    def magnitude(self, *mags: np.ndarray) -> np.ndarray:
+        """Upper bounds ``(N, out_width)`` on the terms of each output, given those of the inputs.
+
+        For an affine layer: the layer with every weight and bias replaced by
+        its absolute value, applied to ``mags`` (``|W| m + |b|``).  The
+        result bounds ``|forward(x)|`` wherever ``|x| <= m``, and it is a
+        convex, non-decreasing function of ``m``.
+        """
+        return _absolute(self).forward(*mags)
+
     def __call__(self, x: Any) -> np.ndarray:
         return self.forward(np.asarray(x, dtype=np.float64))
 
@@ -100,14 +102,14 @@ class Linear(Layer):
     """
 
     def __init__(self, weight: Any, bias: Any = None) -> None:
-        w = _finite_array(weight, "Linear weight")
+        w = as_weights(weight, "Linear weight")
         if w.ndim != 2 or 0 in w.shape:
             raise ValueError(f"Linear weight must have shape (out, in), got {w.shape}")
         self.weight = w
         if bias is None:
             self.bias = None
         else:
-            b = _finite_array(bias, "Linear bias")
+            b = as_weights(bias, "Linear bias")
             if b.shape != (w.shape[0],):
                 raise ValueError(
                     f"Linear bias must have shape ({w.shape[0]},) to match weight "
@@ -141,17 +143,27 @@ class Identity(Layer):
         return x
 
 
-def _snap(x: np.ndarray) -> np.ndarray:
-    """Per-row tolerance below which a unit's value counts as zero (see Tolerance.value_rtol).
+def _absolute(layer: Layer) -> Layer:
+    """A shallow copy of an affine layer with absolute weights, biases and scales."""
+    out = copy.copy(layer)
+    for key, value in vars(layer).items():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            setattr(out, key, np.abs(value))
+        elif isinstance(value, float):
+            setattr(out, key, abs(value))
+        elif (
+            isinstance(value, tuple)
+            and value
+            and all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in value)
+        ):
+            setattr(out, key, tuple(np.abs(v) for v in value))
+    return out
 
-    A unit that is identically zero on a region evaluates to rounding noise;
-    patterns must not depend on the sign of that noise.
-    """
-    from .tolerance import get_tolerance
 
-    if x.shape[1] == 0:
-        return np.zeros((len(x), 1))
-    return get_tolerance().value_rtol * np.abs(x).max(axis=1, keepdims=True)
+def _unit_tol(tol: np.ndarray | None, units: slice | None) -> np.ndarray | float:
+    if tol is None:
+        return 0.0
+    return tol if units is None else tol[units]
 
 
 class Piecewise(Layer):
@@ -188,9 +200,28 @@ class Piecewise(Layer):
         """Neuron (output index, or group) that a stage's unit belongs to."""
         return unit
 
-    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
-        """``(N, pattern_width)`` pattern of each input (only ``units``, if given)."""
+    def unit_scale(self, mags: np.ndarray) -> np.ndarray:
+        """Scales ``(N, units)`` of the units, from the input magnitudes ``mags (N, in_width)``.
+
+        They bound the terms of every stage's values and of the comparisons
+        the pattern makes, and are convex in ``mags``; one tolerance per unit
+        serves the cut (every stage) and the pattern alike.
+        """
+        return mags
+
+    def pattern(
+        self, x: np.ndarray, units: slice | None = None, tol: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(N, pattern_width)`` pattern of each input (only ``units``, if given).
+
+        ``tol`` holds the absolute tolerance of each unit (the snapping rule,
+        from :meth:`unit_scale`): values within it count as zero.  Without it,
+        signs are exact.
+        """
         raise NotImplementedError
+
+    def magnitude(self, *mags: np.ndarray) -> np.ndarray:
+        return self.forward(*mags)
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         """The affine piece selected by ``pattern`` applied to ``x``."""
@@ -206,9 +237,11 @@ class ReLU(Piecewise):
     def stage_values(self, x: np.ndarray, stage: int, units: slice | None = None) -> np.ndarray:
         return x if units is None else x[:, units]
 
-    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
-        tol = _snap(x)
-        return (x > tol) if units is None else (x[:, units] > tol)
+    def pattern(
+        self, x: np.ndarray, units: slice | None = None, tol: np.ndarray | None = None
+    ) -> np.ndarray:
+        t = _unit_tol(tol, units)
+        return (x > t) if units is None else (x[:, units] > t)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0.0)
@@ -221,7 +254,7 @@ class LeakyReLU(ReLU):
     """``x`` where ``x > 0``, else ``negative_slope * x``; pattern: ``x > 0``."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        slope = float(_finite_array(negative_slope, "LeakyReLU negative_slope"))
+        slope = float(as_weights(negative_slope, "LeakyReLU negative_slope"))
         self.negative_slope = slope
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -229,6 +262,9 @@ class LeakyReLU(ReLU):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.where(x > 0, x, self.negative_slope * x)
+
+    def magnitude(self, *mags: np.ndarray) -> np.ndarray:
+        return max(1.0, abs(self.negative_slope)) * mags[0]
 
     def __repr__(self) -> str:
         return f"LeakyReLU({self.negative_slope})"
@@ -240,7 +276,7 @@ class HardTanh(Piecewise):
     pattern_dtype = np.int8
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
-        lo, hi = (float(v) for v in _finite_array([min_val, max_val], "HardTanh bounds"))
+        lo, hi = (float(v) for v in as_weights([min_val, max_val], "HardTanh bounds"))
         if not lo < hi:
             raise ValueError(f"HardTanh needs min_val < max_val, got {lo} and {hi}")
         self.min_val, self.max_val = lo, hi
@@ -252,12 +288,18 @@ class HardTanh(Piecewise):
         x = x if units is None else x[:, units]
         return x - (self.min_val if stage == 0 else self.max_val)
 
-    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
-        tol = _snap(np.concatenate([x - self.min_val, x - self.max_val], axis=1))
+    def unit_scale(self, mags: np.ndarray) -> np.ndarray:
+        return mags + max(abs(self.min_val), abs(self.max_val))
+
+    def pattern(
+        self, x: np.ndarray, units: slice | None = None, tol: np.ndarray | None = None
+    ) -> np.ndarray:
+        t = _unit_tol(tol, units)
         x = x if units is None else x[:, units]
-        return ((x > self.min_val + tol).astype(np.int8) + (x >= self.max_val - tol)).astype(
-            np.int8
-        )
+        return ((x > self.min_val + t).astype(np.int8) + (x >= self.max_val - t)).astype(np.int8)
+
+    def magnitude(self, *mags: np.ndarray) -> np.ndarray:
+        return mags[0]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.min_val, self.max_val)
@@ -294,13 +336,16 @@ class MaxPool(Piecewise):
 
     def __init__(self, groups: Any) -> None:
         if isinstance(groups, np.ndarray) and groups.ndim == 2:
-            table = groups.astype(np.intp, copy=True)
+            table = as_indices(groups, "MaxPool groups").copy()
         else:
             try:
-                rows = [list(map(int, g)) for g in groups]
+                rows = [as_indices(g, f"MaxPool group {i}") for i, g in enumerate(groups)]
+                if any(r.ndim != 1 for r in rows):
+                    raise TypeError("a group is not a sequence of indices")
+                rows = [r.tolist() for r in rows]
             except TypeError as exc:
                 raise TypeError(
-                    "MaxPool groups must be a sequence of index sequences or an int array"
+                    f"MaxPool groups must be a sequence of index sequences or an int array ({exc})"
                 ) from exc
             if not rows or min(len(r) for r in rows) == 0:
                 raise ValueError("MaxPool needs at least one group, and no group may be empty")
@@ -349,12 +394,22 @@ class MaxPool(Piecewise):
         # groups shorter than k + 1 have nothing to cut at this stage
         return np.where(np.isfinite(out), out, 1.0)
 
-    def pattern(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
+    def unit_scale(self, mags: np.ndarray) -> np.ndarray:
+        """Per group: twice the largest magnitude of its inputs (a difference of two)."""
+        return 2.0 * self._gather(mags).max(axis=2)
+
+    def pattern(
+        self, x: np.ndarray, units: slice | None = None, tol: np.ndarray | None = None
+    ) -> np.ndarray:
         vals = self._gather(x, units)
         top = vals.max(axis=2, keepdims=True)
-        tol = _snap(x)[:, :, None]
-        # ties within rounding go to the first of the largest inputs
-        return (vals >= top - tol).argmax(axis=2)
+        t = _unit_tol(tol, units)
+        t = t[None, :, None] if isinstance(t, np.ndarray) else t
+        # ties within the tolerance go to the first of the largest inputs
+        return (vals >= top - t).argmax(axis=2)
+
+    def magnitude(self, *mags: np.ndarray) -> np.ndarray:
+        return self._gather(mags[0]).max(axis=2)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return self._gather(x).max(axis=2)
@@ -405,6 +460,9 @@ class Argmax(MaxPool):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x
+
+    def magnitude(self, *mags: np.ndarray) -> np.ndarray:
+        return mags[0]
 
     def __repr__(self) -> str:
         return "Argmax()"
@@ -522,193 +580,3 @@ class Graph(Layer):
         for name, layer, inputs in self.nodes:
             values[name] = layer.forward(*(values[s] for s in inputs))
         return values[self.output]
-
-
-# --------------------------------------------------------------------------------------
-# Programs: models flattened into ops over registers
-
-
-@dataclasses.dataclass(frozen=True)
-class Op:
-    """One leaf layer of a compiled model.
-
-    Attributes
-    ----------
-    index : int
-        Position in the program: the layer index used throughout regionscope.
-    name : str
-        Dotted path of the layer in the model (``"3.module.0"``).
-    layer : Layer
-        The leaf layer.
-    inputs : tuple of int
-        Registers it reads (register 0 is the network input).
-    output : int
-        Register it writes.
-    in_width, out_width : int
-    """
-
-    index: int
-    name: str
-    layer: Layer
-    inputs: tuple[int, ...]
-    output: int
-    in_width: int
-    out_width: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Program:
-    """A compiled model: ops in order, over numbered registers."""
-
-    ops: tuple[Op, ...]
-    in_width: int
-    out_register: int
-    out_width: int
-    #: for each op, the registers that may be freed after it runs
-    frees: tuple[tuple[int, ...], ...]
-
-    def __len__(self) -> int:
-        return len(self.ops)
-
-    def run(
-        self,
-        x: np.ndarray,
-        stop: int | None = None,
-        patterns: dict[int, np.ndarray] | None = None,
-        collect: Callable[[Op, np.ndarray, list[np.ndarray]], None] | None = None,
-        register: int | None = None,
-    ) -> np.ndarray:
-        """Evaluate ops ``[0, stop)`` on a batch and return the last op's output.
-
-        Parameters
-        ----------
-        x : (N, in_width) float64
-        stop : int, optional
-            Number of ops to run (default: all).
-        patterns : dict, optional
-            ``{op index: (N, ...) pattern}``: piecewise ops with an entry apply
-            the affine piece the pattern selects instead of their own.
-        collect : callable, optional
-            Called as ``collect(op, output, inputs)`` after every op.
-        register : int, optional
-            Return this register instead of the last op's output (it must be
-            written by one of the ops run, or be 0, the input).
-        """
-        ops = self.ops if stop is None else self.ops[:stop]
-        regs: dict[int, np.ndarray] = {0: x}
-        out = x
-        if register == 0:
-            return x
-        for op in ops:
-            args = [regs[r] for r in op.inputs]
-            layer = op.layer
-            try:
-                if patterns is not None and op.index in patterns and layer.piecewise:
-                    out = layer.forward_pattern(args[0], patterns[op.index])  # type: ignore[attr-defined]
-                else:
-                    out = layer.forward(*args)
-            except Exception as exc:
-                if hasattr(exc, "add_note"):  # Python >= 3.11
-                    shapes = ", ".join(str(a.shape) for a in args)
-                    exc.add_note(
-                        f"in layer {op.index} ({op.name}: {type(layer).__name__}) on inputs of "
-                        f"shape {shapes}"
-                    )
-                raise
-            if collect is not None:
-                collect(op, out, args)
-            regs[op.output] = out
-            if register is not None and op.output == register:
-                return out
-            for r in self.frees[op.index]:
-                regs.pop(r, None)
-        return out
-
-
-def _layer_label(layer: Layer) -> str:
-    return type(layer).__name__
-
-
-def compile_model(model: Layer, in_width: int) -> Program:
-    """Flatten a model into a :class:`Program`, checking widths.
-
-    Raises ``ValueError`` naming the layer (index and path) when widths do not
-    fit, and ``TypeError`` for objects that are not regionscope layers.
-    """
-    ops: list[Op] = []
-    counter = [1]  # next free register
-
-    def new_reg() -> int:
-        counter[0] += 1
-        return counter[0] - 1
-
-    def emit(
-        layer: Layer, path: str, inputs: tuple[int, ...], widths: list[int]
-    ) -> tuple[int, int]:
-        if isinstance(layer, Sequential):
-            if not path and len(layer.layers) == 1 and isinstance(layer.layers[0], Graph):
-                # a converted model alone: keep its own names ("features.0")
-                return emit(layer.layers[0], path, inputs, widths)
-            reg, width = inputs[0], widths[0]
-            for i, sub in enumerate(layer.layers):
-                reg, width = emit(sub, f"{path}.{i}" if path else str(i), (reg,), [width])
-            return reg, width
-        if isinstance(layer, Residual):
-            sub_path = f"{path}.module" if path else "module"
-            reg, width = emit(layer.module, sub_path, inputs, widths)
-            if width != widths[0]:
-                raise ValueError(
-                    f"layer {len(ops)} ({path or 'model'}: Residual) adds its input of width "
-                    f"{widths[0]} to its module's output of width {width}; they must match"
-                )
-            return emit(Add(), path, (inputs[0], reg), [widths[0], width])
-        if isinstance(layer, Graph):
-            regs = {"input": (inputs[0], widths[0])}
-            for name, sub, names in layer.nodes:
-                sub_path = f"{path}.{name}" if path else name
-                regs[name] = emit(
-                    sub, sub_path, tuple(regs[s][0] for s in names), [regs[s][1] for s in names]
-                )
-            return regs[layer.output]
-        if not isinstance(layer, Layer):
-            raise TypeError(
-                f"layer {len(ops)} ({path or 'model'}) is a {type(layer).__name__}, not a "
-                "regionscope layer"
-            )
-        index = len(ops)
-        label = f"layer {index} ({path or 'model'}: {_layer_label(layer)})"
-        if isinstance(layer, (Add, Concat)):
-            if len(inputs) < 2:
-                raise ValueError(f"{label} needs at least 2 inputs, got {len(inputs)}")
-            if isinstance(layer, Add):
-                if len(set(widths)) != 1:
-                    raise ValueError(f"{label} adds inputs of different widths {widths}")
-                out_w = widths[0]
-            else:
-                out_w = int(sum(widths))
-        else:
-            if len(inputs) != 1:
-                raise ValueError(f"{label} takes one input, got {len(inputs)}")
-            try:
-                out_w = int(layer.out_width(widths[0]))
-            except ValueError as exc:
-                raise ValueError(f"{label}: {exc}") from None
-        out_reg = new_reg()
-        ops.append(Op(index, path or "0", layer, tuple(inputs), out_reg, int(sum(widths)), out_w))
-        return out_reg, out_w
-
-    top_path = "" if isinstance(model, (Sequential, Graph)) else "0"
-    out_reg, out_w = emit(model, top_path if top_path != "0" else "", (0,), [int(in_width)])
-    if not ops:  # an empty model: the identity
-        ops.append(Op(0, "0", Identity(), (0,), new_reg(), int(in_width), int(in_width)))
-        out_reg = ops[0].output
-    # liveness: free a register after its last use
-    last_use: dict[int, int] = {}
-    for op in ops:
-        for r in op.inputs:
-            last_use[r] = op.index
-    frees: list[list[int]] = [[] for _ in ops]
-    for r, i in last_use.items():
-        if r != out_reg:
-            frees[i].append(r)
-    return Program(tuple(ops), int(in_width), out_reg, out_w, tuple(tuple(f) for f in frees))

@@ -1,0 +1,311 @@
+"""The driver: apply a compiled network's piecewise layers to a mesh (2-D) or points (1-D).
+
+It runs the program once per call (compiled by the caller, held in an
+:class:`~regionscope.network.evaluate.Evaluator`), reads the memory budget
+once, and returns plain arrays; :mod:`regionscope.partitions` wraps them.
+
+Data flow of :func:`cut_2d`, layer by layer: the values of the layer's input
+at the mesh's vertices (carried from earlier layers by exact interpolation,
+or recomputed in chunks when the budget is short) -> the values of the
+layer's units (:meth:`~regionscope.network.layers.Piecewise.stage_values`)
+-> :func:`regionscope.geometry.cut` with the units' tolerances -> for max
+layers, :func:`regionscope.geometry.merge` of the needless cuts.
+
+Examples
+--------
+>>> import numpy as np
+>>> from regionscope.domains import Box
+>>> from regionscope.geometry import Mesh
+>>> from regionscope.network.layers import Linear, ReLU, Sequential
+>>> from regionscope.network.program import compile_model
+>>> box = Box(1.0)
+>>> ev = evaluator(box, compile_model(Sequential(Linear(np.eye(2)), ReLU()), 2))
+>>> mesh, seconds = cut_2d(ev, box, Mesh.from_polygon(box.polygon), 0, max_regions=100)
+>>> mesh.num_regions, sorted(seconds)
+(4, [1])
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from .domains import Domain, Domain1D, Domain2D
+from .errors import RegionLimitError
+from .geometry import CutResult, Mesh, check_mesh, cut, decode_source, encode_source, merge
+from .geometry.line import cut_line, drop_unchanged
+from .network.evaluate import Evaluator
+from .network.program import Op, Program
+from .tolerance import Budget, get_budget, get_tolerance
+
+__all__ = ["evaluator", "stage_plan", "cut_2d", "cut_1d", "Progress", "DEFAULT_MAX_REGIONS"]
+
+#: default limit on the number of regions
+DEFAULT_MAX_REGIONS = 4_000_000
+
+
+def evaluator(domain: Domain, program: Program) -> Evaluator:
+    """The evaluator of ``program`` on ``domain`` (its lift, its corners)."""
+    if isinstance(domain, Domain2D):
+        return Evaluator(program, domain.lift, domain.polygon)
+
+    if not isinstance(domain, Domain1D):
+        raise TypeError(f"unsupported domain {domain!r}")
+
+    def lift(coords: np.ndarray) -> np.ndarray:
+        return domain.lift(coords.reshape(-1))
+
+    return Evaluator(program, lift, np.array([[domain.lo], [domain.hi]]))
+
+
+class Progress:
+    """A progress bar over the units of the layers to cut (tqdm when installed, else lines)."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.bar = None
+        self.enabled = enabled
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                self.bar = None
+            else:
+                self.bar = tqdm(total=total, unit="unit", desc="regionscope")
+
+    def update(self, label: str, regions: int, units: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{label}: {regions} regions")
+            self.bar.update(units)
+        else:
+            sys.stderr.write(f"regionscope: {label}: {regions} regions\n")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def stage_plan(program: Program, start: int) -> list[tuple[int, int]]:
+    """``(op index, stage)`` of every cutting step of the ops from ``start`` on."""
+    plan = []
+    for op in program.ops[start:]:
+        if op.layer.piecewise:
+            for stage in range(op.layer.num_stages(op.in_width)):  # type: ignore[attr-defined]
+                plan.append((op.index, stage))
+    return plan
+
+
+def check_finite(z: np.ndarray, op: Op) -> None:
+    """Refuse values that overflowed: the geometry would be silently wrong."""
+    if not np.isfinite(z).all():
+        raise ValueError(
+            f"layer {op.index} ({op.name}: {type(op.layer).__name__}): its input is not finite "
+            "at some points of the domain (float64 overflow); the weights or the domain are "
+            "too large"
+        )
+
+
+def undecided(mesh: Mesh, winners: np.ndarray) -> np.ndarray:
+    """``(F, groups) bool``: regions whose corners disagree on a max's winner.
+
+    ``winners (V, groups)`` holds each group's winner at each vertex.  Inputs
+    affine on a convex region that have one winner at every corner have it
+    everywhere inside, so only the other (region, group) pairs are cut.
+    """
+    small = winners.max(initial=0) < 2**15
+    at = winners.astype(np.int16 if small else np.int64)[mesh.region_vertices]
+    starts = mesh.region_starts
+    return np.minimum.reduceat(at, starts, axis=0) != np.maximum.reduceat(at, starts, axis=0)
+
+
+class _VertexInputs:
+    """The input of the layer being cut, at the mesh's vertices.
+
+    Values come from one of three places, the cheapest that fits the budget:
+    the table of all live registers at the vertices (carried through cuts by
+    exact interpolation, :meth:`CutResult.extend`), the layer's input alone
+    (carried the same way), or a chunked forward pass for each group of units.
+    """
+
+    def __init__(self, ev: Evaluator, budget: Budget) -> None:
+        self.ev = ev
+        self.program = ev.program
+        self.limit = budget.register_values
+        self.regs: dict[int, np.ndarray] | None = None
+        self.pos = 0  # ops [0, pos) are applied to regs
+        self.x: np.ndarray | None = None
+
+    def start_layer(self, mesh: Mesh, op: Op) -> None:
+        nverts = mesh.num_vertices
+        widest = max(o.out_width for o in self.program.ops[: op.index + 1])
+        if nverts * (widest + op.in_width) * 2 > self.limit:
+            self.regs = None
+        elif self.regs is None:
+            self.regs, self.pos = {0: self.ev.lift(mesh.vertices)}, 0
+        if self.regs is not None:
+            for o in self.program.ops[self.pos : op.index]:
+                self.regs[o.output] = o.layer.forward(*[self.regs[r] for r in o.inputs])
+                for r in self.program.frees[o.index]:
+                    self.regs.pop(r, None)
+            self.pos = max(self.pos, op.index)
+            self.x = self.regs[op.inputs[0]]
+        elif nverts * op.in_width <= self.limit:
+            self.x = self.ev.layer_input(mesh.vertices, op.index)
+        else:
+            self.x = None
+
+    def stage_values(
+        self, mesh: Mesh, op: Op, stage: int, units: slice
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        layer: Any = op.layer
+        if self.x is None:
+            return self.ev.stage_values(mesh.vertices, op.index, stage, units)
+        z = layer.stage_values(self.x, stage, units)
+        winners = None
+        if layer.merge:
+            winners = np.concatenate(
+                [self.ev.pattern(op, self.x[sl], units) for sl in self.ev.chunks(len(self.x))]
+            )
+        return z, winners
+
+    def after_cut(self, res: CutResult, op: Op, later: bool, more: bool) -> None:
+        """Carry the values to the new vertices of a cut (or give them up)."""
+        if not len(res.interp_from):
+            return
+        nverts = res.mesh.num_vertices
+        if self.regs is not None and later:
+            if nverts * sum(v.shape[1] for v in self.regs.values()) <= self.limit:
+                for r in self.regs:
+                    self.regs[r] = res.extend(self.regs[r])
+                self.x = self.regs[op.inputs[0]]
+                return
+        self.regs = None
+        if self.x is not None and more:
+            self.x = res.extend(self.x) if nverts * self.x.shape[1] <= self.limit else None
+
+    def after_merge(self, kept: np.ndarray) -> None:
+        if self.regs is not None:
+            for r in self.regs:
+                self.regs[r] = self.regs[r][kept]
+
+
+def _merge_layer(ev: Evaluator, mesh: Mesh, index: int) -> tuple[Mesh, np.ndarray]:
+    """Merge regions that a max/argmax layer cut needlessly (patterns at centroids)."""
+    pat = ev.layer_pattern(mesh.centroids, index)
+    layer_of_side, _ = decode_source(mesh.incidence_source)
+    merged, _, kept = merge(mesh, pat.reshape(len(pat), -1), layer_of_side == index)
+    return merged, kept
+
+
+def _unit_groups(n_units: int, mesh: Mesh, layer: Any, budget: Budget) -> int:
+    """How many units to cut at once: the (vertex, unit) tables must fit the budget."""
+    step = max(1, budget.chunk_values * 16 // max(mesh.num_vertices, 1))
+    if layer.merge:  # the (corner, group) winner table too
+        step = min(step, max(1, budget.chunk_values * 8 // len(mesh.region_vertices)))
+    return min(step, n_units)
+
+
+def cut_2d(
+    ev: Evaluator,
+    domain: Domain2D,
+    mesh: Mesh,
+    start: int,
+    *,
+    progress: bool = False,
+    max_regions: int = DEFAULT_MAX_REGIONS,
+) -> tuple[Mesh, dict[int, float]]:
+    """Cut ``mesh`` by the piecewise ops of ``ev.program`` from op ``start`` on.
+
+    Returns the mesh and the seconds spent on each piecewise op.  Strict
+    mode (:func:`regionscope.tolerance.tolerance`) checks the mesh after
+    every layer.
+    """
+    program = ev.program
+    plan = stage_plan(program, start)
+    budget = get_budget()
+    total_units = sum(
+        program.ops[i].layer.num_units(program.ops[i].in_width)  # type: ignore[attr-defined]
+        for i, _ in plan
+    )
+    bar = Progress(progress, total_units)
+    seconds: dict[int, float] = {}
+    point_tol = get_tolerance().point_rtol * domain.diameter
+    strict = get_tolerance().strict
+    last_piecewise = plan[-1][0] if plan else -1
+    inputs = _VertexInputs(ev, budget)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused by check_finite
+            for index, stage in plan:
+                t0 = time.perf_counter()
+                op = program.ops[index]
+                layer: Any = op.layer
+                last_stage = stage == layer.num_stages(op.in_width) - 1
+                if stage == 0:
+                    inputs.start_layer(mesh, op)
+                n_units = layer.num_units(op.in_width)
+                codes = encode_source(index, layer.unit_of(stage, np.arange(n_units)))
+                unit_tol = np.broadcast_to(ev.unit_tol[index], (n_units,))
+                u0 = 0
+                while u0 < n_units:
+                    u1 = u0 + _unit_groups(n_units - u0, mesh, layer, budget)
+                    z, winners = inputs.stage_values(mesh, op, stage, slice(u0, u1))
+                    check_finite(z, op)
+                    active = undecided(mesh, winners) if winners is not None else None
+                    res = cut(
+                        mesh, z, unit_tol[u0:u1], codes[u0:u1], point_tol, max_regions, active
+                    )
+                    del z, active
+                    mesh = res.mesh
+                    bar.update(f"layer {index} ({op.name})", mesh.num_regions, u1 - u0)
+                    inputs.after_cut(
+                        res, op, index != last_piecewise, u1 < n_units or not last_stage
+                    )
+                    u0 = u1
+                if last_stage and layer.merge:
+                    mesh, kept = _merge_layer(ev, mesh, index)
+                    inputs.after_merge(kept)
+                if strict:
+                    check_mesh(mesh, domain.area, f"layer {index} ({op.name}), stage {stage}")
+                seconds[index] = seconds.get(index, 0.0) + time.perf_counter() - t0
+    finally:
+        bar.close()
+    if mesh.num_regions > max_regions:
+        raise RegionLimitError(mesh.num_regions, max_regions)
+    return mesh, seconds
+
+
+def cut_1d(
+    ev: Evaluator,
+    domain: Domain1D,
+    points: np.ndarray,
+    start: int,
+    *,
+    max_regions: int = DEFAULT_MAX_REGIONS,
+) -> np.ndarray:
+    """Cut the pieces between ``points`` by the piecewise ops from op ``start`` on."""
+    program = ev.program
+    point_tol = get_tolerance().point_rtol * domain.length
+    before = points
+    with np.errstate(over="ignore", invalid="ignore"):
+        for index, stage in stage_plan(program, start):
+            op = program.ops[index]
+            layer: Any = op.layer
+            if stage == 0:
+                before = points.copy()
+            x = ev.layer_input(points[:, None], index)
+            z = layer.stage_values(x, stage)
+            check_finite(z, op)
+            points = cut_line(
+                points, z, np.broadcast_to(ev.unit_tol[index], z.shape[1:]), point_tol
+            )
+            if len(points) - 1 > max_regions:
+                raise RegionLimitError(len(points) - 1, max_regions, f"layer {index} ({op.name})")
+            if layer.merge and stage == layer.num_stages(op.in_width) - 1:
+                mids = 0.5 * (points[1:] + points[:-1])
+                pat = ev.layer_pattern(mids[:, None], index)
+                points = drop_unchanged(points, pat.reshape(len(mids), -1), before)
+    return points

@@ -1,0 +1,98 @@
+"""The validity check of a mesh, run after every layer in strict mode.
+
+A valid mesh is a subdivision of its convex domain into convex regions:
+
+- every region has positive area, no repeated corner, and turns left (convex,
+  counter-clockwise), its area computed relative to its own first corner;
+- the areas sum to the domain's;
+- every side is shared by at most two region sides; one with a region on one
+  side only lies on the domain boundary;
+- Euler's formula for a disk holds: ``V - E + F = 1``;
+- no two vertices coincide, and every vertex is a corner of some region.
+
+Examples
+--------
+>>> import numpy as np
+>>> from regionscope.geometry.mesh import Mesh
+>>> square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+>>> check_mesh(Mesh.from_polygon(square), 1.0)
+>>> check_mesh(Mesh.from_polygon(square[::-1]), 1.0)
+Traceback (most recent call last):
+...
+regionscope.errors.InvalidMeshError: 1 regions of non-positive area (smallest -1.0); ...
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from regionscope.errors import InvalidMeshError
+
+from .arrays import changes, lexsort2
+from .mesh import BOUNDARY, Mesh
+
+__all__ = ["check_mesh", "mesh_problems"]
+
+#: relative amount by which a corner may turn right and still count as straight
+_CONVEX_RTOL = 1e-7
+
+
+def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
+    """Every broken invariant of ``mesh`` (see the module docstring), as sentences."""
+    problems = []
+    areas = mesh.areas
+    if not (areas > 0).all():
+        problems.append(
+            f"{int((areas <= 0).sum())} regions of non-positive area "
+            f"(smallest {float(areas.min())})"
+        )
+    total = float(areas.sum())
+    if not math.isclose(total, domain_area, rel_tol=1e-9):
+        problems.append(f"areas sum to {total}, the domain's area is {domain_area}")
+    # repeated corners within a region
+    owner = mesh.incidence_region
+    o = lexsort2(mesh.region_vertices, owner)
+    repeated = ~changes(owner[o], mesh.region_vertices[o])
+    if repeated.any():
+        problems.append(f"{int(repeated.sum())} corners repeated within a region")
+    # sides: at most two incidences each, exactly one on the boundary
+    counts = np.bincount(np.unique(mesh.side_keys, return_inverse=True)[1])
+    if (counts > 2).any():
+        problems.append(f"{int((counts > 2).sum())} sides shared by more than two region sides")
+    crack = (mesh.edge_regions[:, 1] < 0) & (mesh.edge_source != BOUNDARY)
+    if crack.any():
+        problems.append(f"{int(crack.sum())} inner sides have a region on one side only")
+    v, e, f = mesh.num_vertices, len(mesh.edge_vertices), mesh.num_regions
+    if v - e + f != 1:
+        problems.append(f"Euler characteristic V - E + F = {v} - {e} + {f} = {v - e + f}, not 1")
+    # convex and counter-clockwise
+    xy = mesh.vertices
+    rv = mesh.region_vertices
+    a = xy[rv[mesh.incidence_prev]]
+    b = xy[rv]
+    c = xy[rv[mesh.incidence_next]]
+    ab, bc = b - a, c - b
+    cross = ab[:, 0] * bc[:, 1] - ab[:, 1] * bc[:, 0]
+    scale = np.hypot(*ab.T) * np.hypot(*bc.T)
+    if (cross < -_CONVEX_RTOL * scale).any():
+        problems.append(f"{int((cross < -_CONVEX_RTOL * scale).sum())} corners turn right")
+    used = np.zeros(v, dtype=bool)
+    used[rv] = True
+    if not used.all():
+        problems.append(f"{int((~used).sum())} vertices are no region's corner")
+    if v > 1:
+        order = lexsort2(xy[:, 1], xy[:, 0])
+        same = (np.diff(xy[order], axis=0) == 0).all(axis=1)
+        if same.any():
+            problems.append(f"{int(same.sum())} vertices coincide with another")
+    return problems
+
+
+def check_mesh(mesh: Mesh, domain_area: float, where: str = "") -> None:
+    """Raise :class:`~regionscope.errors.InvalidMeshError` listing what is broken, if anything."""
+    problems = mesh_problems(mesh, domain_area)
+    if problems:
+        at = f"after {where}: " if where else ""
+        raise InvalidMeshError(at + "; ".join(problems))

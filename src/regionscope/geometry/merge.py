@@ -1,0 +1,128 @@
+"""Merge adjacent regions with equal keys, and drop vertices left in the middle of a side.
+
+Max-pooling and argmax cut along every comparison of a running maximum, more
+than they need to; :func:`merge` joins the pieces whose patterns agree.
+
+Examples
+--------
+Two unit squares side by side with equal keys become one rectangle, and the
+two vertices in the middle of its long sides go.
+
+>>> import numpy as np
+>>> from regionscope.geometry.mesh import Mesh
+>>> xy = np.array([[0.0, 0], [2, 0], [2, 1], [0, 1], [1, 0], [1, 1]])
+>>> mesh = Mesh(xy, np.array([0, 4, 5, 3, 4, 1, 2, 5]), np.array([0, 4, 8]),
+...             np.array([-1, 7, -1, -1, -1, -1, -1, 7]), 4)
+>>> merged, group, kept = merge(mesh, np.array([3, 3]), np.ones(8, dtype=bool))
+>>> merged.num_regions, merged.num_vertices, group.tolist(), kept.tolist()
+(1, 4, [0, 0], [True, True, True, True, False, False])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .arrays import changes, components, expand, lexsort2, order_cycles
+from .mesh import Mesh
+
+__all__ = ["merge", "drop_degree_two"]
+
+
+def merge(
+    mesh: Mesh, region_key: np.ndarray, removable: np.ndarray
+) -> tuple[Mesh, np.ndarray, np.ndarray]:
+    """Merge adjacent regions with equal keys across removable sides.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    region_key : (F,) or (F, k) array
+        Regions with equal keys (rows) that share a removable side are merged.
+    removable : (I,) bool
+        Which sides (by incidence) may be removed.
+
+    Returns
+    -------
+    mesh : Mesh
+        Merged mesh, with vertices left in the middle of a straight side (or
+        inside a region) removed.
+    group : (F,) int64
+        New region of each old region.
+    kept : (V,) bool
+        Which old vertices remain (in order).
+    """
+    nregions = mesh.num_regions
+    nverts = mesh.num_vertices
+    a = mesh.region_vertices
+    b = a[mesh.incidence_next]
+    key = mesh.side_keys
+    order = key.argsort(kind="stable")
+    pair = (key[order][1:] == key[order][:-1]).nonzero()[0]  # interior sides: two incidences
+    i1 = order[pair]
+    i2 = order[pair + 1]
+    r1 = mesh.incidence_region[i1]
+    r2 = mesh.incidence_region[i2]
+    join = removable[i1] & removable[i2]
+    same = region_key[r1[join]] == region_key[r2[join]]
+    if same.ndim > 1:
+        same = same.all(axis=1)
+    join[join] = same
+    if not join.any():
+        return mesh, np.arange(nregions, dtype=np.int64), np.ones(nverts, dtype=bool)
+    comp = components(nregions, r1[join], r2[join])
+    drop = np.zeros(len(a), dtype=bool)
+    drop[i1[join]] = True
+    drop[i2[join]] = True
+    # the remaining sides of each component form its boundary cycle
+    keep = (~drop).nonzero()[0]
+    h_comp = comp[mesh.incidence_region[keep]]
+    h_orig = a[keep]
+    o = lexsort2(h_orig, h_comp)
+    sorted_key = h_comp[o] * np.int64(nverts) + h_orig[o]
+    succ = o[np.searchsorted(sorted_key, h_comp * np.int64(nverts) + b[keep])]
+    label, rank = order_cycles(succ)
+    idx = lexsort2(rank, label)
+    new_first = changes(label[idx])
+    # order regions by component id so that group maps old -> new
+    cycle_comp = h_comp[idx][new_first]
+    corder = cycle_comp.argsort(kind="stable")
+    starts = new_first.nonzero()[0]
+    counts = np.diff(np.append(starts, len(idx)))[corder]
+    s_own, s_k = expand(counts)
+    sel = idx[starts[corder][s_own] + s_k]
+    group = np.searchsorted(cycle_comp[corder], comp)
+    merged = Mesh(
+        mesh.vertices,
+        h_orig[sel],
+        np.append(0, np.cumsum(counts)).astype(np.int64),
+        mesh.incidence_source[keep][sel],
+        mesh.num_corners,
+    )
+    out, kept = drop_degree_two(merged)
+    return out, group, kept
+
+
+def drop_degree_two(mesh: Mesh) -> tuple[Mesh, np.ndarray]:
+    """Remove vertices with two neighbours (other than domain corners) and unused vertices.
+
+    Returns the new mesh and ``kept (V,) bool``, the old vertices that remain.
+    """
+    nverts = mesh.num_vertices
+    degree = np.bincount(mesh.edge_vertices.ravel(), minlength=nverts)
+    removable = degree <= 2
+    removable[: mesh.num_corners] = False
+    keep_inc = ~removable[mesh.region_vertices]
+    # the sides on both sides of a removed vertex come from one line: keep the first's source
+    counts = np.add.reduceat(keep_inc.astype(np.int64), mesh.region_starts)
+    new_rv = mesh.region_vertices[keep_inc]
+    used = np.zeros(nverts, dtype=bool)
+    used[new_rv] = True
+    remap = used.cumsum() - 1
+    out = Mesh(
+        mesh.vertices[used],
+        remap[new_rv].astype(np.int64),
+        np.append(0, np.cumsum(counts)).astype(np.int64),
+        mesh.incidence_source[keep_inc],
+        mesh.num_corners,
+    )
+    return out, used

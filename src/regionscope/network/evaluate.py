@@ -1,0 +1,168 @@
+"""A compiled program bound to a domain: chunked forward passes and the snapping rule.
+
+An :class:`Evaluator` is built once per partition.  It maps domain
+coordinates to network inputs (the domain's ``lift``), runs the program in
+chunks that fit the memory budget, and holds each piecewise layer's unit
+tolerances, so that every sign regionscope decides (in a cut or in a
+pattern) follows the one rule of :mod:`regionscope.tolerance`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from regionscope.network.layers import Linear, ReLU, Sequential
+>>> from regionscope.network.program import compile_model
+>>> net = Sequential(Linear([[1e12, 0.0], [0.0, 1.0]]), ReLU())
+>>> square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+>>> ev = Evaluator(compile_model(net, 2), lambda u: u, square)
+>>> ev.unit_tol[1].tolist()                     # one tolerance per unit, by its own scale
+[10.0, 1e-11]
+>>> ev.patterns(np.array([[0.5, 1e-3]]))[1]    # a small positive unit is on
+array([[ True,  True]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from regionscope.tolerance import get_budget, get_tolerance
+
+from .program import Op, Program
+
+__all__ = ["Evaluator"]
+
+
+class Evaluator:
+    """A :class:`~regionscope.network.program.Program` evaluated at domain points.
+
+    Parameters
+    ----------
+    program : Program
+    lift : callable
+        Domain coordinates ``(N, dim)`` to network inputs ``(N, in_width)``.
+    corners : (K, dim) float64
+        Corners of the (convex) domain: the unit scales are their largest
+        there.
+
+    Attributes
+    ----------
+    unit_tol : dict
+        ``{op index: (units,) float64}``: the absolute tolerance of each unit
+        of each piecewise op (see :meth:`Layer.magnitude
+        <regionscope.network.layers.Layer.magnitude>`).
+    output_tol : (out_width,) float64
+        The same for each output of the network (for zero sets of outputs).
+    """
+
+    def __init__(
+        self, program: Program, lift: Callable[[np.ndarray], np.ndarray], corners: np.ndarray
+    ) -> None:
+        self.program = program
+        self.lift = lift
+        self.unit_tol, self.output_tol = self._unit_tolerances(
+            np.asarray(corners, dtype=np.float64)
+        )
+
+    def _unit_tolerances(self, corners: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
+        tol = get_tolerance()
+        regs: dict[int, np.ndarray] = {0: np.abs(self.lift(corners))}
+        out: dict[int, np.ndarray] = {}
+        with np.errstate(over="ignore", invalid="ignore"):
+            for op in self.program.ops:
+                args = [regs[r] for r in op.inputs]
+                layer: Any = op.layer
+                if layer.piecewise:
+                    scale = layer.unit_scale(args[0]).max(axis=0, initial=0.0)
+                    out[op.index] = tol.unit_tolerance(scale)
+                regs[op.output] = layer.magnitude(*args)
+        last = regs[self.program.out_register] if self.program.ops else regs[0]
+        return out, tol.unit_tolerance(last.max(axis=0, initial=0.0))
+
+    # -- chunked passes ------------------------------------------------------------------
+
+    def chunks(self, n: int) -> Iterator[slice]:
+        """Slices of ``n`` points small enough for the chunk budget."""
+        step = max(1, get_budget().chunk_values // max(self.program.max_width, 1))
+        for i in range(0, n, step):
+            yield slice(i, min(n, i + step))
+
+    def values(
+        self,
+        coords: np.ndarray,
+        register: int,
+        stop: int,
+        patterns: dict[int, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Values ``(N, width)`` of ``register`` at domain points, running ops ``[0, stop)``.
+
+        With ``patterns`` (``{op index: (N, ...)}``), those piecewise ops apply
+        the affine piece the pattern selects.
+        """
+        out = np.empty((len(coords), self.program.register_width(register)))
+        for sl in self.chunks(len(coords)):
+            pats = None if patterns is None else {k: v[sl] for k, v in patterns.items()}
+            out[sl] = self.program.run(
+                self.lift(coords[sl]), stop=stop, register=register, patterns=pats
+            )
+        return out
+
+    def output(self, coords: np.ndarray, index: int) -> np.ndarray:
+        """Output ``(N, width)`` of op ``index`` at domain points."""
+        return self.values(coords, self.program.ops[index].output, index + 1)
+
+    def layer_input(self, coords: np.ndarray, index: int) -> np.ndarray:
+        """Input ``(N, width)`` of op ``index`` at domain points."""
+        return self.values(coords, self.program.ops[index].inputs[0], index)
+
+    def pattern(self, op: Op, x: np.ndarray, units: slice | None = None) -> np.ndarray:
+        """Pattern of piecewise op ``op`` for its input values ``x``, with its unit tolerances."""
+        return op.layer.pattern(x, units, self.unit_tol[op.index])  # type: ignore[attr-defined]
+
+    def layer_pattern(self, coords: np.ndarray, index: int) -> np.ndarray:
+        """Pattern of piecewise op ``index`` at domain points."""
+        op = self.program.ops[index]
+        parts = [
+            self.pattern(
+                op, self.program.run(self.lift(coords[sl]), stop=index, register=op.inputs[0])
+            )
+            for sl in self.chunks(len(coords))
+        ]
+        if parts:
+            return np.concatenate(parts)
+        return np.zeros((0, 1), dtype=op.layer.pattern_dtype)  # type: ignore[attr-defined]
+
+    def patterns(self, coords: np.ndarray) -> dict[int, np.ndarray]:
+        """Pattern of every piecewise op at domain points, in one forward pass per chunk."""
+        pats: dict[int, list[np.ndarray]] = {i: [] for i in self.program.piecewise}
+
+        def grab(op: Op, out: np.ndarray, args: list[np.ndarray]) -> None:
+            if op.layer.piecewise:
+                pats[op.index].append(self.pattern(op, args[0]))
+
+        for sl in self.chunks(len(coords)):
+            self.program.run(self.lift(coords[sl]), collect=grab)
+        return {
+            i: np.concatenate(parts) if parts else np.zeros((0, 0), bool)
+            for i, parts in pats.items()
+        }
+
+    def stage_values(
+        self, coords: np.ndarray, index: int, stage: int, units: slice
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Some units of a stage of op ``index`` at domain points, streamed in chunks.
+
+        Returns the values ``(N, units)`` and, for layers that merge (max,
+        argmax), the winner of each of those groups at each point.
+        """
+        op = self.program.ops[index]
+        layer: Any = op.layer
+        out = np.empty((len(coords), units.stop - units.start))
+        winners = np.empty(out.shape, dtype=np.int64) if layer.merge else None
+        for sl in self.chunks(len(coords)):
+            x = self.program.run(self.lift(coords[sl]), stop=index, register=op.inputs[0])
+            out[sl] = layer.stage_values(x, stage, units)
+            if winners is not None:
+                winners[sl] = self.pattern(op, x, units)
+        return out, winners

@@ -1,0 +1,216 @@
+"""Partitions of a domain into activation regions: :func:`partition`, the containers, files.
+
+``base`` holds what 2-D and 1-D partitions share (patterns, values, affine
+maps, :meth:`~base.PartitionBase.to_arrays`), ``planar`` the 2-D
+:class:`Partition`, ``linear`` the 1-D :class:`Partition1D`.  This module
+adds the entry points: :func:`partition` (model and domain in, partition out),
+:func:`from_arrays` and :func:`load`.
+
+Examples
+--------
+>>> import regionscope as rs
+>>> net = rs.Sequential(rs.Linear([[1.0, -1.0]], [0.0]), rs.ReLU())
+>>> part = rs.partition(net, rs.Box(1.0))
+>>> again = from_arrays(part.to_arrays())
+>>> type(again.domain).__name__, again.num_regions, again.layers[1].name
+('Box', 2, '1')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from regionscope import compute
+from regionscope.domains import Box, Domain1D, Domain2D, coerce_domain, domain_from_arrays
+from regionscope.geometry import Mesh
+from regionscope.network.coerce import as_layers
+from regionscope.network.layers import Sequential
+from regionscope.network.program import compile_model
+from regionscope.network.serialize import model_from_arrays
+
+from .base import FORMAT, PartitionBase, pattern_hash, stats_from_json
+from .linear import Partition1D
+from .planar import Partition
+
+__all__ = [
+    "Partition",
+    "Partition1D",
+    "PartitionBase",
+    "partition",
+    "load",
+    "from_arrays",
+    "pattern_hash",
+]
+
+
+def partition(
+    model: Any,
+    domain: Any = None,
+    *,
+    progress: bool = False,
+    max_regions: int = compute.DEFAULT_MAX_REGIONS,
+    until: str | None = None,
+) -> Partition | Partition1D:
+    """Cut a domain into the activation regions of a network, exactly.
+
+    Parameters
+    ----------
+    model : Layer or torch.nn.Module
+        A regionscope network (:class:`~regionscope.network.layers.Sequential` of
+        :class:`~regionscope.network.layers.Linear`,
+        :class:`~regionscope.network.layers.ReLU`, ...), or a PyTorch module
+        (converted with :mod:`regionscope.network.torch_import`).
+    domain : Domain or float, optional
+        :class:`~regionscope.domains.Box` (default ``Box(1.0)``),
+        :class:`~regionscope.domains.Polygon`, :class:`~regionscope.domains.Plane`,
+        or a 1-D :class:`~regionscope.domains.Interval` /
+        :class:`~regionscope.domains.Segment`.  A number ``h`` means ``Box(h)``.
+    progress : bool
+        Show a progress bar (tqdm if installed) over the cutting steps.
+    max_regions : int
+        Stop with :class:`~regionscope.errors.RegionLimitError` (a
+        ``ValueError``) beyond this many regions.
+    until : str, optional
+        For torch modules: stop after the module of this name.
+
+    Returns
+    -------
+    Partition or Partition1D
+
+    Notes
+    -----
+    Each piecewise layer cuts every region along the zero sets of its units,
+    all units and all regions at once: in a region the units are affine, so
+    their zero sets are chords of a convex polygon, and the region is replaced
+    by the faces of their arrangement.  A layer costs one forward pass over the
+    vertices plus work proportional to what it produces: the regions its
+    units cross, their sides, and the chord crossings
+    (``O(V n + (F_crossed + X) log)`` for ``V`` vertices, ``n`` units and
+    ``X`` new crossings).  Max-pooling and argmax cut by the pairwise
+    comparisons of a running maximum and then merge the pieces they cut
+    needlessly.  Signs are decided by the snapping rule of
+    :mod:`regionscope.tolerance`.
+
+    Examples
+    --------
+    >>> import regionscope as rs
+    >>> net = rs.Sequential(rs.Linear([[1.0, -1.0]], [0.0]), rs.ReLU())
+    >>> rs.partition(net, rs.Box(1.0)).num_regions
+    2
+    >>> rs.partition(net, rs.Box(1.0, 2.0, -1.0, 0.0)).num_regions
+    1
+    """
+    if (
+        not isinstance(max_regions, (int, np.integer))
+        or isinstance(max_regions, bool)
+        or max_regions < 1
+    ):
+        raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
+    dom = Box(1.0) if domain is None else coerce_domain(domain)
+    layers = as_layers(model, dom.input_shape, until)
+    ev = compute.evaluator(dom, compile_model(Sequential(*layers), dom.input_dim))
+    if isinstance(dom, Domain2D):
+        mesh, seconds = compute.cut_2d(
+            ev,
+            dom,
+            Mesh.from_polygon(dom.polygon),
+            0,
+            progress=progress,
+            max_regions=int(max_regions),
+        )
+        return Partition(dom, mesh, ev, {"layer_seconds": seconds})
+    if isinstance(dom, Domain1D):
+        points = compute.cut_1d(
+            ev, dom, np.array([dom.lo, dom.hi]), 0, max_regions=int(max_regions)
+        )
+        return Partition1D(dom, points, ev)
+    raise TypeError(f"unsupported domain {dom!r}")  # pragma: no cover
+
+
+def _array(arrays: Mapping[str, Any], key: str, dtype_kinds: str, ndim: int) -> np.ndarray:
+    if key not in arrays:
+        raise ValueError(f"the partition has no {key!r} array")
+    arr = np.asarray(arrays[key])
+    if arr.dtype.kind not in dtype_kinds or arr.ndim != ndim:
+        raise ValueError(
+            f"the partition's {key!r} array has dtype {arr.dtype} and shape {arr.shape}; "
+            f"expected {ndim} dimension(s) of kind {dtype_kinds!r}"
+        )
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"the partition's {key!r} array holds NaN or infinity")
+    return arr
+
+
+def _mesh_from_arrays(arrays: Mapping[str, Any]) -> Mesh:
+    vertices = _array(arrays, "vertices", "f", 2).astype(np.float64)
+    rv = _array(arrays, "region_vertices", "iu", 1).astype(np.int64)
+    offsets = _array(arrays, "region_offsets", "iu", 1).astype(np.int64)
+    source = _array(arrays, "incidence_source", "iu", 1).astype(np.int64)
+    corners = int(_array(arrays, "num_corners", "iu", 0))
+    nverts = len(vertices)
+    if vertices.shape[1:] != (2,):
+        raise ValueError(f"the partition's vertices must have shape (V, 2), got {vertices.shape}")
+    if (
+        len(offsets) < 2
+        or offsets[0] != 0
+        or offsets[-1] != len(rv)
+        or (np.diff(offsets) < 3).any()
+    ):
+        raise ValueError("the partition's region_offsets do not describe regions of 3+ corners")
+    if len(rv) and (rv.min() < 0 or rv.max() >= nverts):
+        raise ValueError(f"the partition's region_vertices are not all in 0..{nverts - 1}")
+    if len(source) != len(rv):
+        raise ValueError("the partition's incidence_source and region_vertices differ in length")
+    if not 3 <= corners <= nverts:
+        raise ValueError(f"the partition's num_corners {corners} is not in 3..{nverts}")
+    return Mesh(vertices, rv, offsets, source, corners)
+
+
+def from_arrays(arrays: Mapping[str, Any]) -> Partition | Partition1D:
+    """Rebuild a partition from :meth:`~regionscope.partitions.base.PartitionBase.to_arrays`.
+
+    Raises ``ValueError`` naming what is missing or inconsistent.
+    """
+    if "format" not in arrays or str(np.asarray(arrays["format"])) != FORMAT:
+        raise ValueError(f"not a regionscope partition (no format {FORMAT!r})")
+    model = model_from_arrays(str(np.asarray(arrays.get("model", ""))), arrays)
+    layers = model.layers if isinstance(model, Sequential) else (model,)
+    desc = {k[len("domain/") :]: np.asarray(arrays[k]) for k in arrays if k.startswith("domain/")}
+    desc = {k: (str(v) if v.dtype.kind == "U" else v) for k, v in desc.items()}
+    if "kind" not in desc:
+        raise ValueError("the partition has no domain")
+    domain = domain_from_arrays(desc)
+    stats = stats_from_json(json.loads(str(np.asarray(arrays.get("stats", "{}")))))
+    program = compile_model(Sequential(*layers), domain.input_dim)
+    ev = compute.evaluator(domain, program)
+    kind = str(np.asarray(arrays.get("kind", "")))
+    if kind == "2d":
+        if not isinstance(domain, Domain2D):
+            raise ValueError("a 2-D partition must hold a 2-D domain")
+        return Partition(domain, _mesh_from_arrays(arrays), ev, stats)
+    if kind == "1d":
+        if not isinstance(domain, Domain1D):
+            raise ValueError("a 1-D partition must hold a 1-D domain")
+        points = _array(arrays, "points", "f", 1)
+        if len(points) < 2 or (np.diff(points) <= 0).any():
+            raise ValueError("the partition's points are not increasing")
+        return Partition1D(domain, points, ev, stats)
+    raise ValueError(f"unknown partition kind {kind!r} (expected '2d' or '1d')")
+
+
+def load(path: Any) -> Partition | Partition1D:
+    """Read a partition written by :meth:`Partition.save` (no pickles are loaded).
+
+    Problems with the file raise ``ValueError`` naming the file.
+    """
+    from regionscope.io import load_arrays
+
+    arrays = load_arrays(path)
+    try:
+        return from_arrays(arrays)
+    except ValueError as exc:
+        raise ValueError(f"{path!s}: {exc}") from None

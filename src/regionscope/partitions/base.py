@@ -1,0 +1,341 @@
+"""What 2-D and 1-D partitions share: the network, patterns, values, affine maps, files.
+
+Definition used throughout: an *activation region* is a set of inputs that
+share one activation pattern in every piecewise layer (ReLU on/off, which
+input of a max is largest, ...).  For the networks regionscope takes each
+such set is convex, and the network is affine on it.  (Neighbouring regions
+may happen to carry the same affine map; regionscope does not merge them:
+they are distinct activation regions.  See Stargalla, Hertrich and Reichman,
+2025, on the several definitions of "linear region" in the literature.)
+
+A partition holds its domain, its compiled network (an
+:class:`~regionscope.network.evaluate.Evaluator`, compiled once) and its
+geometry (a :class:`~regionscope.geometry.Mesh`, or sorted points in 1-D).
+Everything else is derived on demand and cached read-only.
+
+Examples
+--------
+>>> import numpy as np
+>>> import regionscope as rs
+>>> net = rs.Sequential(
+...     rs.Linear([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, -0.5]), rs.ReLU()
+... )
+>>> part = rs.partition(net, rs.Box(1.0))
+>>> part.num_regions, part.num_vertices
+(7, 13)
+>>> float(part.areas().sum())
+4.0
+>>> part.activation_patterns(1)[part.locate([[0.9, 0.9]])[0]]
+array([ True,  True,  True])
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from regionscope.domains import Domain
+from regionscope.geometry.arrays import mix64
+from regionscope.network.evaluate import Evaluator
+from regionscope.network.layers import Sequential
+from regionscope.network.program import Program
+from regionscope.network.serialize import model_to_arrays
+
+__all__ = ["PartitionBase", "pattern_hash", "FORMAT", "stats_to_json", "stats_from_json"]
+
+#: the file format written by :meth:`Partition.to_arrays`
+FORMAT = "regionscope-1"
+
+
+def pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
+    """``(n,) uint64`` hash of the patterns of all layers (stable across partitions).
+
+    >>> a = pattern_hash({1: np.array([[True, False]])}, 1)
+    >>> b = pattern_hash({1: np.array([[False, True]])}, 1)
+    >>> bool(a[0] != b[0])
+    True
+    """
+    key = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for layer in sorted(patterns):
+            p = patterns[layer].astype(np.int64).reshape(n, -1)
+            cols = np.arange(p.shape[1], dtype=np.uint64)
+            weights = mix64(cols + np.uint64(layer) * np.uint64(0x9E3779B97F4A7C15))
+            h = ((p + 1).astype(np.uint64) * weights[None, :]).sum(axis=1, dtype=np.uint64)
+            key = mix64(key ^ mix64(h + np.uint64(layer)))
+    return key
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.setflags(write=False)
+    return arr
+
+
+class PartitionBase:
+    """What 2-D and 1-D partitions share: the network, patterns, values, affine maps."""
+
+    domain: Domain
+
+    def __init__(self, domain: Domain, ev: Evaluator, stats: dict[str, Any] | None) -> None:
+        self.domain = domain
+        self._ev = ev
+        self.stats: dict[str, Any] = dict(stats or {})
+        self._cache: dict[Any, Any] = {}
+
+    # -- the network -------------------------------------------------------------------
+
+    @property
+    def program(self) -> Program:
+        """The compiled network (:class:`~regionscope.network.program.Program`)."""
+        return self._ev.program
+
+    @property
+    def model(self) -> Sequential:
+        """The network as a regionscope :class:`~regionscope.network.layers.Sequential`."""
+        return self.program.model
+
+    @property
+    def layers(self) -> tuple[Any, ...]:
+        """The compiled ops; ``layers[i]`` is layer index ``i`` (``.name``, ``.layer``)."""
+        return self.program.ops
+
+    @property
+    def piecewise_layers(self) -> tuple[int, ...]:
+        """Layer indices of the piecewise (cutting) layers."""
+        return self.program.piecewise
+
+    def _layer_index(self, layer: int | str | None, *, piecewise: bool = False) -> int:
+        ops = self.program.ops
+        if isinstance(layer, str):
+            names = [op.name for op in ops]
+            if layer not in names:
+                raise ValueError(f"no layer named {layer!r}; layers are {names}")
+            index = names.index(layer)
+        elif isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+            index = int(layer) + (len(ops) if layer < 0 else 0)
+            if not 0 <= index < len(ops):
+                raise ValueError(
+                    f"layer {layer} is out of range: the model has {len(ops)} layers "
+                    f"(0..{len(ops) - 1}, or negative from the end)"
+                )
+        else:
+            raise TypeError(f"layer must be an int or a layer name, got {type(layer).__name__}")
+        if piecewise and not ops[index].layer.piecewise:
+            raise ValueError(
+                f"layer {index} ({ops[index].name}: {type(ops[index].layer).__name__}) has no "
+                f"activation pattern; piecewise layers are {list(self.piecewise_layers)}"
+            )
+        return index
+
+    # -- to be provided by each kind -----------------------------------------------------
+
+    @property
+    def num_regions(self) -> int:
+        raise NotImplementedError
+
+    def _interior(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _vertex_coords(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_coords(self, points: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _contains(self, pts: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _locate_geometric(self, pts: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- patterns ----------------------------------------------------------------------
+
+    def _all_patterns(self) -> dict[int, np.ndarray]:
+        if "patterns" not in self._cache:
+            result = self._ev.patterns(self._interior())
+            self._cache["patterns"] = {k: _frozen(v) for k, v in result.items()}
+        return self._cache["patterns"]
+
+    def activation_patterns(
+        self, layer: int | str | None = None
+    ) -> np.ndarray | dict[int, np.ndarray]:
+        """Activation pattern of every region.
+
+        Parameters
+        ----------
+        layer : int or str, optional
+            A piecewise layer (index or name).  Without it, all of them.
+
+        Returns
+        -------
+        ndarray or dict
+            ``(F, k)``: bool for ReLU-like layers (unit active), int8 for
+            HardTanh (0 below, 1 linear, 2 above), int for max-pooling (position
+            of the largest input in each group) and argmax (the class, ``k = 1``).
+            With ``layer=None`` a dict ``{layer index: pattern}``.
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> part = rs.partition(rs.testing.tiny_cross(), rs.Box(1.0))
+        >>> f = part.locate([[0.5, -0.5]])[0]
+        >>> part.activation_patterns(1)[f]        # relu(x) on, relu(y) off
+        array([ True, False])
+        """
+        pats = self._all_patterns()
+        if layer is None:
+            return dict(pats)
+        return pats[self._layer_index(layer, piecewise=True)]
+
+    def patterns_at(self, points: Any) -> dict[int, np.ndarray]:
+        """Pattern of every piecewise layer at domain points (a fresh forward pass).
+
+        The same snapping rule as the cut: at a point inside a region it is
+        the region's pattern.
+        """
+        return self._ev.patterns(self._check_coords(points))
+
+    def pattern_keys(self) -> np.ndarray:
+        """``(F,) uint64`` hash of each region's full activation pattern.
+
+        Equal patterns give equal keys in any partition of any network with the
+        same layer structure, so colours derived from them stay put while the
+        weights change a little (during training, say).
+        """
+        if "keys" not in self._cache:
+            self._cache["keys"] = _frozen(pattern_hash(self._all_patterns(), self.num_regions))
+        return self._cache["keys"]
+
+    # -- values and maps -----------------------------------------------------------------
+
+    def vertex_values(self, layer: int | str = -1) -> np.ndarray:
+        """Output of ``layer`` at every vertex: ``(V, width) float64``."""
+        return self._ev.output(self._vertex_coords(), self._layer_index(layer))
+
+    def region_values(self, points: Any, layer: int | str = -1) -> np.ndarray:
+        """Output of ``layer`` at domain points: ``(N, width) float64`` (a forward pass)."""
+        return self._ev.output(self._check_coords(points), self._layer_index(layer))
+
+    def affine_maps(
+        self, layer: int | str = -1, regions: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The affine map the network computes on each region, up to ``layer``.
+
+        Parameters
+        ----------
+        layer : int or str
+            Layer whose output is described (default: the last).
+        regions : array_like of int, optional
+            Only these regions (the full table has ``F * width * (dim + 1)``
+            numbers).
+
+        Returns
+        -------
+        A : (F, width, dim) float64
+        c : (F, width) float64
+            Inside region ``f`` the layer's output at domain point ``u`` is
+            ``A[f] @ u + c[f]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import regionscope as rs
+        >>> net = rs.Sequential(rs.Linear([[2.0, 0.0]], [1.0]), rs.ReLU())
+        >>> part = rs.partition(net, rs.Box(1.0))
+        >>> A, c = part.affine_maps()
+        >>> f = part.locate([[0.5, 0.0]])[0]      # where 2x + 1 > 0
+        >>> A[f], c[f]
+        (array([[2., 0.]]), array([1.]))
+        """
+        index = self._layer_index(layer)
+        op = self.program.ops[index]
+        sel = (
+            np.arange(self.num_regions)
+            if regions is None
+            else np.asarray(regions, dtype=np.int64).reshape(-1)
+        )
+        if len(sel) and (sel.min() < 0 or sel.max() >= self.num_regions):
+            raise ValueError(f"regions must be in 0..{self.num_regions - 1}")
+        pats = {i: p[sel] for i, p in self._all_patterns().items() if i <= index}
+        base = self._interior()[sel]
+        dim = self.domain.dim
+        pts = np.repeat(base, dim + 1, axis=0)
+        for j in range(dim):
+            pts[j + 1 :: dim + 1, j] += 1.0
+        rep = {i: np.repeat(p, dim + 1, axis=0) for i, p in pats.items()}
+        vals = self._ev.values(pts, op.output, index + 1, patterns=rep)
+        vals = vals.reshape(len(sel), dim + 1, -1)
+        f0 = vals[:, 0, :]
+        a = np.stack([vals[:, j + 1, :] - f0 for j in range(dim)], axis=2)
+        c = f0 - np.einsum("fwd,fd->fw", a, base)
+        return a, c
+
+    def locate(self, points: Any) -> np.ndarray:
+        """Region index of each point (``-1`` outside the domain).
+
+        A point on a shared side or corner gets one of the regions touching it.
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> part = rs.partition(rs.testing.tiny_cross(), rs.Box(1.0))
+        >>> idx = part.locate([[0.5, 0.5], [3.0, 0.0]])
+        >>> part.centroids()[idx[0]].round(2), int(idx[1])
+        (array([0.5, 0.5]), -1)
+        """
+        pts = self._check_coords(points)
+        out = np.full(len(pts), -1, dtype=np.int64)
+        idx = np.flatnonzero(self._contains(pts))
+        if len(idx) == 0 or self.num_regions == 0:
+            return out
+        keys = pattern_hash(self._ev.patterns(pts[idx]), len(idx))
+        rkeys = self.pattern_keys()
+        order = np.argsort(rkeys, kind="stable")
+        pos = np.minimum(np.searchsorted(rkeys[order], keys), len(order) - 1)
+        found = rkeys[order][pos] == keys
+        out[idx[found]] = order[pos[found]]
+        missing = idx[~found]
+        if len(missing):
+            out[missing] = self._locate_geometric(pts[missing])
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to rebuild this partition, as named arrays (:func:`from_arrays`)."""
+        text, arrays = model_to_arrays(self.model)
+        out: dict[str, np.ndarray] = {
+            "format": np.array(FORMAT),
+            "model": np.array(text),
+            "stats": np.array(json.dumps(stats_to_json(self.stats))),
+            **arrays,
+        }
+        for key, value in self.domain.to_arrays().items():
+            out[f"domain/{key}"] = np.asarray(value)
+        return out
+
+    def save(self, path: Any) -> None:
+        """Write to an ``.npz`` file (atomically); read back with :func:`regionscope.load`."""
+        from regionscope.io import save_arrays
+
+        save_arrays(path, self.to_arrays())
+
+
+def stats_to_json(stats: dict[str, Any]) -> dict[str, Any]:
+    """Stats with integer dict keys as strings, for JSON (reversed by :func:`stats_from_json`)."""
+    out: dict[str, Any] = {}
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            out[key] = {"__int_keys__": {str(k): v for k, v in value.items()}}
+        else:
+            out[key] = value
+    return out
+
+
+def stats_from_json(stats: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {int(k): v for k, v in value["__int_keys__"].items()}
+        if isinstance(value, dict) and "__int_keys__" in value
+        else value
+        for key, value in stats.items()
+    }

@@ -1,0 +1,167 @@
+"""The 1-D :class:`Partition1D`: pieces of a segment on which the network is affine.
+
+Examples
+--------
+>>> import regionscope as rs
+>>> net = rs.Sequential(rs.Linear([[1.0], [1.0]], [0.0, -0.5]), rs.ReLU())
+>>> line = rs.partition(net, rs.Interval(-1.0, 1.0))
+>>> line.breakpoints.tolist(), line.breakpoint_neuron.tolist()
+([0.0, 0.5], [0, 1])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from regionscope import compute
+from regionscope.checks import as_finite
+from regionscope.domains import Domain1D
+from regionscope.geometry.line import merge_close
+from regionscope.network.evaluate import Evaluator
+from regionscope.network.layers import Layer, Sequential
+from regionscope.network.program import compile_model
+from regionscope.tolerance import get_tolerance
+
+from .base import PartitionBase, _frozen
+
+__all__ = ["Partition1D"]
+
+
+class Partition1D(PartitionBase):
+    """A 1-D domain cut into pieces on which the network is affine.
+
+    Attributes
+    ----------
+    domain : Domain1D
+    points : (F+1,) float64
+        Sorted piece boundaries, both ends of the domain included.
+    breakpoints : (F-1,) float64
+        The interior boundaries.
+    breakpoint_layer, breakpoint_neuron : (F-1,) int64
+        The first layer, and in it the first unit, whose pattern differs
+        across each breakpoint.
+    """
+
+    def __init__(
+        self,
+        domain: Domain1D,
+        points: np.ndarray,
+        evaluator: Evaluator,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(domain, evaluator, stats)
+        self.points = _frozen(np.array(points, dtype=np.float64))
+
+    @classmethod
+    def start(cls, domain: Domain1D) -> Partition1D:
+        """The partition of a 1-D domain by the empty network (one piece)."""
+        if not isinstance(domain, Domain1D):
+            raise TypeError("Partition1D.start needs a 1-D domain (Interval, Segment)")
+        program = compile_model(Sequential(), domain.input_dim)
+        return cls(domain, np.array([domain.lo, domain.hi]), compute.evaluator(domain, program))
+
+    @classmethod
+    def from_candidates(cls, domain: Domain1D, ev: Evaluator, cuts: np.ndarray) -> Partition1D:
+        """Pieces between candidate cuts, merging neighbours with equal patterns."""
+        pts = merge_close(cuts, domain.lo, domain.hi, get_tolerance().point_rtol * domain.length)
+        part = cls(domain, pts, ev)
+        if part.num_regions > 1:
+            keys = part.pattern_keys()
+            same = keys[1:] == keys[:-1]
+            if same.any():
+                part = cls(domain, pts[np.concatenate([[True], ~same, [True]])], ev)
+        return part
+
+    def add(self, *layers: Layer, max_regions: int = compute.DEFAULT_MAX_REGIONS) -> Partition1D:
+        """A new partition with ``layers`` applied after the current model."""
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"add: argument {i} is a {type(layer).__name__}, not a layer")
+        start = len(self.program.ops) if self.program.layers else 0
+        ev = compute.evaluator(self.domain, self.program.extend(*layers))
+        points = compute.cut_1d(ev, self.domain, self.points, start, max_regions=max_regions)
+        return Partition1D(self.domain, points, ev, self.stats)
+
+    @property
+    def num_regions(self) -> int:
+        return len(self.points) - 1
+
+    @property
+    def breakpoints(self) -> np.ndarray:
+        return self.points[1:-1]
+
+    def _breakpoint_sources(self) -> tuple[np.ndarray, np.ndarray]:
+        if "sources" not in self._cache:
+            pats = self._all_patterns()
+            n = self.num_regions - 1
+            layer = np.full(n, -1, dtype=np.int64)
+            unit = np.full(n, -1, dtype=np.int64)
+            for i in sorted(pats, reverse=True):  # earliest layer wins
+                p = pats[i].reshape(self.num_regions, -1)
+                diff = p[1:] != p[:-1]
+                any_diff = diff.any(axis=1)
+                layer[any_diff] = i
+                unit[any_diff] = diff[any_diff].argmax(axis=1)
+            self._cache["sources"] = (_frozen(layer), _frozen(unit))
+        return self._cache["sources"]
+
+    @property
+    def breakpoint_layer(self) -> np.ndarray:
+        return self._breakpoint_sources()[0]
+
+    @property
+    def breakpoint_neuron(self) -> np.ndarray:
+        return self._breakpoint_sources()[1]
+
+    def lengths(self) -> np.ndarray:
+        """``(F,) float64`` length of each piece."""
+        return np.diff(self.points)
+
+    def midpoints(self) -> np.ndarray:
+        """``(F,) float64`` midpoint of each piece."""
+        return 0.5 * (self.points[1:] + self.points[:-1])
+
+    def _interior(self) -> np.ndarray:
+        return self.midpoints()[:, None]
+
+    def _vertex_coords(self) -> np.ndarray:
+        return self.points[:, None]
+
+    def _check_coords(self, points: Any) -> np.ndarray:
+        return as_finite(points, "points").reshape(-1, 1)
+
+    def _contains(self, pts: np.ndarray) -> np.ndarray:
+        tol = get_tolerance().point_rtol * self.domain.length
+        s = pts[:, 0]
+        return (s >= self.domain.lo - tol) & (s <= self.domain.hi + tol)
+
+    def _locate_geometric(self, pts: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(self.points, pts[:, 0], side="right") - 1
+        return np.clip(i, 0, self.num_regions - 1)
+
+    def plot(self, ax: Any = None, **style: Any) -> Any:
+        """Draw the outputs along the segment (see :func:`regionscope.render.plot_1d`)."""
+        from regionscope import render
+
+        return render.plot_1d(self, ax=ax, **style)
+
+    def to_png(self, path: Any = None, **style: Any) -> bytes:
+        """PNG of the outputs along the segment (needs matplotlib)."""
+        from regionscope import render
+
+        return render.to_png(self, path, **style)
+
+    def to_svg(self, path: Any = None, **style: Any) -> str:
+        """SVG of the outputs along the segment (needs matplotlib)."""
+        from regionscope import render
+
+        return render.to_svg(self, path, **style)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to rebuild this partition, as named arrays."""
+        return {**super().to_arrays(), "kind": np.array("1d"), "points": self.points}
+
+    def __repr__(self) -> str:
+        return f"<Partition1D of {self.domain!r}: {self.num_regions} pieces>"

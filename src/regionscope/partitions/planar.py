@@ -1,0 +1,348 @@
+"""The 2-D :class:`Partition`: a mesh of convex regions and the network on each.
+
+Examples
+--------
+>>> import regionscope as rs
+>>> part = rs.Partition.start(rs.Box(1.0)).add(rs.Linear([[1.0, 0.0]]), rs.ReLU())
+>>> part.num_regions, part.edge_layer.tolist()
+(2, [-1, -1, -1, -1, -1, -1, 1])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from regionscope import compute
+from regionscope.checks import as_finite
+from regionscope.domains import Box, Domain2D, SliceOf, coerce_domain
+from regionscope.geometry import Mesh, cut, decode_source, encode_source
+from regionscope.geometry.arrays import exclusive_cumsum, expand
+from regionscope.network.evaluate import Evaluator
+from regionscope.network.layers import Argmax, Layer, Sequential
+from regionscope.network.program import compile_model
+from regionscope.tolerance import get_tolerance
+
+from .base import PartitionBase, _frozen
+
+__all__ = ["Partition"]
+
+
+class Partition(PartitionBase):
+    """A 2-D domain cut into activation regions.
+
+    Build one with :func:`regionscope.partition`.  Arrays are read-only; a
+    partition never changes (``add`` returns a new one), so indices into it
+    stay valid.
+
+    Attributes
+    ----------
+    domain : Domain2D
+    vertices : (V, 2) float64
+        Domain coordinates of the vertices.
+    region_vertices : (I,) int64
+    region_offsets : (F+1,) int64
+        Region ``f`` has corners ``region_vertices[region_offsets[f]:region_offsets[f+1]]``,
+        counter-clockwise.
+    edges : (E, 2) int64
+        Vertex pairs (smaller index first).
+    edge_layer, edge_neuron : (E,) int64
+        What made each edge: layer index and unit, ``-1`` for the domain boundary.
+    stats : dict
+        ``{"layer_seconds": {layer index: seconds}}``: time spent cutting by
+        each piecewise layer.
+    """
+
+    def __init__(
+        self,
+        domain: Domain2D,
+        mesh: Mesh,
+        evaluator: Evaluator,
+        stats: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(domain, evaluator, stats)
+        self.mesh = mesh
+
+    # -- construction ----------------------------------------------------------------
+
+    @classmethod
+    def start(cls, domain: Any = None) -> Partition:
+        """The partition of a domain by the empty network (one region)."""
+        dom = Box(1.0) if domain is None else coerce_domain(domain)
+        if not isinstance(dom, Domain2D):
+            raise TypeError("Partition.start needs a 2-D domain; use Partition1D.start")
+        program = compile_model(Sequential(), dom.input_dim)
+        return cls(dom, Mesh.from_polygon(dom.polygon), compute.evaluator(dom, program))
+
+    def add(
+        self,
+        *layers: Layer,
+        progress: bool = False,
+        max_regions: int = compute.DEFAULT_MAX_REGIONS,
+    ) -> Partition:
+        """A new partition with ``layers`` applied after the current model.
+
+        Layers already there keep their names (and indices).
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> part = rs.Partition.start(rs.Box(1.0))
+        >>> part = part.add(rs.Linear([[1.0, 0.0]]), rs.ReLU())
+        >>> part.num_regions
+        2
+        >>> part.add(rs.Linear([[1.0], [-1.0]], [0.0, 0.5]), rs.ReLU()).num_regions
+        3
+        """
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"add: argument {i} is a {type(layer).__name__}, not a layer")
+        start = len(self.program.ops) if self.program.layers else 0
+        program = self.program.extend(*layers)
+        ev = compute.evaluator(self.domain, program)
+        mesh, seconds = compute.cut_2d(
+            ev, self.domain, self.mesh, start, progress=progress, max_regions=max_regions
+        )
+        before = dict(self.stats.get("layer_seconds", {}))
+        stats = {**self.stats, "layer_seconds": {**before, **seconds}}
+        return Partition(self.domain, mesh, ev, stats)
+
+    # -- arrays ----------------------------------------------------------------------
+
+    @property
+    def vertices(self) -> np.ndarray:
+        return self.mesh.vertices
+
+    @property
+    def region_vertices(self) -> np.ndarray:
+        return self.mesh.region_vertices
+
+    @property
+    def region_offsets(self) -> np.ndarray:
+        return self.mesh.region_offsets
+
+    @property
+    def num_regions(self) -> int:
+        return self.mesh.num_regions
+
+    @property
+    def num_vertices(self) -> int:
+        return self.mesh.num_vertices
+
+    @property
+    def edges(self) -> np.ndarray:
+        return self.mesh.edge_vertices
+
+    def _edge_sources(self) -> tuple[np.ndarray, np.ndarray]:
+        if "edge_sources" not in self._cache:
+            layer, unit = decode_source(self.mesh.edge_source)
+            self._cache["edge_sources"] = (_frozen(layer), _frozen(unit))
+        return self._cache["edge_sources"]
+
+    @property
+    def edge_layer(self) -> np.ndarray:
+        return self._edge_sources()[0]
+
+    @property
+    def edge_neuron(self) -> np.ndarray:
+        return self._edge_sources()[1]
+
+    @property
+    def edge_regions(self) -> np.ndarray:
+        """``(E, 2) int64``: the regions on either side of each edge (``-1``: outside)."""
+        return self.mesh.edge_regions
+
+    @property
+    def num_edges(self) -> int:
+        return len(self.mesh.edge_vertices)
+
+    def region_sizes(self) -> np.ndarray:
+        """``(F,) int64`` number of corners of each region."""
+        return self.mesh.sizes
+
+    def polygon(self, region: int) -> np.ndarray:
+        """Corners ``(k, 2)`` of one region, counter-clockwise."""
+        f = int(region)
+        if not 0 <= f < self.num_regions:
+            raise ValueError(f"region must be in 0..{self.num_regions - 1}, got {region}")
+        o = self.region_offsets
+        return self.vertices[self.region_vertices[o[f] : o[f + 1]]]
+
+    def areas(self) -> np.ndarray:
+        """``(F,) float64`` area of each region (computed relative to its own corner)."""
+        return self.mesh.areas
+
+    def centroids(self) -> np.ndarray:
+        """``(F, 2) float64`` centroid of each region (an interior point)."""
+        return self.mesh.centroids
+
+    def lift(self, u: Any) -> np.ndarray:
+        """Network inputs ``(N, D)`` at domain points ``(N, 2)``."""
+        return self.domain.lift(u)
+
+    def _interior(self) -> np.ndarray:
+        return self.centroids()
+
+    def _vertex_coords(self) -> np.ndarray:
+        return self.vertices
+
+    def _check_coords(self, points: Any) -> np.ndarray:
+        pts = as_finite(points, "points")
+        if pts.shape == (2,):
+            pts = pts[None]
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise ValueError(f"points must have shape (N, 2), got {pts.shape}")
+        return pts
+
+    def _contains(self, pts: np.ndarray) -> np.ndarray:
+        return self.domain.contains(pts)
+
+    def _locate_geometric(self, pts: np.ndarray) -> np.ndarray:
+        """Containing region by half-plane tests, for points on boundaries."""
+        mesh = self.mesh
+        a = mesh.vertices[mesh.region_vertices]
+        d = mesh.vertices[mesh.region_vertices[mesh.incidence_next]] - a
+        length = np.hypot(d[:, 0], d[:, 1])
+        lo = np.minimum.reduceat(a, mesh.region_starts, axis=0)
+        hi = np.maximum.reduceat(a, mesh.region_starts, axis=0)
+        tol = get_tolerance().point_rtol * self.domain.diameter * 10
+        out = np.full(len(pts), -1, dtype=np.int64)
+        for i, p in enumerate(pts):  # only points that lie on region boundaries get here
+            cand = np.flatnonzero(((lo - tol) <= p).all(axis=1) & ((hi + tol) >= p).all(axis=1))
+            if not len(cand):
+                continue
+            sizes = mesh.sizes[cand]
+            own, k = expand(sizes)
+            inc = mesh.region_offsets[cand][own] + k
+            r = p - a[inc]
+            cross = d[inc, 0] * r[:, 1] - d[inc, 1] * r[:, 0]
+            worst = np.minimum.reduceat(cross / length[inc], exclusive_cumsum(sizes))
+            out[i] = cand[int(np.argmax(worst))]
+        return out
+
+    # -- queries ---------------------------------------------------------------------
+
+    def decision_boundary(self) -> np.ndarray:
+        """``(E,) bool``: the edges made by an :class:`~regionscope.network.layers.Argmax`."""
+        argmax_layers = [op.index for op in self.program.ops if isinstance(op.layer, Argmax)]
+        return np.isin(self.edge_layer, argmax_layers)
+
+    def decision_segments(self, output: int = 0) -> np.ndarray:
+        """The decision boundary as segments ``(S, 2, 2)`` in domain coordinates.
+
+        With an Argmax layer: its edges.  Otherwise the zero set of output
+        ``output`` of the network (the decision of a single-logit classifier),
+        cut exactly out of every region.
+        """
+        mask = self.decision_boundary()
+        if mask.any():
+            return self.vertices[self.edges[mask]]
+        values = self.vertex_values(-1)
+        if not 0 <= output < values.shape[1]:
+            raise ValueError(f"output must be in 0..{values.shape[1] - 1}, got {output}")
+        code = np.array([encode_source(len(self.program.ops), 0)])
+        res = cut(
+            self.mesh,
+            values[:, [output]],
+            self._ev.output_tol[[output]],
+            code,
+            get_tolerance().point_rtol * self.domain.diameter,
+            np.iinfo(np.int64).max,
+        )
+        return res.mesh.vertices[res.mesh.edge_vertices[res.mesh.edge_source == code[0]]]
+
+    def slice(self, p: Any, q: Any) -> Any:
+        """The partition along the segment from ``p`` to ``q`` (domain coordinates).
+
+        Computed from this partition's polygons (each region meets a segment in
+        one interval); it equals computing the 1-D case directly.
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> part = rs.partition(rs.testing.tiny_cross(), rs.Box(1.0))
+        >>> line = part.slice([-1.0, -0.5], [1.0, 0.5])   # crosses both axes at the origin
+        >>> line.num_regions, line.breakpoints.round(6)
+        (2, array([1.118034]))
+        """
+        from .linear import Partition1D
+
+        dom = SliceOf(self.domain, p, q)
+        a, b = dom.p, dom.q
+        mesh = self.mesh
+        v0 = mesh.vertices[mesh.region_vertices]
+        e = mesh.vertices[mesh.region_vertices[mesh.incidence_next]] - v0
+        normal = np.stack([-e[:, 1], e[:, 0]], axis=1)  # inward for counter-clockwise regions
+        num = np.einsum("ij,ij->i", normal, a - v0)
+        den = normal @ (b - a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = -num / den
+        enter = np.where(den > 0, t, -np.inf)
+        leave = np.where(den < 0, t, np.inf)
+        starts = mesh.region_starts
+        t0 = np.maximum(np.maximum.reduceat(enter, starts), 0.0)
+        t1 = np.minimum(np.minimum.reduceat(leave, starts), 1.0)
+        outside = np.minimum.reduceat(np.where(den == 0, num, 0.0), starts) < 0
+        tol = get_tolerance().point_rtol * self.domain.diameter / dom.length
+        hit = (t1 - t0 > tol) & ~outside
+        cuts = np.concatenate([[0.0, 1.0], t0[hit], t1[hit]]) * dom.length
+        ev = compute.evaluator(dom, self.program)
+        return Partition1D.from_candidates(dom, ev, cuts)
+
+    # -- pictures (see regionscope.render) -------------------------------------------
+
+    def to_svg(self, path: Any = None, **style: Any) -> str:
+        """SVG picture of the regions (see :func:`regionscope.render.to_svg`)."""
+        from regionscope import render
+
+        return render.to_svg(self, path, **style)
+
+    def to_png(self, path: Any = None, **style: Any) -> bytes:
+        """PNG picture of the regions (see :func:`regionscope.render.to_png`)."""
+        from regionscope import render
+
+        return render.to_png(self, path, **style)
+
+    def plot(self, ax: Any = None, **style: Any) -> Any:
+        """Draw on matplotlib axes (see :func:`regionscope.render.plot`)."""
+        from regionscope import render
+
+        return render.plot(self, ax=ax, **style)
+
+    def plot_bent_hyperplanes(self, layer: int | str, ax: Any = None, **style: Any) -> Any:
+        """Draw the zero set of each unit of ``layer`` in its own colour."""
+        from regionscope import render
+
+        return render.plot_bent_hyperplanes(self, layer, ax=ax, **style)
+
+    def _repr_svg_(self) -> str | None:
+        from regionscope import render
+
+        return render.repr_svg(self)
+
+    def _repr_png_(self) -> bytes:
+        from regionscope import render
+
+        return render.repr_png(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Partition of {self.domain!r}: {self.num_regions} regions, "
+            f"{self.num_vertices} vertices, {len(self.program.ops)} layers>"
+        )
+
+    # -- files -----------------------------------------------------------------------
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to rebuild this partition, as named arrays."""
+        mesh = self.mesh
+        return {
+            **super().to_arrays(),
+            "kind": np.array("2d"),
+            "vertices": mesh.vertices,
+            "region_vertices": mesh.region_vertices,
+            "region_offsets": mesh.region_offsets,
+            "incidence_source": mesh.incidence_source,
+            "num_corners": np.array(mesh.num_corners),
+        }
