@@ -71,6 +71,9 @@ class Tolerance:
         Three domain points are collinear when the component of the third
         orthogonal to the line through the first two is at most
         ``collinear_rtol`` times their spread.
+    conversion_rtol : float
+        A converted torch model must match the model on random inputs to this
+        relative difference (both run in float64).
     strict : bool
         Check the mesh after every layer (:func:`regionscope.geometry.check_mesh`);
         used by the tests.
@@ -79,10 +82,11 @@ class Tolerance:
     value_rtol: float = 1e-11
     point_rtol: float = 1e-12
     collinear_rtol: float = 1e-9
+    conversion_rtol: float = 1e-9
     strict: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("value_rtol", "point_rtol", "collinear_rtol"):
+        for name in ("value_rtol", "point_rtol", "collinear_rtol", "conversion_rtol"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"tolerance {name} must be a number, got {type(value).__name__}")

@@ -514,7 +514,7 @@ class _Converter:
             got = graph.forward(x.numpy().reshape(len(x), -1))
             scale = max(1.0, float(np.abs(want).max()))
             worst = max(worst, float(np.abs(got - want).max()) / scale)
-        if not worst <= get_tolerance().value_rtol:
+        if not worst <= get_tolerance().conversion_rtol:
             raise TypeError(
                 f"cannot convert {type(self.model).__name__}: the converted network differs "
                 f"from the model on random inputs (relative difference {worst:.3g}); its forward"

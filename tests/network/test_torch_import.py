@@ -636,7 +636,7 @@ def test_digits_example_runs(tmp_path) -> None:
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "digits_cnn.py"
+    path = Path(__file__).resolve().parents[2] / "examples" / "digits_cnn.py"
     spec = importlib.util.spec_from_file_location("digits_cnn_example", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import regionscope as rs
 from regionscope import bounds, lab
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def points_in_polygon(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
