@@ -115,7 +115,11 @@ def test_conv2d_property(h, w, k, stride, dilation, pad, groups, seed) -> None:
         with pytest.raises(ValueError, match="larger than the padded input"):
             Conv(np.ones((2, 4 // groups, *k)), in_shape=(4, h, w), padding=pad,
                  dilation=dilation, groups=groups)  # fmt: skip
-        return
+    else:
+        _check_conv2d_against_torch(h, w, k, stride, dilation, pad, groups, seed)
+
+
+def _check_conv2d_against_torch(h, w, k, stride, dilation, pad, groups, seed) -> None:
     rng = np.random.default_rng(seed)
     weight = rng.normal(size=(2, 4 // groups, *k))
     x = rng.normal(size=(3, 4, h, w))

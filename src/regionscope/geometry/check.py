@@ -5,8 +5,8 @@ A valid mesh is a subdivision of its convex domain into convex regions:
 - every region has positive area, no repeated corner, and turns left (convex,
   counter-clockwise), its area computed relative to its own first corner;
 - the areas sum to the domain's;
-- every side is shared by at most two region sides; one with a region on one
-  side only lies on the domain boundary;
+- every side is shared by at most two region sides; those with a region on
+  one side only lie on the domain boundary and enclose the domain's area;
 - Euler's formula for a disk holds: ``V - E + F = 1``;
 - no two vertices coincide, and every vertex is a corner of some region.
 
@@ -57,13 +57,17 @@ def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
     repeated = ~changes(owner[o], mesh.region_vertices[o])
     if repeated.any():
         problems.append(f"{int(repeated.sum())} corners repeated within a region")
-    # sides: at most two incidences each, exactly one on the boundary
+    # sides: at most two incidences each; those with one make the outer boundary
     counts = np.bincount(np.unique(mesh.side_keys, return_inverse=True)[1])
     if (counts > 2).any():
         problems.append(f"{int((counts > 2).sum())} sides shared by more than two region sides")
-    crack = (mesh.edge_regions[:, 1] < 0) & (mesh.edge_source != BOUNDARY)
+    outer = mesh.edge_regions[:, 1] < 0
+    crack = outer & (mesh.edge_source != BOUNDARY)
     if crack.any():
         problems.append(f"{int(crack.sum())} inner sides have a region on one side only")
+    enclosed = _outer_area(mesh)
+    if not math.isclose(enclosed, domain_area, rel_tol=1e-9):
+        problems.append(f"the outer boundary encloses {enclosed}, not the domain's {domain_area}")
     v, e, f = mesh.num_vertices, len(mesh.edge_vertices), mesh.num_regions
     if v - e + f != 1:
         problems.append(f"Euler characteristic V - E + F = {v} - {e} + {f} = {v - e + f}, not 1")
@@ -88,6 +92,18 @@ def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
         if same.any():
             problems.append(f"{int(same.sum())} vertices coincide with another")
     return problems
+
+
+def _outer_area(mesh: Mesh) -> float:
+    """Area enclosed by the sides that have a region on one side only (the outer boundary)."""
+    inverse = np.unique(mesh.side_keys, return_inverse=True)[1]
+    single = np.bincount(inverse)[inverse] == 1
+    if not single.any():
+        return 0.0
+    xy = mesh.vertices - mesh.vertices[0]
+    p = xy[mesh.region_vertices[single]]
+    q = xy[mesh.region_vertices[mesh.incidence_next[single]]]
+    return 0.5 * float((p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]).sum())
 
 
 def check_mesh(mesh: Mesh, domain_area: float, where: str = "") -> None:

@@ -1,0 +1,157 @@
+"""Each step of the cut on tiny hand-made meshes, then the whole cut."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from regionscope.errors import RegionLimitError
+from regionscope.geometry.cut import (
+    chord_crossings,
+    chord_ends,
+    chord_segments,
+    classify,
+    crossed_pairs,
+    cut,
+    edge_points,
+    make_chords,
+    merge_concurrent,
+    rebuild_regions,
+)
+from regionscope.geometry.mesh import Mesh, encode_source
+
+SQUARE = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]))
+
+
+def lines(mesh, abc):
+    """Values at the vertices of units ``a x + b y + c`` (rows of ``abc``)."""
+    abc = np.asarray(abc, dtype=np.float64)
+    return mesh.vertices @ abc[:, :2].T + abc[:, 2]
+
+
+def steps(mesh, abc, point_tol=1e-12):
+    values = lines(mesh, abc)
+    signs = classify(values, np.zeros(len(abc)))
+    pr, pu = crossed_pairs(signs, mesh.region_vertices, mesh.region_offsets)
+    ends = chord_ends(mesh, signs, values, pr, pu)
+    points, vid, pos = edge_points(ends, mesh.vertices, point_tol)
+    chords = make_chords(ends, vid, pos, encode_source(0, np.arange(len(abc))))
+    return values, ends, points, chords
+
+
+def test_classify_uses_each_units_own_tolerance():
+    values = np.array([[1e-9, 1e-9], [-1e-9, 5.0]])
+    got = classify(values, np.array([1e-8, 1e-12]))
+    assert got.tolist() == [[0, 1], [0, 1]]
+
+
+@settings(max_examples=40)
+@given(st.integers(1, 3), st.integers(1, 130), st.integers(0, 2**16))
+def test_crossed_pairs_match_brute_force(nregions, n, seed):
+    # regions of 3 corners each over a shared vertex table; signs at random
+    rng = np.random.default_rng(seed)
+    nverts = 6
+    rv = rng.integers(0, nverts, size=3 * nregions)
+    offsets = np.arange(0, 3 * nregions + 1, 3)
+    signs = rng.integers(-1, 2, size=(nverts, n)).astype(np.int8)
+    active = rng.random((nregions, n)) < 0.7
+    for act in (None, active):
+        got = set(zip(*(a.tolist() for a in crossed_pairs(signs, rv, offsets, act)), strict=True))
+        want = {
+            (f, u)
+            for f in range(nregions)
+            for u in range(n)
+            if (signs[rv[3 * f : 3 * f + 3], u] > 0).any()
+            and (signs[rv[3 * f : 3 * f + 3], u] < 0).any()
+            and (act is None or act[f, u])
+        }
+        assert got == want
+
+
+def test_chord_ends_on_sides_and_at_corners():
+    # x - 0.5 crosses the bottom and top sides; x - y runs through corners 0 and 2
+    _, ends, _, _ = steps(SQUARE, [[1, 0, -0.5], [1, -1, 0]])
+    assert ends.on_side.tolist() == [[True, True], [False, False]]
+    assert sorted(ends.corner[1].tolist()) == [0, 2]
+    lo, hi = SQUARE.vertices[ends.side_lo[0]], SQUARE.vertices[ends.side_hi[0]]
+    crossing = lo + ends.side_t[0][:, None] * (hi - lo)
+    np.testing.assert_allclose(crossing[:, 0], 0.5)  # where x - 0.5 = 0
+
+
+def test_edge_points_merge_units_meeting_a_side_at_one_point():
+    # x and 2x cross the same sides at the same points: two new vertices, not four
+    _, _, points, chords = steps(SQUARE, [[1, 0, 0], [2, 0, 0]])
+    assert len(points.key) == 2
+    np.testing.assert_allclose(np.sort(points.xy[:, 1]), [-1, 1])
+    assert len(chords) == 1  # the two chords coincide: kept once
+
+
+def test_make_chords_drops_chords_along_a_side():
+    # y + 1 is zero along the bottom side: no chord; x cuts
+    _, _, _, chords = steps(SQUARE, [[0, 1, 1], [1, 0, 0]])
+    assert len(chords) == 1
+    assert chords.code.tolist() == [int(encode_source(0, 1))]
+
+
+def test_chord_crossings_and_segments():
+    values, ends, points, chords = steps(SQUARE, [[1, 0, 0], [0, 1, 0]])
+    xy = np.concatenate([SQUARE.vertices, points.xy])
+    crossings = chord_crossings(chords, xy, SQUARE.num_regions, 100)
+    assert len(crossings) == 1
+    np.testing.assert_allclose(crossings.xy, [[0.0, 0.0]], atol=1e-15)
+    np.testing.assert_allclose([crossings.s_a[0], crossings.s_b[0]], [0.5, 0.5])
+    point_of, roots = merge_concurrent(crossings, chords, xy, 1e-12)
+    seg_a, seg_b, seg_chord = chord_segments(chords, crossings, len(xy) + point_of)
+    assert len(seg_a) == 4 and sorted(seg_chord.tolist()) == [0, 0, 1, 1]
+    centre = len(xy)  # the one crossing vertex
+    assert ((seg_a == centre) | (seg_b == centre)).all()
+
+
+def test_chord_crossings_respect_the_region_limit():
+    _, _, points, chords = steps(SQUARE, [[1, 0, 0], [0, 1, 0]])
+    xy = np.concatenate([SQUARE.vertices, points.xy])
+    with pytest.raises(RegionLimitError) as info:
+        chord_crossings(chords, xy, SQUARE.num_regions, 3)
+    assert info.value.count == 4  # 1 region + 2 chords + 1 crossing
+
+
+def test_merge_concurrent_makes_three_lines_through_a_point_one_vertex():
+    _, _, points, chords = steps(SQUARE, [[1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    xy = np.concatenate([SQUARE.vertices, points.xy])
+    crossings = chord_crossings(chords, xy, 1, 100)
+    assert len(crossings) == 3
+    point_of, roots = merge_concurrent(crossings, chords, xy, 1e-12)
+    assert point_of.tolist() == [0, 0, 0] and len(roots) == 1
+
+
+def test_rebuild_regions_traces_the_faces():
+    values, ends, points, chords = steps(SQUARE, [[1, 0, 0]])
+    xy = np.concatenate([SQUARE.vertices, points.xy])
+    crossings = chord_crossings(chords, xy, 1, 100)
+    point_of, _ = merge_concurrent(crossings, chords, xy, 1e-12)
+    segments = chord_segments(chords, crossings, len(xy) + point_of)
+    touched, (group, offsets, corners, codes) = rebuild_regions(
+        SQUARE, chords, segments, points, xy
+    )
+    assert touched.tolist() == [True]
+    assert np.diff(offsets).tolist() == [4, 4]
+    made = codes == int(encode_source(0, 0))
+    assert made.sum() == 2  # the chord bounds both halves
+
+
+def test_cut_whole_and_exact_interpolation():
+    res = cut(SQUARE, lines(SQUARE, [[1, 0, 0], [0, 1, 0]]), np.zeros(2),
+              encode_source(0, np.arange(2)), 1e-12, 100)  # fmt: skip
+    mesh = res.mesh
+    assert (mesh.num_regions, mesh.num_vertices, len(mesh.edge_vertices)) == (4, 9, 12)
+    np.testing.assert_allclose(mesh.areas, 1.0)
+    # any function affine on the old region is carried exactly to the new vertices
+    f = SQUARE.vertices @ [2.0, -3.0] + 0.5
+    np.testing.assert_allclose(res.extend(f), mesh.vertices @ [2.0, -3.0] + 0.5, atol=1e-14)
+
+
+def test_cut_by_nothing_returns_the_mesh():
+    res = cut(SQUARE, lines(SQUARE, [[0, 0, 1]]), np.zeros(1), encode_source(0, [0]), 0.0, 9)
+    assert res.mesh is SQUARE and res.num_chords == 0

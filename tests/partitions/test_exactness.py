@@ -1,0 +1,103 @@
+"""Signs decided by the one snapping rule: scale-free, translation-free, noise-proof.
+
+Regression tests for the adversarial report (issue 10): each test is named
+after the failure it covers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import regionscope as rs
+from regionscope.testing import assert_partitions_equal, check_partition, random_mlp
+
+
+def rescaled(net: rs.Sequential, scales: list[np.ndarray]) -> rs.Sequential:
+    """The same function with hidden unit j of each ReLU layer scaled by ``c_j > 0``."""
+    layers = list(net.layers)
+    linears = [i for i, layer in enumerate(layers) if isinstance(layer, rs.Linear)]
+    for k, c in enumerate(scales):
+        i, j = linears[k], linears[k + 1]
+        w, b = layers[i].weight, layers[i].bias
+        layers[i] = rs.Linear(w * c[:, None], b * c)
+        nxt = layers[j]
+        layers[j] = rs.Linear(nxt.weight / c[None, :], nxt.bias)
+    return rs.Sequential(*layers)
+
+
+def test_item1_a_huge_unit_does_not_switch_off_a_small_one():
+    net = rs.Sequential(rs.Linear([[1e12, 0.0], [0.0, 1.0]]), rs.ReLU())
+    part = rs.partition(net, rs.Box(1.0))
+    assert part.num_regions == 4
+    pats = part.activation_patterns(1)
+    np.testing.assert_array_equal(pats, part.centroids() > 0)
+    a, c = part.affine_maps()
+    f = part.locate([[0.5, 0.5]])[0]
+    np.testing.assert_allclose(a[f], [[1e12, 0.0], [0.0, 1.0]], rtol=1e-12)
+    check_partition(part)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**16), st.lists(st.floats(-3, 3), min_size=24, max_size=24))
+def test_item2_positive_per_unit_rescaling_changes_nothing(seed, logc):
+    net = random_mlp([2, 12, 12, 3], seed, argmax=True)
+    scales = [10.0 ** np.array(logc[:12]), 10.0 ** np.array(logc[12:])]
+    other = rescaled(net, scales)
+    a = rs.partition(net, rs.Box(1.0))
+    b = rs.partition(other, rs.Box(1.0))
+    assert_partitions_equal(a, b, atol=1e-7)
+    match = b.locate(a.centroids())
+    for layer in a.piecewise_layers:
+        np.testing.assert_array_equal(
+            a.activation_patterns(layer), b.activation_patterns(layer)[match]
+        )
+    la, ca = a.affine_maps()
+    lb, cb = b.affine_maps()
+    np.testing.assert_allclose(lb[match], la, rtol=1e-6, atol=1e-9)
+    check_partition(b, n=1)
+
+
+def cancellation_net(last: rs.Layer) -> rs.Sequential:
+    # h0 = x + 2, h1 = x + 1 (on over the box); layer 2 computes h0 - h1 - 1 = 0
+    return rs.Sequential(
+        rs.Linear([[1.0, 0.3], [1.0, 0.3]], [2.0, 1.0]),
+        rs.ReLU(),
+        rs.Linear([[1.0, -1.0], [0.0, 0.0]], [-1.0, 0.0]),
+        last,
+    )
+
+
+def test_item3_a_unit_zero_by_cancellation_neither_cuts_nor_flips():
+    part = rs.partition(cancellation_net(rs.ReLU()), rs.Box(0.5))
+    assert part.num_regions == 1
+    assert not part.activation_patterns(3).any()
+    # an argmax tie (both logits zero) goes to the first class
+    tie = rs.partition(cancellation_net(rs.Argmax()), rs.Box(0.5))
+    assert tie.num_regions == 1
+    assert tie.activation_patterns(3).tolist() == [[0]]
+    pts = np.random.default_rng(0).uniform(-0.5, 0.5, size=(200, 2))
+    assert (tie.patterns_at(pts)[3] == 0).all()
+
+
+@pytest.mark.parametrize("offset", [1.0, 1e3, 1e5])
+def test_translating_the_domain_and_the_network_changes_nothing(offset):
+    net = random_mlp([2, 16, 16, 3], seed=4, argmax=True)
+    first = net.layers[0]
+    shift = np.array([offset, -offset])
+    moved = rs.Sequential(
+        rs.Linear(first.weight, first.bias - first.weight @ shift), *net.layers[1:]
+    )
+    a = rs.partition(net, rs.Box(1.0))
+    b = rs.partition(moved, rs.Box(offset - 1, offset + 1, -offset - 1, -offset + 1))
+    assert a.num_regions == b.num_regions
+    np.testing.assert_allclose(np.sort(b.areas()), np.sort(a.areas()), atol=1e-9 * offset)
+    assert (b.areas() > 0).all()
+    match = b.locate(a.centroids() + shift)
+    assert len(np.unique(match)) == a.num_regions
+    for layer in a.piecewise_layers:
+        np.testing.assert_array_equal(
+            a.activation_patterns(layer), b.activation_patterns(layer)[match]
+        )
