@@ -28,6 +28,7 @@ import numpy as np
 from regionscope.geometry.arrays import mix64
 
 __all__ = [
+    "RGBA",
     "CATEGORICAL",
     "LAYER_PALETTE",
     "to_rgba",
@@ -38,6 +39,9 @@ __all__ = [
     "categorical_colors",
     "colormap",
 ]
+
+#: one colour: red, green, blue and alpha, floats in ``[0, 1]``
+RGBA = tuple[float, float, float, float]
 
 _NAMED = {
     "black": "#000000",
@@ -87,7 +91,7 @@ LAYER_PALETTE = (
 )
 
 
-def to_rgba(color: Any, alpha: float | None = None) -> tuple[float, float, float, float]:
+def to_rgba(color: Any, alpha: float | None = None) -> RGBA:
     """Parse one colour into an RGBA tuple of floats in ``[0, 1]``.
 
     Parameters
@@ -151,13 +155,35 @@ def _matplotlib_color(color: str) -> tuple[float, ...]:
 
 
 def to_hex(color: Any) -> str:
-    """``'#rrggbb'`` of a colour (alpha dropped)."""
+    """``'#rrggbb'`` of a colour (alpha dropped).
+
+    Parameters
+    ----------
+    color : str or sequence of float
+        Anything :func:`to_rgba` parses.
+    """
     r, g, b, _ = to_rgba(color)
     return "#{:02x}{:02x}{:02x}".format(*(int(round(v * 255)) for v in (r, g, b)))
 
 
 def hex_array(rgba: np.ndarray) -> np.ndarray:
-    """``(N,)`` array of ``'#rrggbb'`` strings from ``(N, 3 or 4)`` floats in ``[0, 1]``."""
+    """``'#rrggbb'`` strings of many colours at once.
+
+    Parameters
+    ----------
+    rgba : (N, 3) or (N, 4) float64
+        Colours in ``[0, 1]`` (alpha ignored).
+
+    Returns
+    -------
+    (N,) str
+        NumPy unicode array.
+
+    Examples
+    --------
+    >>> hex_array(np.array([[1.0, 0.0, 0.5, 1.0]])).tolist()
+    ['#ff0080']
+    """
     rgb = np.clip(np.round(np.asarray(rgba, dtype=np.float64)[:, :3] * 255), 0, 255)
     idx = rgb.astype(np.int64)
     byte = _BYTE_HEX[idx]
@@ -177,13 +203,28 @@ def _hsl_to_rgb(h: np.ndarray, s: np.ndarray, lum: np.ndarray) -> np.ndarray:
 
 
 def hash_colors(
-    keys: np.ndarray, *, saturation=(0.40, 0.70), lightness=(0.62, 0.82)
+    keys: np.ndarray,
+    *,
+    saturation: tuple[float, float] = (0.40, 0.70),
+    lightness: tuple[float, float] = (0.62, 0.82),
 ) -> np.ndarray:
-    """Deterministic pastel colours ``(N, 4)`` from ``(N,) uint64`` hashes.
+    """Deterministic pastel colours from hashes.
 
     Hue comes from 16 bits of the scrambled key, saturation and lightness from
     8 bits each, so equal keys always get equal colours and different keys
     almost always visibly different ones.
+
+    Parameters
+    ----------
+    keys : (N,) uint64
+        Hashes (pattern keys...).
+    saturation, lightness : (float, float)
+        Ranges of the HSL saturation and lightness.
+
+    Returns
+    -------
+    (N, 4) float64
+        Opaque RGBA in ``[0, 1]``.
     """
     z = mix64(keys)
     hue = (z & np.uint64(0xFFFF)).astype(np.float64) / 65536.0
@@ -195,10 +236,27 @@ def hash_colors(
     return np.concatenate([rgb, np.ones((len(rgb), 1))], axis=1)
 
 
-def categorical_colors(index: np.ndarray, palette: Any = CATEGORICAL) -> np.ndarray:
-    """``(N, 4)`` colours of ``(N,)`` non-negative integer categories from a palette.
+def categorical_colors(index: Any, palette: Any = CATEGORICAL) -> np.ndarray:
+    """Colours of integer categories from a palette.
 
     Categories beyond the palette get hash colours (darker, to stay distinct).
+
+    Parameters
+    ----------
+    index : (N,) int
+        Non-negative categories.
+    palette : sequence of colours
+        Colour of category ``i`` is ``palette[i]``.
+
+    Returns
+    -------
+    (N, 4) float64
+        RGBA in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> categorical_colors([1], ("#000000", "#ffffff")).tolist()
+    [[1.0, 1.0, 1.0, 1.0]]
     """
     idx = np.asarray(index, dtype=np.int64)
     table = np.array([to_rgba(c) for c in palette])
@@ -232,7 +290,7 @@ _BUILTIN_CMAPS = {
 
 
 def colormap(cmap: Any = None) -> Callable[[np.ndarray], np.ndarray]:
-    """A function mapping values ``(N,)`` in ``[0, 1]`` to colours ``(N, 4)``.
+    """A function mapping values ``(N,)`` in ``[0, 1]`` to colours ``(N, 4) float64``.
 
     Parameters
     ----------
@@ -240,6 +298,11 @@ def colormap(cmap: Any = None) -> Callable[[np.ndarray], np.ndarray]:
         ``None`` or ``"viridis"`` / ``"diverging"`` use the built-in maps (no
         matplotlib needed); other names are matplotlib colormaps; a callable
         (a matplotlib ``Colormap``, say) is used as is.
+
+    Examples
+    --------
+    >>> colormap("diverging")(np.array([0.5])).round(3).tolist()
+    [[0.969, 0.969, 0.969, 1.0]]
     """
     if cmap is None:
         cmap = "viridis"
