@@ -88,3 +88,287 @@ def test_one_dimensional_domains():
     np.testing.assert_allclose(sl.lift([1.0]), [[0.0, 0.0]])
     with pytest.raises(ValueError, match="lie in the domain"):
         SliceOf(rs.Box(1.0), [-2, 0], [1, 0])
+
+
+# --- regressions -------------------------------------------------------------------------------
+
+OFFSETS = [0.0, 1e3, 1e6, 1e8, 1e12]
+SQUARE = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+
+
+@pytest.mark.parametrize("c", OFFSETS)
+def test_domains_far_from_origin(c):
+    assert rs.Box(c - 1, c + 1, c - 1, c + 1).area == 4.0
+    box = rs.Box(c - 1, c + 3, c - 2, c + 1)
+    assert box.area == 12.0 and box.bounds == (c - 1, c + 3, c - 2, c + 1)
+    for square in (SQUARE + c, (SQUARE + c)[::-1]):
+        poly = rs.Polygon(square)
+        assert poly.area == 4.0
+        assert len(poly.polygon) == 4
+        # corners on a side and repeated corners are still dropped far away
+    noisy = np.array([[-1, -1], [0, -1], [1, -1], [1, 1], [1, 1], [-1, 1]], dtype=float) + c
+    assert len(rs.Polygon(noisy).polygon) == 4 and rs.Polygon(noisy).area == 4.0
+    with pytest.raises(ValueError, match="convex"):
+        rs.Polygon(np.array([[0, 0], [2, 0], [1, 0.25], [1, 2]]) + c)
+    with pytest.raises(ValueError, match="collinear"):
+        rs.Polygon(np.array([[0, 0], [1, 1], [2, 2]]) + c)
+    # containment is decided relative to the polygon too
+    inside = np.array([[c, c], [c + 0.999, c - 0.999]])
+    assert rs.Polygon(SQUARE + c).contains(inside).all()
+    assert not rs.Polygon(SQUARE + c).contains([[c + 1.5, c]]).any()
+
+
+def _hull(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Convex hull (counter-clockwise, no collinear corners) of integer points, exactly."""
+    pts = sorted(set(points))
+
+    def half(seq):
+        out: list[tuple[int, int]] = []
+        for p in seq:
+            while len(out) >= 2:
+                (ax, ay), (bx, by) = out[-2], out[-1]
+                if (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax) > 0:
+                    break
+                out.pop()
+            out.append(p)
+        return out
+
+    lower, upper = half(pts), half(pts[::-1])
+    return lower[:-1] + upper[:-1]
+
+
+def _twice_area(corners: list[tuple[int, int]]) -> int:
+    n = len(corners)
+    return sum(
+        corners[i][0] * corners[(i + 1) % n][1] - corners[(i + 1) % n][0] * corners[i][1]
+        for i in range(n)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-60, 60), st.integers(-60, 60)), min_size=3, max_size=25),
+    st.sampled_from(OFFSETS + [-1e12, 3.0e9]),
+    st.sampled_from(OFFSETS + [-1e8, 7.0e5]),
+    st.booleans(),
+    st.integers(0, 30),
+)
+def test_domains_far_from_origin_hypothesis(points, ox, oy, reverse, start):
+    hull = _hull(points)
+    twice = _twice_area(hull) if len(hull) >= 3 else 0
+    if twice == 0:
+        with pytest.raises(ValueError, match="collinear|empty"):
+            rs.Polygon(np.array(points, dtype=float) + [ox, oy])
+        return
+    corners = np.array(hull, dtype=float)
+    corners = np.roll(corners, start % len(corners), axis=0)
+    if reverse:
+        corners = corners[::-1]
+    # integer coordinates plus these offsets are exact in float64
+    poly = rs.Polygon(corners + [ox, oy])
+    assert poly.area == twice / 2
+    assert len(poly.polygon) == len(hull)
+    at_origin = rs.Polygon(corners)
+    np.testing.assert_array_equal(poly.polygon - [ox, oy], at_origin.polygon)
+    # the cleaned polygon is its own cleaning (so files round-trip exactly)
+    np.testing.assert_array_equal(rs.Polygon(poly.polygon).polygon, poly.polygon)
+
+
+def _regular(n: int, radius: float = 1.0) -> np.ndarray:
+    ang = 2 * np.pi * np.arange(n) / n
+    return radius * np.c_[np.cos(ang), np.sin(ang)]
+
+
+@pytest.mark.parametrize("c", [0.0, 1e6])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_self_intersecting_polygons_refused(c, reverse):
+    pentagon = _regular(5) + c
+    star = pentagon[[0, 2, 4, 1, 3]]
+    twice = np.concatenate([pentagon, pentagon])
+    heptagram = (_regular(7) + c)[[0, 3, 6, 2, 5, 1, 4]]
+    bowtie = np.array([[0, 0], [2, 2], [2, 0], [0, 2]], dtype=float) + c
+    for pts, message in (
+        (star, "self-intersects"),
+        (twice, "self-intersects"),
+        (heptagram, "self-intersects"),
+        (bowtie, "turns left"),
+    ):
+        if reverse:
+            pts = pts[::-1]
+        with pytest.raises(ValueError, match=f"not convex.*{message}"):
+            rs.Polygon(pts)
+    # a polygon doubling back on a side is refused, not silently simplified
+    with pytest.raises(ValueError, match="not convex.*doubles back"):
+        rs.Polygon([[0, 0], [2, 0], [1, 0], [1, 1]])
+    # the convex pentagon itself is fine, in either direction
+    for pts in (pentagon, pentagon[::-1]):
+        assert rs.Polygon(pts).area == pytest.approx(2.5 * np.sin(2 * np.pi / 5))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: rs.Box("1.0"),
+        lambda: rs.Box(0, "2", 0, 1),
+        lambda: rs.Box(1 + 0j),
+        lambda: rs.Box(True),
+        lambda: rs.Box(half_width="2"),
+        lambda: rs.Polygon([[0, 0], [1j, 0], [0, 1]]),
+        lambda: rs.Polygon([["0", "0"], ["1", "0"], ["0", "1"]]),
+        lambda: rs.Plane(np.eye(3) + 0j),
+        lambda: rs.Plane(np.eye(3), margin="0.1"),
+        lambda: rs.Interval("0", 1),
+        lambda: rs.Interval(0, 1j),
+        lambda: rs.Segment([0, 0], [1j, 1]),
+        lambda: rs.Segment([0, 0], [1, 1], margin="0"),
+        lambda: rs.Box(1.0).contains([["0", "0"]]),
+        lambda: rs.Box(1.0).lift([[0j, 0]]),
+    ],
+)
+def test_silent_coercions_refused(make):
+    with pytest.raises(TypeError, match="number|real"):
+        make()
+
+
+def test_silent_coercions_single_checks_module():
+    import regionscope.checks
+    import regionscope.domains
+
+    # domains uses the shared checks, not a copy of its own
+    assert regionscope.domains.as_finite is regionscope.checks.as_finite
+    with pytest.raises(TypeError, match=r"Box xmax must be a number, got str"):
+        rs.Box(0, "2", 0, 1)
+    # numpy scalars are numbers
+    assert rs.Box(np.float32(2.0)).area == 16.0
+    assert rs.Box(np.int64(0), np.float64(1), 0, 1).area == 1.0
+    with pytest.raises(ValueError, match="finite"):
+        rs.Box(0, np.inf, 0, 1)
+    with pytest.raises(ValueError, match="1 numbers|2 numbers"):
+        rs.Box(0, 1)
+
+
+def _plane_points(angle: float, dim: int, seed: int, offset: float) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(dim, 2)))
+    u, v = q[:, 0], q[:, 1]
+    base = offset * rng.normal(size=dim)
+    return np.stack([base, base + u, base + 1.5 * (np.cos(angle) * u + np.sin(angle) * v)])
+
+
+@pytest.mark.parametrize("dim", [3, 17, 784])
+@pytest.mark.parametrize("offset", [0.0, 1e3])
+@pytest.mark.parametrize("angle", [1.0, 1e-2, 1e-4, 1e-6, 1e-7, 1e-8, 4e-9])
+def test_plane_nearly_collinear_orthonormal(dim, offset, angle):
+    pts = _plane_points(angle, dim, seed=dim, offset=offset)
+    plane = rs.Plane(pts)
+    e1, e2 = plane.basis
+    assert abs(float(e1 @ e2)) < 1e-15
+    assert abs(float(np.linalg.norm(e1)) - 1.0) < 1e-15
+    assert abs(float(np.linalg.norm(e2)) - 1.0) < 1e-15
+    # the first axis points from points[0] to points[1], the second towards points[2]
+    assert float(e1 @ (pts[1] - pts[0])) > 0 and plane.projected[2, 1] > plane.projected[0, 1]
+    # the points are recovered to rounding of their size
+    np.testing.assert_allclose(plane.lift(plane.projected), pts, rtol=0, atol=1e-12 * (1 + offset))
+
+
+@pytest.mark.parametrize("angle", [1e-9, 1e-10, 0.0])
+def test_plane_nearly_collinear_refused_with_threshold(angle):
+    # height of the triangle = sin(angle) * 1.5 / 1.5: refused at or below 1e-9 * 1.5
+    with pytest.raises(ValueError, match=r"collinear.*collinear_rtol=1e-09"):
+        rs.Plane(_plane_points(angle, 5, seed=0, offset=0.0))
+
+
+def test_plane_nearly_collinear_threshold_follows_tolerance():
+    pts = _plane_points(1e-6, 5, seed=1, offset=0.0)
+    assert rs.Plane(pts).basis.shape == (2, 5)
+    with rs.tolerance(collinear_rtol=1e-5):
+        with pytest.raises(ValueError, match=r"collinear_rtol=1e-05"):
+            rs.Plane(pts)
+    with pytest.raises(ValueError, match=r"points\[0\] and points\[1\] coincide.*1e-09"):
+        rs.Plane([[0.0, 0, 0], [1e-12, 0, 0], [1, 2, 3]])
+    # the decision does not depend on the order of the points
+    for perm in ([0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0]):
+        with pytest.raises(ValueError, match="collinear"):
+            rs.Plane(_plane_points(1e-10, 5, seed=2, offset=0.0)[perm])
+        assert rs.Plane(_plane_points(1e-7, 5, seed=2, offset=0.0)[perm]).area > 0
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        rs.Box(1.0),
+        rs.Box(1e8 - 1, 1e8 + 1, -3.5, 0.25),
+        rs.Polygon([[0, 0], [2, 0], [2.5, 1], [0, 1.5]]),
+        rs.Polygon(SQUARE[::-1] + 1e12),
+        rs.Plane(np.arange(3 * 2 * 2 * 2, dtype=float).reshape(3, 2, 2, 2) ** 1.3, margin=0.1),
+        rs.Plane(_plane_points(1e-7, 9, seed=3, offset=10.0)),
+        rs.Interval(-0.5, 2.0),
+        rs.Segment(np.zeros((1, 2, 2)), np.ones((1, 2, 2)), margin=0.3),
+        SliceOf(rs.Box(1.0), [-1, 0.5], [1, -0.25]),
+        SliceOf(rs.Polygon([[0, 0], [3, 0], [0, 3]]), [0, 0], [1, 1]),
+    ],
+    ids=repr,
+)
+def test_domain_arrays_round_trip(domain):
+    from regionscope.domains import domain_from_arrays
+
+    arrays = domain.to_arrays()
+    # as they come back from a file: numpy arrays, strings as 0-d unicode arrays
+    back = domain_from_arrays({k: np.asarray(v) for k, v in arrays.items()})
+    assert type(back) is type(domain)
+    assert back.input_shape == domain.input_shape
+    if isinstance(domain, rs.domains.Domain2D):
+        np.testing.assert_array_equal(back.polygon, domain.polygon)
+        assert back.bounds == domain.bounds
+    else:
+        assert (back.lo, back.hi) == (domain.lo, domain.hi)
+    if isinstance(domain, rs.Plane):
+        np.testing.assert_array_equal(back.basis, domain.basis)
+        np.testing.assert_array_equal(back.origin, domain.origin)
+    if isinstance(domain, rs.Box):
+        assert arrays["kind"] == "box"
+    again = back.to_arrays()
+    assert sorted(again) == sorted(arrays)
+    for key in arrays:
+        np.testing.assert_array_equal(np.asarray(again[key]), np.asarray(arrays[key]))
+
+
+@pytest.mark.parametrize(
+    ("arrays", "match"),
+    [
+        ({}, "no 'kind'"),
+        ({"kind": np.array("box")}, "no 'bounds'"),
+        ({"kind": np.array("box"), "bounds": np.zeros(3)}, "shape"),
+        ({"kind": np.array("box"), "bounds": np.array([0, 1j, 0, 1])}, "real"),
+        ({"kind": np.array("box"), "bounds": np.array([0, np.nan, 0, 1])}, "finite"),
+        ({"kind": np.array("plane"), "points": np.eye(3)}, "no 'margin'"),
+        ({"kind": np.array("plane"), "points": np.eye(3), "margin": np.ones(2)}, "dimension"),
+        ({"kind": np.array("segment"), "p": np.zeros(2), "margin": np.float64(0)}, "no 'q'"),
+        ({"kind": np.array("interval"), "lo": np.array("0"), "hi": np.array(1.0)}, "number"),
+        ({"kind": np.array(3)}, "kind must be a string"),
+        ({"kind": np.array("torus")}, "unknown domain kind"),
+        ({"kind": np.array("slice"), "p": np.zeros(2), "q": np.ones(2)}, "no 'kind'"),
+    ],
+)
+def test_domain_from_bad_arrays(arrays, match):
+    from regionscope.domains import domain_from_arrays
+
+    with pytest.raises(ValueError, match=match):
+        domain_from_arrays(arrays)
+
+
+def test_self_intersecting_polygons_finely_sampled_circle_is_convex():
+    # many nearly flat corners: each turns by 2 pi / n, far above collinear_rtol
+    n = 200_000
+    for c in (0.0, 1e6):
+        circle = rs.Polygon(_regular(n) + c)
+        assert len(circle.polygon) == n
+        assert circle.area == pytest.approx(np.pi, rel=1e-9)
+    # a square with cut corners keeps its short sides
+    cut = 1e-6
+    octagon = rs.Polygon(
+        [[cut, 0], [1 - cut, 0], [1, cut], [1, 1 - cut], [1 - cut, 1], [cut, 1], [0, 1 - cut],
+         [0, cut]]
+    )  # fmt: skip
+    assert len(octagon.polygon) == 8
+    assert octagon.area == pytest.approx(1 - 2 * cut**2, rel=1e-15)

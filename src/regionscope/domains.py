@@ -27,10 +27,12 @@ True
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from .checks import as_finite, as_number
 from .tolerance import get_tolerance
 
 __all__ = [
@@ -43,23 +45,6 @@ __all__ = [
     "Interval",
     "Segment",
 ]
-
-
-def as_finite(x: Any, name: str, *, ndim: int | None = None) -> np.ndarray:
-    """Convert ``x`` to a float64 array, checking that it is finite.
-
-    Raises ``ValueError`` naming ``name`` when ``x`` is not numeric, has the
-    wrong number of dimensions or holds NaN or infinity.
-    """
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers, got {type(x).__name__}") from exc
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got NaN or infinity")
-    return arr
 
 
 def _check_points_2d(u: Any, name: str = "u") -> np.ndarray:
@@ -134,36 +119,106 @@ class Domain2D(Domain):
 
 
 def _signed_area(poly: np.ndarray) -> float:
-    x, y = poly[:, 0], poly[:, 1]
+    """Signed area of a polygon ``(K, 2)`` (positive when counter-clockwise).
+
+    The shoelace sum runs on coordinates relative to the first corner, so the
+    result does not depend on where the polygon sits: far from the origin the
+    absolute products would cancel catastrophically.
+
+    >>> _signed_area(np.array([[1e8 - 1, 1e8 - 1], [1e8 + 1, 1e8 - 1], [1e8 + 1, 1e8 + 1]]))
+    2.0
+    """
+    rel = poly - poly[0]
+    x, y = rel[:, 0], rel[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
 def _clean_convex_polygon(points: Any, name: str) -> np.ndarray:
-    """Validate a convex polygon; return it counter-clockwise without redundant corners."""
+    """Validate a convex polygon; return it counter-clockwise without redundant corners.
+
+    Parameters
+    ----------
+    points : array_like, shape (K, 2)
+        Corners in order around the polygon, either orientation.
+    name : str
+        Name of the argument, for error messages.
+
+    Returns
+    -------
+    ndarray, shape (M, 2), float64
+        The corners counter-clockwise, starting from the first kept corner,
+        without repeated corners or corners on a straight side (``M >= 3``).
+
+    Notes
+    -----
+    Every test runs on coordinates relative to the first corner, so the
+    decisions do not depend on where the polygon sits.  A corner within
+    ``collinear_rtol`` times the polygon's extent of the corner before it is a
+    repeat (dropped); a corner where the boundary turns by less than about
+    ``collinear_rtol`` radians is flat (dropped).  Every other corner must turn
+    the same way, and the turns must add up to exactly one full turn: a
+    pentagram turns the same way at every corner but winds twice around.
+    """
     pts = as_finite(points, name)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise ValueError(f"{name} must have shape (K, 2), got {pts.shape}")
     if len(pts) < 3:
         raise ValueError(f"{name} needs at least 3 corners, got {len(pts)}")
-    scale = float(np.ptp(pts, axis=0).max())
+    index = np.arange(len(pts))
+    rel = pts - pts[0]
+    scale = float(np.ptp(rel, axis=0).max())
     if scale == 0.0:
         raise ValueError(f"{name} is empty: all corners coincide")
-    if _signed_area(pts) < 0:
-        pts = pts[::-1]
-    tol = get_tolerance().collinear_rtol * scale
-    # drop repeated corners, then corners collinear with their neighbours
-    keep = np.hypot(*(pts - np.roll(pts, 1, axis=0)).T) > tol
-    pts = pts[keep]
-    prev = np.roll(pts, 1, axis=0)
-    nxt = np.roll(pts, -1, axis=0)
-    a, b = pts - prev, nxt - pts
-    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    norm = np.hypot(*a.T) * np.hypot(*b.T)
-    if (cross < -tol * np.maximum(norm, tol) / scale).any():
-        raise ValueError(f"{name} must be convex (corners in order around it); it is not")
-    pts = pts[cross > tol * norm / scale]
-    if len(pts) < 3 or _signed_area(pts) <= tol * scale:
+    rtol = get_tolerance().collinear_rtol
+    tol = rtol * scale
+    # drop repeated corners (within tol of the corner before them)
+    step = rel - np.roll(rel, 1, axis=0)
+    keep = np.hypot(step[:, 0], step[:, 1]) > tol
+    pts, index = pts[keep], index[keep]
+    if len(pts) < 3:
         raise ValueError(f"{name} is empty: its corners are collinear")
+    rel = pts - pts[0]
+    a = rel - np.roll(rel, 1, axis=0)  # edge into each corner
+    b = np.roll(a, -1, axis=0)  # edge out of each corner (the same vectors)
+    cross = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    dot = a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1]
+    # the sine of the turn at a corner is cross / (|a| |b|): a corner turning
+    # by at most collinear_rtol (in radians, about) is flat, one turning by
+    # pi within that is a reversal; far above rounding (eps |a| |b|)
+    straight = np.abs(cross) <= rtol * np.hypot(a[:, 0], a[:, 1]) * np.hypot(b[:, 0], b[:, 1])
+    flat = straight & (dot > 0)
+    back = straight & (dot <= 0)
+    if (flat | back).all():
+        raise ValueError(f"{name} is empty: its corners are collinear")
+    if back.any():
+        i = int(index[np.flatnonzero(back)[0]])
+        raise ValueError(
+            f"{name} is not convex: the boundary doubles back on itself at corner {i}"
+        )
+    sharp = ~flat
+    left = sharp & (cross > 0)
+    right = sharp & (cross < 0)
+    if left.any() and right.any():
+        i = int(index[np.flatnonzero(left)[0]])
+        j = int(index[np.flatnonzero(right)[0]])
+        raise ValueError(
+            f"{name} is not convex: it turns left at corner {i} and right at corner {j} "
+            "(corners must be given in order around a convex polygon)"
+        )
+    winding = round(float(np.arctan2(cross, dot).sum()) / (2.0 * math.pi))
+    if abs(winding) != 1:
+        raise ValueError(
+            f"{name} is not convex: its boundary self-intersects, turning {abs(winding)} "
+            "times around (a convex polygon turns exactly once)"
+        )
+    pts = pts[sharp]
+    if winding < 0:
+        pts = np.roll(pts[::-1], 1, axis=0)  # counter-clockwise, same first corner
+    if len(pts) < 3 or _signed_area(pts) <= tol * scale:
+        raise ValueError(
+            f"{name} is empty: its corners are collinear (area at most "
+            f"collinear_rtol={rtol:g} times the squared extent {scale:.6g})"
+        )
     return np.ascontiguousarray(pts)
 
 
@@ -196,12 +251,32 @@ class Box(Polygon):
     ``Box(h)`` is the square ``[-h, h]^2`` and ``Box(xmin, xmax, ymin, ymax)``
     any rectangle.
 
+    Parameters
+    ----------
+    *bounds : float
+        Either one positive half width ``h`` or ``xmin, xmax, ymin, ymax``
+        (real numbers: strings, booleans and complex numbers are refused with
+        ``TypeError``).  No argument means ``Box(1.0)``.
+    half_width : float, optional
+        The half width, given by name instead of ``*bounds``.
+
+    Attributes
+    ----------
+    polygon : ndarray, shape (4, 2), float64
+        The corners, counter-clockwise from ``(xmin, ymin)``.
+
     Examples
     --------
     >>> Box(1.0).bounds
     (-1.0, 1.0, -1.0, 1.0)
     >>> Box(0, 2, 0, 1).area
     2.0
+    >>> Box(1e8 - 1, 1e8 + 1, 1e8 - 1, 1e8 + 1).area   # far from the origin
+    4.0
+    >>> Box("1.0")
+    Traceback (most recent call last):
+    ...
+    TypeError: Box half_width must be a number, got str
     """
 
     def __init__(self, *bounds: float, half_width: float | None = None) -> None:
@@ -211,15 +286,20 @@ class Box(Polygon):
             bounds = (half_width,)
         if not bounds:
             bounds = (1.0,)
-        b = as_finite(bounds, "Box bounds", ndim=1)
-        if len(b) == 1:
-            h = float(b[0])
+        if len(bounds) == 1:
+            h = as_number(bounds[0], "Box half_width")
             if h <= 0:
                 raise ValueError(f"Box half_width must be positive, got {h}")
-            b = np.array([-h, h, -h, h])
-        elif len(b) != 4:
-            raise ValueError(f"Box takes a half width or (xmin, xmax, ymin, ymax), got {len(b)}")
-        xmin, xmax, ymin, ymax = (float(v) for v in b)
+            xmin, xmax, ymin, ymax = -h, h, -h, h
+        elif len(bounds) == 4:
+            names = ("xmin", "xmax", "ymin", "ymax")
+            xmin, xmax, ymin, ymax = (
+                as_number(v, f"Box {n}") for v, n in zip(bounds, names, strict=True)
+            )
+        else:
+            raise ValueError(
+                f"Box takes a half width or (xmin, xmax, ymin, ymax), got {len(bounds)} numbers"
+            )
         if not (xmin < xmax and ymin < ymax):
             raise ValueError(
                 f"Box needs xmin < xmax and ymin < ymax, got ({xmin}, {xmax}, {ymin}, {ymax})"
@@ -250,10 +330,32 @@ class Plane(Domain2D):
         The box around the projected points is enlarged on every side by
         ``margin`` times its larger side, so the points are always inside.
 
+    Attributes
+    ----------
+    points : ndarray, shape (3, D), float64
+        The three points, flattened.
+    origin : ndarray, shape (D,), float64
+        The mean of the points: plane coordinates ``(0, 0)``.
+    basis : ndarray, shape (2, D), float64
+        The orthonormal axes of the plane (rows), orthonormal to rounding.
+    projected : ndarray, shape (3, 2), float64
+        The points in plane coordinates.
+
+    Raises
+    ------
+    ValueError
+        When two points coincide or the three are collinear: when the
+        triangle they span is at most ``collinear_rtol`` (see
+        :func:`regionscope.tolerance.get_tolerance`) times its longest side
+        high, or a side is at most that fraction of the longest one.
+
     Notes
     -----
     In-plane coordinates are orthonormal: the origin is the mean of the three
-    points, the first axis points from ``points[0]`` to ``points[1]``.
+    points, the first axis points from ``points[0]`` to ``points[1]``, the
+    second towards ``points[2]``.  The second axis is made orthogonal to the
+    first by two Gram-Schmidt passes ("twice is enough"), so ``basis @ basis.T``
+    is the identity to rounding even for nearly collinear points.
 
     Examples
     --------
@@ -261,6 +363,10 @@ class Plane(Domain2D):
     >>> plane = Plane(np.array([[0., 0, 0], [1, 0, 0], [0, 1, 0]]), margin=0.0)
     >>> plane.to_plane([[1.0, 0.0, 0.0]]).round(3)
     array([[ 0.667, -0.333]])
+    >>> Plane([[0., 0], [1, 0], [2, 1e-12]])
+    Traceback (most recent call last):
+    ...
+    ValueError: points are collinear: ... at most collinear_rtol=1e-09 times its longest side ...
     """
 
     def __init__(self, points: Any, margin: float = 0.25) -> None:
@@ -269,23 +375,41 @@ class Plane(Domain2D):
             raise ValueError(
                 f"points must hold exactly 3 inputs (shape (3, ...)), got {pts.shape}"
             )
-        margin = float(as_finite(margin, "margin", ndim=0))
+        margin = as_number(margin, "margin")
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
         self.input_shape = tuple(int(s) for s in pts.shape[1:])
         flat = pts.reshape(3, -1)
-        tol = get_tolerance().collinear_rtol
-        spread = max(float(np.abs(flat - flat.mean(axis=0)).max()), np.finfo(float).tiny)
+        rtol = get_tolerance().collinear_rtol
         d1 = flat[1] - flat[0]
         d2 = flat[2] - flat[0]
-        n1 = float(np.linalg.norm(d1))
-        if n1 <= tol * spread or float(np.linalg.norm(d2)) <= tol * spread or spread <= 0:
-            raise ValueError("points must be three distinct inputs; two of them coincide")
+        sides = {
+            (0, 1): float(np.linalg.norm(d1)),
+            (0, 2): float(np.linalg.norm(d2)),
+            (1, 2): float(np.linalg.norm(flat[2] - flat[1])),
+        }
+        longest = max(sides.values())
+        if longest == 0.0:
+            raise ValueError("points must be three distinct inputs; all three coincide")
+        (i, j), shortest = min(sides.items(), key=lambda kv: kv[1])
+        if shortest <= rtol * longest:
+            raise ValueError(
+                f"points must be three distinct inputs; points[{i}] and points[{j}] coincide: "
+                f"they are {shortest:.6g} apart, at most collinear_rtol={rtol:g} times the "
+                f"largest distance {longest:.6g} between the points"
+            )
+        n1 = sides[(0, 1)]
         e1 = d1 / n1
         r2 = d2 - np.dot(d2, e1) * e1
-        n2 = float(np.linalg.norm(r2))
-        if n2 <= tol * max(n1, float(np.linalg.norm(d2))):
-            raise ValueError("points are collinear: they do not span a plane")
+        r2 = r2 - np.dot(r2, e1) * e1  # second pass: orthogonal to rounding
+        n2 = float(np.linalg.norm(r2))  # distance of points[2] from the line 0-1
+        height = n1 * n2 / longest  # the triangle's smallest height
+        if height <= rtol * longest:
+            raise ValueError(
+                f"points are collinear: the triangle they span is {height:.6g} high, at most "
+                f"collinear_rtol={rtol:g} times its longest side {longest:.6g}; "
+                "they do not span a plane"
+            )
         e2 = r2 / n2
         self.points = flat
         self.origin = flat.mean(axis=0)
@@ -365,7 +489,7 @@ class Interval(Domain1D):
     """
 
     def __init__(self, a: float = -1.0, b: float = 1.0) -> None:
-        lo, hi = (float(v) for v in as_finite([a, b], "Interval bounds"))
+        lo, hi = as_number(a, "Interval a"), as_number(b, "Interval b")
         if not lo < hi:
             raise ValueError(f"Interval needs a < b, got a={lo}, b={hi}")
         self.lo, self.hi = lo, hi
@@ -396,7 +520,7 @@ class Segment(Domain1D):
         b = as_finite(q, "q")
         if a.shape != b.shape:
             raise ValueError(f"p and q must have the same shape, got {a.shape} and {b.shape}")
-        margin = float(as_finite(margin, "margin", ndim=0))
+        margin = as_number(margin, "margin")
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
         self.input_shape = tuple(int(s) for s in a.shape) or (1,)
@@ -405,8 +529,12 @@ class Segment(Domain1D):
         d = self.q - self.p
         length = float(np.linalg.norm(d))
         scale = max(float(np.abs(self.p).max()), float(np.abs(self.q).max()))
-        if length <= get_tolerance().collinear_rtol * scale or length == 0.0:
-            raise ValueError("p and q coincide: a segment needs two distinct points")
+        rtol = get_tolerance().collinear_rtol
+        if length <= rtol * scale or length == 0.0:
+            raise ValueError(
+                f"p and q coincide: they are {length:.6g} apart, at most collinear_rtol={rtol:g} "
+                f"times their largest coordinate {scale:.6g}; a segment needs two distinct points"
+            )
         self.direction = d / length
         self.margin = margin
         self.lo = -margin * length
@@ -466,35 +594,96 @@ class SliceOf(Domain1D):
         return out
 
 
-def domain_from_arrays(d: dict[str, Any]) -> Domain:
-    """Rebuild a domain from what ``to_arrays`` returned (used by :func:`regionscope.load`)."""
-    kind = str(d["kind"])
+def _saved(d: Mapping[str, Any], key: str, ndim: int | None = None) -> np.ndarray:
+    """The real finite array ``d[key]`` of a saved domain (with ``ndim`` dimensions if given)."""
+    if key not in d:
+        raise ValueError(f"the saved domain has no {key!r}")
+    return as_finite(d[key], f"the saved domain's {key!r}", ndim=ndim)
+
+
+def domain_from_arrays(d: Mapping[str, Any]) -> Domain:
+    """Rebuild a domain from what ``to_arrays`` returned (used by :func:`regionscope.load`).
+
+    Parameters
+    ----------
+    d : mapping of str to array_like
+        ``{"kind": str, ...}`` as returned by a domain's ``to_arrays``: for
+        ``"box"`` the ``(4,)`` bounds, for ``"polygon"`` the ``(K, 2)``
+        corners, for ``"plane"`` the ``(3, ...)`` points and the margin...
+
+    Returns
+    -------
+    Domain
+        A domain of the same type with the same geometry, bit for bit.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind, a missing entry or an entry of the wrong type,
+        shape or value (never ``KeyError`` or ``TypeError``: the arrays come
+        from a file).
+
+    Examples
+    --------
+    >>> domain_from_arrays(Box(0, 2, 0, 1).to_arrays())
+    Box(0.0, 2.0, 0.0, 1.0)
+    >>> domain_from_arrays({"kind": "box"})
+    Traceback (most recent call last):
+    ...
+    ValueError: the saved domain has no 'bounds'
+    """
+    try:
+        return _domain_from_arrays(d)
+    except TypeError as exc:
+        raise ValueError(f"the saved domain is malformed: {exc}") from None
+
+
+def _domain_from_arrays(d: Mapping[str, Any]) -> Domain:
+    if "kind" not in d:
+        raise ValueError("the saved domain has no 'kind'")
+    kind_arr = np.asarray(d["kind"])
+    if kind_arr.dtype.kind != "U" or kind_arr.ndim != 0:
+        raise ValueError(f"the saved domain's kind must be a string, got {kind_arr.dtype}")
+    kind = str(kind_arr)
     if kind == "box":
-        return Box(*(float(v) for v in np.asarray(d["bounds"]).reshape(-1)))
+        bounds = _saved(d, "bounds", 1)
+        if bounds.shape != (4,):
+            raise ValueError(f"the saved box bounds must have shape (4,), got {bounds.shape}")
+        return Box(*(float(v) for v in bounds))
     if kind == "polygon":
-        return Polygon(d["polygon"])
+        return Polygon(_saved(d, "polygon", 2))
     if kind == "plane":
-        return Plane(d["points"], margin=float(d["margin"]))
+        return Plane(_saved(d, "points"), margin=_margin(d))
     if kind == "interval":
-        return Interval(float(d["lo"]), float(d["hi"]))
+        return Interval(float(_saved(d, "lo", 0)), float(_saved(d, "hi", 0)))
     if kind == "segment":
-        return Segment(d["p"], d["q"], margin=float(d["margin"]))
+        return Segment(_saved(d, "p"), _saved(d, "q"), margin=_margin(d))
     if kind == "slice":
-        parent = domain_from_arrays(
+        parent = _domain_from_arrays(
             {k[len("parent_") :]: v for k, v in d.items() if k.startswith("parent_")}
         )
         if not isinstance(parent, Domain2D):
             raise ValueError("a saved slice must have a 2-D parent domain")
-        return SliceOf(parent, d["p"], d["q"])
+        return SliceOf(parent, _saved(d, "p", 1), _saved(d, "q", 1))
     raise ValueError(f"unknown domain kind {kind!r} in saved file")
 
 
+def _margin(d: Mapping[str, Any]) -> float:
+    return float(_saved(d, "margin", 0))
+
+
 def coerce_domain(domain: Any) -> Domain:
-    """Accept a :class:`Domain`, or a number ``h`` meaning ``Box(h)``."""
+    """Accept a :class:`Domain`, or a number ``h`` meaning ``Box(h)``.
+
+    >>> coerce_domain(2)
+    Box(2.0)
+    """
     if isinstance(domain, Domain):
         return domain
-    if isinstance(domain, (int, float)) and not isinstance(domain, bool):
-        return Box(float(domain))
+    if isinstance(domain, (int, float, np.integer, np.floating)) and not isinstance(
+        domain, (bool, np.bool_)
+    ):
+        return Box(domain)
     raise TypeError(
         f"domain must be a regionscope domain (Box, Polygon, Plane, Interval, Segment) "
         f"or a number, got {type(domain).__name__}"
