@@ -8,8 +8,8 @@ Data flow of :func:`cut_2d`, layer by layer: the values of the layer's input
 at the mesh's vertices (carried from earlier layers by exact interpolation,
 or recomputed in chunks when the budget is short) -> the values of the
 layer's units (:meth:`~regionscope.network.layers.Piecewise.stage_values`)
--> :func:`regionscope.geometry.cut` with the units' tolerances -> for max
-layers, :func:`regionscope.geometry.merge` of the needless cuts.
+-> :func:`regionscope.geometry.cutting` with the units' tolerances -> for max
+layers, :func:`regionscope.geometry.merging` of the needless cuts.
 
 Examples
 --------
@@ -174,7 +174,7 @@ class _VertexInputs:
 
     def after_cut(self, res: CutResult, op: Op, later: bool, more: bool) -> None:
         """Carry the values to the new vertices of a cut (or give them up)."""
-        if not len(res.interp_from):
+        if not res.num_new_vertices:
             return
         nverts = res.mesh.num_vertices
         if self.regs is not None and later:
@@ -195,7 +195,14 @@ class _VertexInputs:
 
 def _merge_layer(ev: Evaluator, mesh: Mesh, index: int) -> tuple[Mesh, np.ndarray]:
     """Merge regions that a max/argmax layer cut needlessly (patterns at centroids)."""
-    pat = ev.layer_pattern(mesh.centroids, index)
+    pat = ev.region_patterns(
+        mesh.vertices,
+        mesh.region_vertices,
+        mesh.region_offsets,
+        mesh.centroids,
+        (index,),
+        mesh.incidence_source,
+    )[index]
     layer_of_side, _ = decode_source(mesh.incidence_source)
     merged, _, kept = merge(mesh, pat.reshape(len(pat), -1), layer_of_side == index)
     return merged, kept
@@ -306,6 +313,10 @@ def cut_1d(
                 raise RegionLimitError(len(points) - 1, max_regions, f"layer {index} ({op.name})")
             if layer.merge and stage == layer.num_stages(op.in_width) - 1:
                 mids = 0.5 * (points[1:] + points[:-1])
-                pat = ev.layer_pattern(mids[:, None], index)
+                ends = np.arange(len(points) - 1)
+                corners = np.stack([ends, ends + 1], axis=1).reshape(-1)
+                pat = ev.region_patterns(
+                    points[:, None], corners, 2 * np.arange(len(mids) + 1), mids[:, None], (index,)
+                )[index]
                 points = drop_unchanged(points, pat.reshape(len(mids), -1), before)
     return points

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regionscope.errors import RegionLimitError
-from regionscope.geometry.cut import (
+from regionscope.geometry.cutting import (
     chord_crossings,
     chord_ends,
     chord_segments,
@@ -102,7 +102,7 @@ def test_chord_crossings_and_segments():
     assert len(crossings) == 1
     np.testing.assert_allclose(crossings.xy, [[0.0, 0.0]], atol=1e-15)
     np.testing.assert_allclose([crossings.s_a[0], crossings.s_b[0]], [0.5, 0.5])
-    point_of, roots = merge_concurrent(crossings, chords, xy, 1e-12)
+    point_of, roots, _ = merge_concurrent(crossings, chords, xy, 1e-12)
     seg_a, seg_b, seg_chord = chord_segments(chords, crossings, len(xy) + point_of)
     assert len(seg_a) == 4 and sorted(seg_chord.tolist()) == [0, 0, 1, 1]
     centre = len(xy)  # the one crossing vertex
@@ -122,7 +122,7 @@ def test_merge_concurrent_makes_three_lines_through_a_point_one_vertex():
     xy = np.concatenate([SQUARE.vertices, points.xy])
     crossings = chord_crossings(chords, xy, 1, 100)
     assert len(crossings) == 3
-    point_of, roots = merge_concurrent(crossings, chords, xy, 1e-12)
+    point_of, roots, _ = merge_concurrent(crossings, chords, xy, 1e-12)
     assert point_of.tolist() == [0, 0, 0] and len(roots) == 1
 
 
@@ -130,7 +130,7 @@ def test_rebuild_regions_traces_the_faces():
     values, ends, points, chords = steps(SQUARE, [[1, 0, 0]])
     xy = np.concatenate([SQUARE.vertices, points.xy])
     crossings = chord_crossings(chords, xy, 1, 100)
-    point_of, _ = merge_concurrent(crossings, chords, xy, 1e-12)
+    point_of, _, _ = merge_concurrent(crossings, chords, xy, 1e-12)
     segments = chord_segments(chords, crossings, len(xy) + point_of)
     touched, (group, offsets, corners, codes) = rebuild_regions(
         SQUARE, chords, segments, points, xy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from regionscope.geometry.cut import cut
-from regionscope.geometry.merge import drop_degree_two, merge
+from regionscope.geometry.cutting import cut
+from regionscope.geometry.merging import drop_degree_two, merge
 from regionscope.geometry.mesh import Mesh, decode_source, encode_source
 
 SQUARE = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]))
@@ -33,7 +33,9 @@ def test_merge_respects_removable_and_keys():
     same = np.zeros(mesh.num_regions, dtype=int)
     merged, _, _ = merge(mesh, same, np.zeros(len(mesh.region_vertices), dtype=bool))
     assert merged is mesh  # nothing removable
-    merged, _, _ = merge(mesh, np.arange(mesh.num_regions), np.ones(len(mesh.region_vertices), bool))
+    merged, _, _ = merge(
+        mesh, np.arange(mesh.num_regions), np.ones(len(mesh.region_vertices), bool)
+    )
     assert merged is mesh  # all keys differ
 
 

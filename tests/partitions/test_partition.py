@@ -18,8 +18,6 @@ from regionscope.testing import (
     tiny_cross,
     tiny_lines,
 )
-from regionscope.tolerance import tolerance
-
 
 BOX = (-1.0, 1.0, -1.0, 1.0)
 

@@ -3,13 +3,13 @@
 The bottom layer of regionscope: every function here takes and returns NumPy
 arrays (or the small frozen :class:`Mesh` container) and knows nothing about
 networks.  ``arrays`` holds ragged-array helpers, ``mesh`` the container,
-``cut`` the cutting steps, ``faces`` face tracing, ``merge`` region merging,
+``cutting`` the cutting steps, ``faces`` face tracing, ``merging`` region merging,
 ``line`` the 1-D case and ``check`` the validity check.
 """
 
 from .check import check_mesh, mesh_problems
-from .cut import CutResult, cut
-from .merge import merge
+from .cutting import CutResult, cut
+from .merging import merge
 from .mesh import BOUNDARY, Mesh, decode_source, encode_source
 
 __all__ = [

@@ -25,6 +25,8 @@ __all__ = [
     "components",
     "order_cycles",
     "mix64",
+    "pack_bits",
+    "unpack_bits",
 ]
 
 
@@ -127,6 +129,25 @@ def order_cycles(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     length = np.bincount(label, minlength=n)[label]
     rank = np.where(root, 0, length - to_root)
     return label, rank
+
+
+def pack_bits(mask: np.ndarray) -> np.ndarray:
+    """``(N, B) bool`` as ``(N, ceil(B / 64)) uint64`` words (bit ``j`` of row ``i`` in order).
+
+    >>> words = pack_bits(np.array([[True, False, True]]))
+    >>> words.tolist(), unpack_bits(words, 3).tolist()
+    ([[5]], [[True, False, True]])
+    """
+    words = -(-mask.shape[1] // 64)
+    packed = np.packbits(mask, axis=1, bitorder="little")
+    out = np.zeros((len(mask), words * 8), dtype=np.uint8)
+    out[:, : packed.shape[1]] = packed
+    return out.view(np.uint64)
+
+
+def unpack_bits(words: np.ndarray, width: int) -> np.ndarray:
+    """The inverse of :func:`pack_bits`: ``(N, width) bool``."""
+    return np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, :width].astype(bool)
 
 
 def mix64(keys: np.ndarray) -> np.ndarray:

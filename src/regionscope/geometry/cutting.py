@@ -39,13 +39,22 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
-from regionscope.errors import RegionLimitError
+from regionscope.errors import InvalidMeshError, RegionLimitError
 from regionscope.tolerance import get_budget
 
-from .arrays import changes, components, exclusive_cumsum, expand, lexsort2
+from .arrays import (
+    changes,
+    components,
+    exclusive_cumsum,
+    expand,
+    lexsort2,
+    pack_bits,
+    unpack_bits,
+)
 from .faces import trace_faces
 from .mesh import Mesh
 
@@ -66,39 +75,52 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class CutResult:
-    """A cut mesh, and where its new vertices came from.
+    """A cut mesh, where its regions and its new vertices came from.
 
-    New vertex ``V_old + i`` lies at ``(1 - interp_weight[i])`` of vertex
-    ``interp_from[i]`` plus ``interp_weight[i]`` of vertex ``interp_to[i]``,
-    on a segment inside one old region: any function affine on the old regions
-    takes the same mix of its values there (exact interpolation).  The
-    vertices it mixes come earlier in the table, so one pass in order fills it.
+    ``interp`` holds blocks ``(from, to, weight)`` of new vertices, in order:
+    new vertex ``i`` of a block lies at ``(1 - weight[i])`` of vertex
+    ``from[i]`` plus ``weight[i]`` of vertex ``to[i]``, on a segment inside
+    one old region, so any function affine on the old regions takes the same
+    mix of its values there (exact interpolation).  The vertices a block
+    mixes come earlier in the table, so one pass in order fills it.
     """
 
     mesh: Mesh
     #: number of chords inserted (coincident units counted once)
     num_chords: int
-    interp_from: np.ndarray
-    interp_to: np.ndarray
-    interp_weight: np.ndarray
+    #: ``(F_new,) int64`` the old region each new region lies in
+    region_parent: np.ndarray
+    interp: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+
+    @property
+    def num_new_vertices(self) -> int:
+        return sum(len(block[0]) for block in self.interp)
 
     def extend(self, values: np.ndarray) -> np.ndarray:
         """``values (V_old, ...)`` at old vertices -> ``(V_new, ...)`` at all vertices."""
-        n_old = len(values)
-        if len(self.interp_from) == 0:
-            return values
-        out = np.empty((n_old + len(self.interp_from), *values.shape[1:]), dtype=values.dtype)
-        out[:n_old] = values
-        # two passes: vertices on old sides mix old vertices; crossings mix those
-        first = (self.interp_from < n_old) & (self.interp_to < n_old)
-        for sel in (first.nonzero()[0], (~first).nonzero()[0]):
-            if len(sel) == 0:
-                continue
-            w = self.interp_weight[sel].reshape(-1, *([1] * (values.ndim - 1)))
-            a = out[self.interp_from[sel]]
-            a += w * (out[self.interp_to[sel]] - a)
-            out[n_old + sel] = a
-        return out
+        for src, dst, weight in self.interp:
+            values = _interpolate(values, src, dst, weight)
+        return values
+
+
+def _interpolate(
+    values: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    n_old = len(values)
+    if len(src) == 0:
+        return values
+    out = np.empty((n_old + len(src), *values.shape[1:]), dtype=values.dtype)
+    out[:n_old] = values
+    # two passes: vertices on old sides mix old vertices; crossings mix those
+    first = (src < n_old) & (dst < n_old)
+    for sel in (first.nonzero()[0], (~first).nonzero()[0]):
+        if len(sel) == 0:
+            continue
+        w = weight[sel].reshape(-1, *([1] * (values.ndim - 1)))
+        a = out[src[sel]]
+        a += w * (out[dst[sel]] - a)
+        out[n_old + sel] = a
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -142,15 +164,8 @@ def crossed_pairs(
     n = signs.shape[1]
     nregions = len(offsets) - 1
     words = -(-n // 64)
-
-    def pack(mask: np.ndarray) -> np.ndarray:
-        packed = np.packbits(mask, axis=1, bitorder="little")
-        out = np.zeros((len(mask), words * 8), dtype=np.uint8)
-        out[:, : packed.shape[1]] = packed
-        return out.view(np.uint64)
-
-    pos = pack(signs > 0)
-    neg = pack(signs < 0)
+    pos = pack_bits(signs > 0)
+    neg = pack_bits(signs < 0)
     step = max(1, get_budget().table_values // words)  # incidences per chunk
     regions: list[np.ndarray] = []
     units: list[np.ndarray] = []
@@ -164,10 +179,9 @@ def crossed_pairs(
         crossed = np.bitwise_or.reduceat(pos[corners], starts, axis=0)
         crossed &= np.bitwise_or.reduceat(neg[corners], starts, axis=0)
         if active is not None:
-            crossed &= pack(active[f0:f1])
+            crossed &= pack_bits(active[f0:f1])
         rows = crossed.any(axis=1).nonzero()[0]
-        bits = np.unpackbits(crossed[rows].view(np.uint8), axis=1, bitorder="little")[:, :n]
-        r, u = np.nonzero(bits)
+        r, u = np.nonzero(unpack_bits(crossed[rows], n))
         regions.append(rows[r].astype(np.int64) + f0)
         units.append(u.astype(np.int64))
         f0 = f1
@@ -273,12 +287,25 @@ class EdgePoints:
     lo: np.ndarray  #: (N,) int64
     hi: np.ndarray  #: (N,) int64
     xy: np.ndarray  #: (N, 2) float64
+    #: regions with two crossings of a side that are one point up to snapping, yet apart
+    near_regions: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
 
 
 def edge_points(
-    ends: ChordEnds, vertices: np.ndarray, point_tol: float
+    ends: ChordEnds,
+    vertices: np.ndarray,
+    point_tol: float,
+    values: np.ndarray | None = None,
+    unit_tol: np.ndarray | None = None,
 ) -> tuple[EdgePoints, np.ndarray, np.ndarray]:
-    """One new vertex per (side, unit); those closer than ``point_tol`` on a side are one.
+    """One new vertex per (side, unit); crossings of a side closer than ``point_tol`` are one.
+
+    Given ``values`` and ``unit_tol``, neighbouring crossings of a side that
+    lie within each other's unit tolerance (one point up to snapping, but
+    farther apart than ``point_tol``) are reported: the regions they come from
+    are ``near``, to be cut one unit at a time (see :func:`cut`).
 
     Returns the new vertices, and for every chord end its vertex id
     (``(P, 2) int64``, new vertices numbered from ``V``) and its position
@@ -304,10 +331,28 @@ def edge_points(
     new_cluster = np.empty(len(o), dtype=bool)
     new_cluster[:1] = True
     same_side = u_key[o][1:] == u_key[o][:-1]
-    close = (u_t[o][1:] - u_t[o][:-1]) * side_len[o][1:] <= point_tol
+    gap = u_t[o][1:] - u_t[o][:-1]
+    close = gap * side_len[o][1:] <= point_tol
     new_cluster[1:] = ~(same_side & close)
+    near_units = np.zeros(0, dtype=np.int64)
+    if values is not None and unit_tol is not None:
+        unit = e_unit[uniq][o]
+        lo_o, hi_o = u_lo[o][1:], u_hi[o][1:]
+        within = np.zeros(len(gap), dtype=bool)
+        for k in (unit[1:], unit[:-1]):  # the value of either unit at the other's crossing
+            within |= gap * np.abs(values[hi_o, k] - values[lo_o, k]) <= unit_tol[k]
+        near = same_side & within & ~close
+        near_keys = u_key[o][1:][near]
+        near_units = np.concatenate([unit[1:][near], unit[:-1][near]])
+        near_keys = np.concatenate([near_keys, near_keys])
     cluster_of = np.empty(len(o), dtype=np.int64)
     cluster_of[o] = new_cluster.cumsum() - 1
+    if len(near_units):
+        hit = np.isin(ekey * np.int64(len(unit_tol)) + e_unit,
+                      near_keys * np.int64(len(unit_tol)) + near_units)  # fmt: skip
+        near_regions = np.unique(np.repeat(ends.region, 2)[ex[hit]])
+    else:
+        near_regions = np.zeros(0, dtype=np.int64)
     rep = o[new_cluster]
     lo, hi, t = u_lo[rep], u_hi[rep], u_t[rep]
     points = EdgePoints(
@@ -316,6 +361,7 @@ def edge_points(
         lo=lo,
         hi=hi,
         xy=vertices[lo] + t[:, None] * (vertices[hi] - vertices[lo]),
+        near_regions=near_regions,
     )
     vid = ends.corner.ravel().copy()
     pos = ends.corner_pos.ravel().astype(np.float64)
@@ -333,6 +379,7 @@ class Chords:
     """Chords to insert, sorted by region then unit."""
 
     region: np.ndarray  #: (C,) int64
+    unit: np.ndarray  #: (C,) int64 the unit (column of the values)
     code: np.ndarray  #: (C,) int64 source code
     pos_a: np.ndarray  #: (C,) float64 position of each end around the region
     pos_b: np.ndarray
@@ -360,6 +407,7 @@ def make_chords(
     keep = np.sort(sel[~dup])  # sorted by (region, unit) as the pairs are
     return Chords(
         region=ends.region[keep],
+        unit=ends.unit[keep],
         code=unit_codes[ends.unit[keep]],
         pos_a=end_pos[keep, 0],
         pos_b=end_pos[keep, 1],
@@ -503,14 +551,25 @@ def _shared_twice(
 
 
 def merge_concurrent(
-    crossings: Crossings, chords: Chords, xy: np.ndarray, point_tol: float
+    crossings: Crossings,
+    chords: Chords,
+    xy: np.ndarray,
+    point_tol: float,
+    rise: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    unit_tol: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Make crossings closer than ``point_tol`` along a chord one vertex.
 
-    Returns ``(point (X,) int64, roots (R,) int64)``: the new vertex (0..R-1)
-    of each crossing, and the crossing that gives each new vertex its place.
-    Two chords meet at most once: where tolerances chain so that one pair of
-    chords passes through two clusters, those clusters are merged too.
+    Returns ``(point (X,) int64, roots (R,) int64, near (R',) int64)``: the
+    new vertex (0..R-1) of each crossing, the crossing that gives each new
+    vertex its place, and the regions where two crossings along a chord are
+    one point up to the units' tolerances yet farther apart than
+    ``point_tol`` (given ``rise`` and ``unit_tol``; ``rise(c, k)`` is the
+    change of chord ``k``'s unit from one end of chord ``c`` to the other,
+    see :func:`rise_along`).  Those regions are cut one unit at a time (see
+    :func:`cut`), where snapping to vertices decides.  Two chords meet at
+    most once: where tolerances chain so that one pair of chords passes
+    through two clusters, those clusters are merged too.
     """
     nx = len(crossings)
     nch = len(chords)
@@ -521,7 +580,17 @@ def merge_concurrent(
     o = lexsort2(mem_s, mem_chord)
     length = np.hypot(d[:, 0], d[:, 1])
     mc = mem_chord[o]
-    link = (mc[1:] == mc[:-1]) & ((mem_s[o][1:] - mem_s[o][:-1]) * length[mc[1:]] <= point_tol)
+    gap = mem_s[o][1:] - mem_s[o][:-1]
+    same_chord = mc[1:] == mc[:-1]
+    close = gap * length[mc[1:]] <= point_tol
+    near = np.zeros(0, dtype=np.int64)
+    if rise is not None and unit_tol is not None:
+        other = np.concatenate([crossings.b, crossings.a])[o]
+        within = np.zeros(len(gap), dtype=bool)
+        for k in (other[1:], other[:-1]):  # the other chord's unit along this chord
+            within |= gap * np.abs(rise(mc[1:], k)) <= unit_tol[chords.unit[k]]
+        near = np.unique(chords.region[mc[1:][same_chord & within & ~close]])
+    link = same_chord & close
     link_a = mem_x[o][:-1][link]
     link_b = mem_x[o][1:][link]
     label = components(nx, link_a, link_b)
@@ -535,7 +604,34 @@ def merge_concurrent(
     roots = (label == np.arange(nx)).nonzero()[0]
     root_index = np.full(nx, -1, dtype=np.int64)
     root_index[roots] = np.arange(len(roots))
-    return root_index[label], roots
+    return root_index[label], roots, near
+
+
+def rise_along(
+    chords: Chords, points: EdgePoints, values: np.ndarray
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``rise(c, k)``: the change of chord ``k``'s unit along chord ``c``, end to end.
+
+    Chord ends are old vertices or new side points, whose values are mixed
+    from the side's ends (exact interpolation).
+    """
+    nverts = len(values)
+
+    def value_at(vertex: np.ndarray, unit: np.ndarray) -> np.ndarray:
+        out = np.empty(len(vertex))
+        old = vertex < nverts
+        out[old] = values[vertex[old], unit[old]]
+        p = vertex[~old] - nverts
+        u = unit[~old]
+        lo = values[points.lo[p], u]
+        out[~old] = lo + points.t[p] * (values[points.hi[p], u] - lo)
+        return out
+
+    def rise(c: np.ndarray, k: np.ndarray) -> np.ndarray:
+        unit = chords.unit[k]
+        return value_at(chords.vid_b[c], unit) - value_at(chords.vid_a[c], unit)
+
+    return rise
 
 
 def chord_segments(
@@ -671,26 +767,139 @@ def cut(
     Returns
     -------
     CutResult
+
+    Notes
+    -----
+    All units cut all regions at once.  Where snapping near-concurrent
+    crossings leaves a region's faces invalid (a face of non-positive area,
+    a repeated corner, or faces whose areas do not add up to the region's),
+    that region is cut again by its units one at a time: a single chord
+    splits a convex region into two convex pieces, whatever the tolerances.
     """
+    signs = classify(values, unit_tol)
+    res, bad = _cut_once(mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, active)
+    if len(bad) == 0:
+        return res
+    n = values.shape[1]
+    allowed = np.ones((mesh.num_regions, n), dtype=bool) if active is None else active.copy()
+    slow = np.zeros(mesh.num_regions, dtype=bool)
+    while len(bad):  # the other regions, all at once, without the failing ones
+        slow[bad] = True
+        allowed[bad] = False
+        res, bad = _cut_once(
+            mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, allowed
+        )
+    return _cut_one_by_one(mesh, res, slow, values, unit_tol, unit_codes, point_tol, max_regions)
+
+
+def _cut_one_by_one(
+    mesh: Mesh,
+    res: CutResult,
+    slow: np.ndarray,
+    values: np.ndarray,
+    unit_tol: np.ndarray,
+    unit_codes: np.ndarray,
+    point_tol: float,
+    max_regions: int,
+) -> CutResult:
+    """Finish a cut: the regions marked ``slow`` are cut by one unit at a time."""
+    signs = classify(values, unit_tol)
+    wanted = np.repeat(slow[:, None], values.shape[1], axis=1)
+    units = np.unique(crossed_pairs(signs, mesh.region_vertices, mesh.region_offsets, wanted)[1])
+    cur_values = res.extend(values)
+    cur = res.mesh
+    in_slow = slow[res.region_parent]
+    parent = res.region_parent
+    blocks = list(res.interp)
+    chords = res.num_chords
+    for u in units.tolist():
+        z = cur_values[:, [u]]
+        signs_u = classify(z, unit_tol[[u]])
+        step, bad = _cut_once(
+            cur,
+            signs_u,
+            z,
+            unit_tol[[u]],
+            unit_codes[[u]],
+            point_tol,
+            max_regions,
+            in_slow[:, None],
+        )
+        if len(bad):
+            raise InvalidMeshError(f"cutting {len(bad)} regions by one unit made invalid faces")
+        cur_values = step.extend(cur_values)
+        cur = step.mesh
+        in_slow = in_slow[step.region_parent]
+        parent = parent[step.region_parent]
+        blocks.extend(step.interp)
+        chords += step.num_chords
+    return CutResult(cur, chords, parent, tuple(blocks))
+
+
+def _invalid_groups(
+    group: np.ndarray,
+    offsets: np.ndarray,
+    corners: np.ndarray,
+    xy: np.ndarray,
+    expected_area: np.ndarray,
+) -> np.ndarray:
+    """Groups (old regions) whose new faces are not a valid subdivision of them."""
+    sizes = np.diff(offsets)
+    own, k = expand(sizes)
+    base = np.repeat(xy[corners[offsets[:-1]]], sizes, axis=0)
+    nxt = np.arange(1, len(corners) + 1)
+    nxt[offsets[1:] - 1] = offsets[:-1]
+    p = xy[corners] - base
+    q = xy[corners[nxt]] - base
+    area = 0.5 * np.add.reduceat(p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0], offsets[:-1])
+    bad_face = area <= 0
+    o = lexsort2(corners, own)
+    repeated = ~changes(own[o], corners[o])
+    bad_face[own[o][repeated]] = True
+    total = np.bincount(group, weights=area, minlength=len(expected_area))
+    # areas of tiny regions are known only to the rounding of their corners' coordinates
+    perimeter = np.add.reduceat(np.hypot(*(q - p).T), offsets[:-1])
+    slack = 16 * np.finfo(float).eps * np.abs(xy).max(initial=1.0) * perimeter
+    allowed = 1e-9 * np.abs(expected_area) + np.bincount(
+        group, weights=slack, minlength=len(expected_area)
+    )
+    bad = np.abs(total - expected_area) > allowed
+    bad[group[bad_face]] = True
+    return bad.nonzero()[0]
+
+
+def _cut_once(
+    mesh: Mesh,
+    signs: np.ndarray,
+    values: np.ndarray,
+    unit_tol: np.ndarray,
+    unit_codes: np.ndarray,
+    point_tol: float,
+    max_regions: int,
+    active: np.ndarray | None,
+) -> tuple[CutResult, np.ndarray]:
+    """All steps once; returns the result and the old regions whose faces came out invalid."""
     nregions = mesh.num_regions
     nverts = mesh.num_vertices
-    signs = classify(values, unit_tol)
     pair_region, pair_unit = crossed_pairs(
         signs, mesh.region_vertices, mesh.region_offsets, active
     )
     if len(pair_region) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return CutResult(mesh, 0, empty, empty, np.zeros(0))
+        return CutResult(mesh, 0, np.arange(nregions), ()), np.zeros(0, np.int64)
     ends = chord_ends(mesh, signs, values, pair_region, pair_unit)
-    points, end_vid, end_pos = edge_points(ends, mesh.vertices, point_tol)
+    points, end_vid, end_pos = edge_points(ends, mesh.vertices, point_tol, values, unit_tol)
     chords = make_chords(ends, end_vid, end_pos, unit_codes)
     xy = np.concatenate([mesh.vertices, points.xy])
     crossings = chord_crossings(chords, xy, nregions, max_regions)
-    point_of, roots = merge_concurrent(crossings, chords, xy, point_tol)
+    rise = rise_along(chords, points, values)
+    point_of, roots, near = merge_concurrent(crossings, chords, xy, point_tol, rise, unit_tol)
     new_vertices = np.concatenate([xy, crossings.xy[roots]])
     segments = chord_segments(chords, crossings, nverts + len(points.key) + point_of)
     touched, faces = rebuild_regions(mesh, chords, segments, points, new_vertices)
     f_group, f_off, f_vert, f_code = faces
+    t_regions = touched.nonzero()[0]
+    invalid = _invalid_groups(f_group, f_off, f_vert, new_vertices, mesh.areas[t_regions])
+    bad = np.unique(np.concatenate([t_regions[invalid], near, points.near_regions]))
     # untouched regions first, in order, then the new faces
     kept = (~touched).nonzero()[0]
     k_own, k_k = expand(mesh.sizes[kept])
@@ -705,10 +914,10 @@ def cut(
         np.concatenate([mesh.incidence_source[k_inc], f_code]),
         mesh.num_corners,
     )
-    return CutResult(
-        out,
-        len(chords),
+    block = (
         np.concatenate([points.lo, chords.vid_a[crossings.a[roots]]]),
         np.concatenate([points.hi, chords.vid_b[crossings.a[roots]]]),
         np.concatenate([points.t, crossings.s_a[roots]]),
     )
+    parent = np.concatenate([kept, t_regions[f_group]])
+    return CutResult(out, len(chords), parent, (block,)), bad

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cut import classify
+from .cutting import classify
 
 __all__ = ["cut_line", "merge_close", "drop_unchanged"]
 

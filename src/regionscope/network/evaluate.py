@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from regionscope.geometry.arrays import pack_bits, unpack_bits
+from regionscope.geometry.mesh import decode_source
 from regionscope.tolerance import get_budget, get_tolerance
 
 from .program import Op, Program
@@ -135,18 +137,135 @@ class Evaluator:
 
     def patterns(self, coords: np.ndarray) -> dict[int, np.ndarray]:
         """Pattern of every piecewise op at domain points, in one forward pass per chunk."""
+        return self.patterns_decided(coords)[0]
+
+    def patterns_decided(
+        self, coords: np.ndarray
+    ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Patterns at domain points, and which of their entries are decided.
+
+        An entry is decided when no value within its unit's tolerance could
+        change it (:meth:`~regionscope.network.layers.Piecewise.decided`):
+        then it is the pattern of the region the point lies in.
+        """
         pats: dict[int, list[np.ndarray]] = {i: [] for i in self.program.piecewise}
+        sure: dict[int, list[np.ndarray]] = {i: [] for i in self.program.piecewise}
 
         def grab(op: Op, out: np.ndarray, args: list[np.ndarray]) -> None:
             if op.layer.piecewise:
+                layer: Any = op.layer
                 pats[op.index].append(self.pattern(op, args[0]))
+                sure[op.index].append(layer.decided(args[0], self.unit_tol[op.index]))
 
         for sl in self.chunks(len(coords)):
             self.program.run(self.lift(coords[sl]), collect=grab)
-        return {
-            i: np.concatenate(parts) if parts else np.zeros((0, 0), bool)
-            for i, parts in pats.items()
-        }
+
+        def joined(parts: dict[int, list[np.ndarray]]) -> dict[int, np.ndarray]:
+            return {
+                i: np.concatenate(p) if p else np.zeros((0, 0), bool) for i, p in parts.items()
+            }
+
+        return joined(pats), joined(sure)
+
+    def region_patterns(
+        self,
+        coords: np.ndarray,
+        region_vertices: np.ndarray,
+        region_offsets: np.ndarray,
+        interior: np.ndarray,
+        indices: tuple[int, ...] | None = None,
+        incidence_source: np.ndarray | None = None,
+    ) -> dict[int, np.ndarray]:
+        """The pattern of every region, from the values at its corners.
+
+        Parameters
+        ----------
+        coords : (V, dim) float64
+            The vertices.
+        region_vertices, region_offsets : (I,) and (F+1,) int64
+            Each region's corners (ragged).
+        interior : (F, dim) float64
+            A point inside each region (used only where the corners leave a
+            max layer's winner undetermined).
+        indices : tuple of int, optional
+            The piecewise ops wanted (default: all).
+        incidence_source : (I,) int64, optional
+            What made the side leaving each corner
+            (:func:`~regionscope.geometry.encode_source`).  A corner on a side
+            made by a unit lies on that unit's zero set, up to snapping: it
+            says nothing about the region's side of it, and is left out of
+            that unit's evidence.
+
+        Returns
+        -------
+        dict
+            ``{op index: (F, pattern_width) pattern}``.
+
+        Notes
+        -----
+        A region's pattern combines its corners' :meth:`corner_bits
+        <regionscope.network.layers.Piecewise.corner_bits>`, so it is the
+        pattern the cut made even for a region thinner than the tolerance,
+        whose interior points are all within rounding of a unit's zero.
+        """
+        ops = self.program.ops
+        wanted = self.program.piecewise if indices is None else tuple(indices)
+        nregions = len(region_offsets) - 1
+        out = {i: np.empty((nregions, 0), dtype=np.int64) for i in wanted}
+        parts: dict[int, list[np.ndarray]] = {i: [] for i in wanted}
+        stop = max(wanted, default=-1) + 1
+        step = max(1, get_budget().chunk_values // max(self.program.max_width, 1))
+        bits: dict[int, np.ndarray] = {}
+
+        def grab(op: Op, result: np.ndarray, args: list[np.ndarray]) -> None:
+            if op.index in parts:
+                bits[op.index] = op.layer.corner_bits(  # type: ignore[attr-defined]
+                    args[0], self.unit_tol[op.index]
+                )
+
+        f0 = 0
+        while f0 < nregions:
+            f1 = int(np.searchsorted(region_offsets, region_offsets[f0] + step, side="right")) - 1
+            f1 = min(max(f1, f0 + 1), nregions)
+            corners = region_vertices[region_offsets[f0] : region_offsets[f1]]
+            verts, local = np.unique(corners, return_inverse=True)
+            starts = region_offsets[f0:f1] - region_offsets[f0]
+            bits.clear()
+            self.program.run(self.lift(coords[verts]), stop=stop, collect=grab)
+            sources = None
+            if incidence_source is not None:
+                sources = incidence_source[region_offsets[f0] : region_offsets[f1]]
+            for i, b in bits.items():
+                layer: Any = ops[i].layer
+                at_corners = b[local]
+                if sources is not None:
+                    rows, units = _on_own_sides(sources, starts, i)
+                    layer.neutral_bits(at_corners, rows, units)
+                every = layer.every_corner(ops[i].in_width)
+                combined = np.empty((f1 - f0, b.shape[1]), dtype=bool)
+                for cols, combine in ((every, np.bitwise_and), (~every, np.bitwise_or)):
+                    if cols.any():
+                        words = combine.reduceat(pack_bits(at_corners[:, cols]), starts, axis=0)
+                        combined[:, cols] = unpack_bits(words, int(cols.sum()))
+                parts[i].append(layer.pattern_from_bits(combined))
+            f0 = f1
+        for i in wanted:
+            if parts[i]:
+                out[i] = np.concatenate(parts[i])
+        self._settle_undetermined(out, interior)
+        return out
+
+    def _settle_undetermined(self, pats: dict[int, np.ndarray], interior: np.ndarray) -> None:
+        """Where corners left a winner undetermined (``-1``), take the pattern inside."""
+        rows = np.unique(
+            np.concatenate([np.flatnonzero((p < 0).any(axis=1)) for p in pats.values()] or [[]])
+        ).astype(np.int64)
+        if len(rows) == 0:
+            return
+        inside = self.patterns(interior[rows])
+        for i, p in pats.items():
+            bad = (p[rows] < 0).any(axis=1)
+            p[rows[bad]] = inside[i][bad]
 
     def stage_values(
         self, coords: np.ndarray, index: int, stage: int, units: slice
@@ -166,3 +285,16 @@ class Evaluator:
             if winners is not None:
                 winners[sl] = self.pattern(op, x, units)
         return out, winners
+
+
+def _on_own_sides(
+    sources: np.ndarray, starts: np.ndarray, index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(incidence, unit)`` pairs where the corner lies on a side made by ``unit`` of op
+    ``index`` (the side leaving it, or the side arriving at it)."""
+    layer, unit = decode_source(sources)
+    prev = np.arange(len(sources)) - 1
+    prev[starts] = np.append(starts[1:], len(sources)) - 1  # the last corner of each region
+    rows = [np.flatnonzero(layer == index), np.flatnonzero(layer[prev] == index)]
+    units = [unit[rows[0]], unit[prev][rows[1]]]
+    return np.concatenate(rows), np.concatenate(units)

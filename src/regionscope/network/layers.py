@@ -160,6 +160,39 @@ def _absolute(layer: Layer) -> Layer:
     return out
 
 
+#: a region inside a unit's tolerance band takes the side its corners lean to by more than
+#: this fraction of the tolerance (rounding noise is far below it)
+_NOISE_FRACTION = 1e-3
+#: which of the four side bits combine by ``and`` over a region's corners
+_SIDE_EVERY = np.array([False, False, False, True])
+
+
+def _side_bits(z: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+    """``(N, 4n)``: ``z > t``, ``z < -t``, ``z > noise``, ``z >= -noise`` for each unit.
+
+    Combined over a region's corners (or, or, or, and), :func:`_side_from_bits` says on which
+    side of the unit's zero set the region lies: a corner beyond the tolerance decides; a
+    region entirely inside the band (thinner than the tolerance) is on the positive side
+    when its corners lean there by more than noise, and never for a unit that is zero up
+    to rounding.
+    """
+    noise = _NOISE_FRACTION * t
+    return np.concatenate([z > t, z < -t, z > noise, z >= -noise], axis=1)
+
+
+def _neutral_side_bits(bits: np.ndarray, rows: np.ndarray, units: np.ndarray, n: int) -> None:
+    # a corner inside the band on the unit's own side: its lean says nothing
+    inside = ~bits[rows, units] & ~bits[rows, n + units]
+    rows, units = rows[inside], units[inside]
+    bits[rows, 2 * n + units] = False  # neutral for "or"
+    bits[rows, 3 * n + units] = True  # neutral for "and"
+
+
+def _side_from_bits(bits: np.ndarray) -> np.ndarray:
+    pos, neg, lean, nonneg = np.split(bits, 4, axis=1)
+    return pos | (~neg & lean & nonneg)
+
+
 def _unit_tol(tol: np.ndarray | None, units: slice | None) -> np.ndarray | float:
     if tol is None:
         return 0.0
@@ -223,6 +256,34 @@ class Piecewise(Layer):
     def magnitude(self, *mags: np.ndarray) -> np.ndarray:
         return self.forward(*mags)
 
+    def corner_bits(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        """``(N, B) bool``: what the values at a region's corners say about its pattern.
+
+        A region's pattern is :meth:`pattern_from_bits` of its corners' bits
+        combined: column ``b`` by ``and`` over the corners where
+        ``every_corner(width)[b]``, by ``or`` elsewhere.  The cut guarantees
+        that it is the pattern at every point inside the region whose own
+        pattern is :meth:`decided`.
+        """
+        raise NotImplementedError
+
+    def every_corner(self, width: int) -> np.ndarray:
+        """``(B,) bool``: which columns of :meth:`corner_bits` combine by ``and``."""
+        raise NotImplementedError
+
+    def neutral_bits(self, bits: np.ndarray, rows: np.ndarray, units: np.ndarray) -> None:
+        """Make rows' bits of the given units (in place) say nothing about the pattern."""
+        raise NotImplementedError
+
+    def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
+        """Pattern ``(N, pattern_width)`` from combined corner bits; ``-1`` if undetermined."""
+        raise NotImplementedError
+
+    def decided(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        """``(N, pattern_width) bool``: the pattern entries that hold by more than their
+        unit's tolerance (the others could go either way within rounding)."""
+        raise NotImplementedError
+
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         """The affine piece selected by ``pattern`` applied to ``x``."""
         raise NotImplementedError
@@ -242,6 +303,21 @@ class ReLU(Piecewise):
     ) -> np.ndarray:
         t = _unit_tol(tol, units)
         return (x > t) if units is None else (x[:, units] > t)
+
+    def corner_bits(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        return _side_bits(x, _unit_tol(tol, None))
+
+    def every_corner(self, width: int) -> np.ndarray:
+        return _SIDE_EVERY.repeat(width)
+
+    def neutral_bits(self, bits: np.ndarray, rows: np.ndarray, units: np.ndarray) -> None:
+        _neutral_side_bits(bits, rows, units, bits.shape[1] // 4)
+
+    def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
+        return _side_from_bits(bits)
+
+    def decided(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        return np.abs(x) > _unit_tol(tol, None)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0.0)
@@ -296,7 +372,30 @@ class HardTanh(Piecewise):
     ) -> np.ndarray:
         t = _unit_tol(tol, units)
         x = x if units is None else x[:, units]
-        return ((x > self.min_val + t).astype(np.int8) + (x >= self.max_val - t)).astype(np.int8)
+        return ((x > self.min_val + t).astype(np.int8) + (x > self.max_val + t)).astype(np.int8)
+
+    def corner_bits(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        t = _unit_tol(tol, None)
+        return np.concatenate(
+            [_side_bits(x - self.min_val, t), _side_bits(x - self.max_val, t)], axis=1
+        )
+
+    def every_corner(self, width: int) -> np.ndarray:
+        return np.tile(_SIDE_EVERY.repeat(width), 2)
+
+    def neutral_bits(self, bits: np.ndarray, rows: np.ndarray, units: np.ndarray) -> None:
+        n = bits.shape[1] // 8
+        for half in (0, 4 * n):  # each threshold where the corner is inside its band
+            _neutral_side_bits(bits[:, half : half + 4 * n], rows, units, n)
+
+    def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
+        n = bits.shape[1] // 2
+        above_min = _side_from_bits(bits[:, :n])
+        return (above_min.astype(np.int8) + _side_from_bits(bits[:, n:])).astype(np.int8)
+
+    def decided(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        t = _unit_tol(tol, None)
+        return (np.abs(x - self.min_val) > t) & (np.abs(x - self.max_val) > t)
 
     def magnitude(self, *mags: np.ndarray) -> np.ndarray:
         return mags[0]
@@ -408,6 +507,30 @@ class MaxPool(Piecewise):
         # ties within the tolerance go to the first of the largest inputs
         return (vals >= top - t).argmax(axis=2)
 
+    def every_corner(self, width: int) -> np.ndarray:
+        return np.ones(self.groups.size, dtype=bool)
+
+    def neutral_bits(self, bits: np.ndarray, rows: np.ndarray, units: np.ndarray) -> None:
+        """Nothing to do: a corner on a group's side is a tie whose candidates include the
+        winner on either side."""
+
+    def _candidates(self, x: np.ndarray, tol: np.ndarray | None) -> np.ndarray:
+        """``(N, G, k) bool``: the inputs within the group's tolerance of its largest."""
+        vals = self._gather(x)
+        t = _unit_tol(tol, None)
+        t = t[None, :, None] if isinstance(t, np.ndarray) else t
+        return vals >= vals.max(axis=2, keepdims=True) - t
+
+    def corner_bits(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        return self._candidates(x, tol).reshape(len(x), -1)
+
+    def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
+        cand = bits.reshape(len(bits), -1, self.groups.shape[1])
+        return np.where(cand.any(axis=2), cand.argmax(axis=2), -1)
+
+    def decided(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
+        return self._candidates(x, tol).sum(axis=2) == 1
+
     def magnitude(self, *mags: np.ndarray) -> np.ndarray:
         return self._gather(mags[0]).max(axis=2)
 
@@ -454,6 +577,13 @@ class Argmax(MaxPool):
 
     def _gather(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
         return x[:, None, :]
+
+    def every_corner(self, width: int) -> np.ndarray:
+        return np.ones(width, dtype=bool)
+
+    def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
+        cand = bits.reshape(len(bits), 1, -1)
+        return np.where(cand.any(axis=2), cand.argmax(axis=2), -1)
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         return x

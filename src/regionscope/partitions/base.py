@@ -138,6 +138,10 @@ class PartitionBase:
     def _interior(self) -> np.ndarray:
         raise NotImplementedError
 
+    def _corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(vertex coordinates, region_vertices, region_offsets, incidence_source)``."""
+        raise NotImplementedError
+
     def _vertex_coords(self) -> np.ndarray:
         raise NotImplementedError
 
@@ -154,7 +158,10 @@ class PartitionBase:
 
     def _all_patterns(self) -> dict[int, np.ndarray]:
         if "patterns" not in self._cache:
-            result = self._ev.patterns(self._interior())
+            coords, rv, offsets, sources = self._corners()
+            result = self._ev.region_patterns(
+                coords, rv, offsets, self._interior(), incidence_source=sources
+            )
             self._cache["patterns"] = {k: _frozen(v) for k, v in result.items()}
         return self._cache["patterns"]
 
@@ -193,9 +200,21 @@ class PartitionBase:
         """Pattern of every piecewise layer at domain points (a fresh forward pass).
 
         The same snapping rule as the cut: at a point inside a region it is
-        the region's pattern.
+        the region's pattern, except for entries within rounding of a tie
+        (see :meth:`patterns_decided_at`).
         """
         return self._ev.patterns(self._check_coords(points))
+
+    def patterns_decided_at(
+        self, points: Any
+    ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+        """Patterns at domain points, and which entries hold by more than the tolerance.
+
+        A decided entry equals the pattern of the region the point is in; an
+        undecided one (the point lies within rounding of the unit's zero set,
+        e.g. inside a region thinner than the tolerance) may not.
+        """
+        return self._ev.patterns_decided(self._check_coords(points))
 
     def pattern_keys(self) -> np.ndarray:
         """``(F,) uint64`` hash of each region's full activation pattern.
@@ -276,6 +295,8 @@ class PartitionBase:
         """Region index of each point (``-1`` outside the domain).
 
         A point on a shared side or corner gets one of the regions touching it.
+        Points whose pattern is decided (no unit within its tolerance) are
+        found by their pattern; the others by the regions' polygons.
 
         Examples
         --------
@@ -290,11 +311,15 @@ class PartitionBase:
         idx = np.flatnonzero(self._contains(pts))
         if len(idx) == 0 or self.num_regions == 0:
             return out
-        keys = pattern_hash(self._ev.patterns(pts[idx]), len(idx))
+        pats, sure = self._ev.patterns_decided(pts[idx])
+        keys = pattern_hash(pats, len(idx))
+        decided = np.ones(len(idx), dtype=bool)
+        for s in sure.values():
+            decided &= s.reshape(len(idx), -1).all(axis=1)
         rkeys = self.pattern_keys()
         order = np.argsort(rkeys, kind="stable")
         pos = np.minimum(np.searchsorted(rkeys[order], keys), len(order) - 1)
-        found = rkeys[order][pos] == keys
+        found = (rkeys[order][pos] == keys) & decided
         out[idx[found]] = order[pos[found]]
         missing = idx[~found]
         if len(missing):

@@ -26,7 +26,18 @@ from regionscope.tolerance import get_tolerance
 
 from .base import PartitionBase, _frozen
 
-__all__ = ["Partition1D"]
+__all__ = ["Partition1D", "piece_ends"]
+
+
+def piece_ends(num_pieces: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of a 1-D partition as ragged ``(corners, offsets)``: piece ``i`` has ends
+    ``i`` and ``i + 1``.
+
+    >>> [a.tolist() for a in piece_ends(2)]
+    [[0, 1, 1, 2], [0, 2, 4]]
+    """
+    ends = np.stack([np.arange(num_pieces), np.arange(1, num_pieces + 1)], axis=1).reshape(-1)
+    return ends.astype(np.int64), np.arange(0, 2 * num_pieces + 1, 2, dtype=np.int64)
 
 
 class Partition1D(PartitionBase):
@@ -128,6 +139,9 @@ class Partition1D(PartitionBase):
 
     def _vertex_coords(self) -> np.ndarray:
         return self.points[:, None]
+
+    def _corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        return (self.points[:, None], *piece_ends(self.num_regions), None)
 
     def _check_coords(self, points: Any) -> np.ndarray:
         return as_finite(points, "points").reshape(-1, 1)

@@ -187,6 +187,9 @@ class Partition(PartitionBase):
     def _vertex_coords(self) -> np.ndarray:
         return self.vertices
 
+    def _corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        return self.vertices, self.region_vertices, self.region_offsets, self.mesh.incidence_source
+
     def _check_coords(self, points: Any) -> np.ndarray:
         pts = as_finite(points, "points")
         if pts.shape == (2,):
