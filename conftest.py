@@ -12,7 +12,6 @@ from regionscope.tolerance import tolerance
 
 collect_ignore = []
 if importlib.util.find_spec("torch") is None:
-    collect_ignore.append("src/regionscope/network/torch_import.py")
     collect_ignore.append("src/regionscope/network/torch_import")
 if importlib.util.find_spec("matplotlib") is None:
     collect_ignore.append("src/regionscope/lab")
