@@ -291,6 +291,10 @@ class EdgePoints:
     near_regions: np.ndarray = dataclasses.field(
         default_factory=lambda: np.zeros(0, dtype=np.int64)
     )
+    #: regions with crossings of a side that were merged into one point
+    merged_regions: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
 
 
 def edge_points(
@@ -334,25 +338,22 @@ def edge_points(
     gap = u_t[o][1:] - u_t[o][:-1]
     close = gap * side_len[o][1:] <= point_tol
     new_cluster[1:] = ~(same_side & close)
-    near_units = np.zeros(0, dtype=np.int64)
+    near = np.zeros(len(gap), dtype=bool)
     if values is not None and unit_tol is not None:
         unit = e_unit[uniq][o]
         lo_o, hi_o = u_lo[o][1:], u_hi[o][1:]
-        within = np.zeros(len(gap), dtype=bool)
         for k in (unit[1:], unit[:-1]):  # the value of either unit at the other's crossing
-            within |= gap * np.abs(values[hi_o, k] - values[lo_o, k]) <= unit_tol[k]
-        near = same_side & within & ~close
-        near_keys = u_key[o][1:][near]
-        near_units = np.concatenate([unit[1:][near], unit[:-1][near]])
-        near_keys = np.concatenate([near_keys, near_keys])
+            near |= gap * np.abs(values[hi_o, k] - values[lo_o, k]) <= unit_tol[k]
+        near &= same_side & ~close
     cluster_of = np.empty(len(o), dtype=np.int64)
     cluster_of[o] = new_cluster.cumsum() - 1
-    if len(near_units):
-        hit = np.isin(ekey * np.int64(len(unit_tol)) + e_unit,
-                      near_keys * np.int64(len(unit_tol)) + near_units)  # fmt: skip
-        near_regions = np.unique(np.repeat(ends.region, 2)[ex[hit]])
-    else:
-        near_regions = np.zeros(0, dtype=np.int64)
+    pair_region = np.repeat(ends.region, 2)[ex]
+
+    def regions_on(keys: np.ndarray) -> np.ndarray:
+        return np.unique(pair_region[np.isin(ekey, keys)]) if len(keys) else keys
+
+    near_regions = regions_on(u_key[o][1:][near])
+    merged_regions = regions_on(u_key[o][1:][same_side & close])
     rep = o[new_cluster]
     lo, hi, t = u_lo[rep], u_hi[rep], u_t[rep]
     points = EdgePoints(
@@ -362,6 +363,7 @@ def edge_points(
         hi=hi,
         xy=vertices[lo] + t[:, None] * (vertices[hi] - vertices[lo]),
         near_regions=near_regions,
+        merged_regions=merged_regions,
     )
     vid = ends.corner.ravel().copy()
     pos = ends.corner_pos.ravel().astype(np.float64)
@@ -585,11 +587,16 @@ def merge_concurrent(
     close = gap * length[mc[1:]] <= point_tol
     near = np.zeros(0, dtype=np.int64)
     if rise is not None and unit_tol is not None:
+        # only neighbours closer than a millionth of the domain can be one point up to
+        # the units' tolerances (about 1e-11 of their scale)
+        cand = (
+            same_chord & ~close & (gap * length[mc[1:]] <= _NEAR_FACTOR * point_tol)
+        ).nonzero()[0]
         other = np.concatenate([crossings.b, crossings.a])[o]
-        within = np.zeros(len(gap), dtype=bool)
-        for k in (other[1:], other[:-1]):  # the other chord's unit along this chord
-            within |= gap * np.abs(rise(mc[1:], k)) <= unit_tol[chords.unit[k]]
-        near = np.unique(chords.region[mc[1:][same_chord & within & ~close]])
+        within = np.zeros(len(cand), dtype=bool)
+        for k in (other[1:][cand], other[:-1][cand]):  # the other chord's unit along this one
+            within |= gap[cand] * np.abs(rise(mc[1:][cand], k)) <= unit_tol[chords.unit[k]]
+        near = np.unique(chords.region[mc[1:][cand[within]]])
     link = same_chord & close
     link_a = mem_x[o][:-1][link]
     link_b = mem_x[o][1:][link]
@@ -699,7 +706,13 @@ def rebuild_regions(
     Returns ``(touched (F,) bool, faces)`` with ``faces`` as from
     :func:`~regionscope.geometry.faces.trace_faces`.
     """
-    split_side = np.isin(mesh.side_keys, points.key)
+    # points.key is sorted: membership by binary search
+    at = np.minimum(np.searchsorted(points.key, mesh.side_keys), max(len(points.key) - 1, 0))
+    split_side = (
+        points.key[at] == mesh.side_keys
+        if len(points.key)
+        else np.zeros(len(mesh.side_keys), dtype=bool)
+    )
     touched = np.zeros(mesh.num_regions, dtype=bool)
     touched[chords.region] = True
     touched[mesh.incidence_region[split_side]] = True
@@ -836,36 +849,48 @@ def _cut_one_by_one(
     return CutResult(cur, chords, parent, tuple(blocks))
 
 
-def _invalid_groups(
+def _invalid_faces(
     group: np.ndarray,
     offsets: np.ndarray,
     corners: np.ndarray,
     xy: np.ndarray,
-    expected_area: np.ndarray,
+    check: np.ndarray,
 ) -> np.ndarray:
-    """Groups (old regions) whose new faces are not a valid subdivision of them."""
+    """Groups (old regions, only those with ``check[group]``) with a new face that is not a
+    convex counter-clockwise polygon.
+
+    Faces traced from a consistent arrangement turn left at every corner and
+    have positive area; the faces of a group always add up to its area
+    (every half-edge is used once), so a face traced wrongly shows up as a
+    right turn or a non-positive area.
+    """
+    faces = check[group].nonzero()[0]
+    if len(faces) == 0:
+        return faces
+    own, k = expand(np.diff(offsets)[faces])
+    corners = corners[offsets[faces][own] + k]
+    group = group[faces]
+    offsets = np.append(0, np.cumsum(np.diff(offsets)[faces]))
     sizes = np.diff(offsets)
-    own, k = expand(sizes)
     base = np.repeat(xy[corners[offsets[:-1]]], sizes, axis=0)
     nxt = np.arange(1, len(corners) + 1)
     nxt[offsets[1:] - 1] = offsets[:-1]
     p = xy[corners] - base
     q = xy[corners[nxt]] - base
-    area = 0.5 * np.add.reduceat(p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0], offsets[:-1])
-    bad_face = area <= 0
-    o = lexsort2(corners, own)
-    repeated = ~changes(own[o], corners[o])
-    bad_face[own[o][repeated]] = True
-    total = np.bincount(group, weights=area, minlength=len(expected_area))
-    # areas of tiny regions are known only to the rounding of their corners' coordinates
-    perimeter = np.add.reduceat(np.hypot(*(q - p).T), offsets[:-1])
-    slack = 16 * np.finfo(float).eps * np.abs(xy).max(initial=1.0) * perimeter
-    allowed = 1e-9 * np.abs(expected_area) + np.bincount(
-        group, weights=slack, minlength=len(expected_area)
-    )
-    bad = np.abs(total - expected_area) > allowed
-    bad[group[bad_face]] = True
-    return bad.nonzero()[0]
+    area = np.add.reduceat(p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0], offsets[:-1])
+    a = q - p  # side leaving each corner
+    b = a[nxt]  # the next side
+    turn = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    scale = np.hypot(a[:, 0], a[:, 1]) * np.hypot(b[:, 0], b[:, 1])
+    right = np.logical_or.reduceat(turn < -_TURN_RTOL * scale, offsets[:-1])
+    bad_face = (area <= 0) | right
+    return np.unique(group[bad_face])
+
+
+#: crossings farther apart than this many point tolerances are never one point
+_NEAR_FACTOR = 1e6
+#: how far a corner may turn right, relative to its sides, and still count as straight
+_TURN_RTOL = 1e-9
 
 
 def _cut_once(
@@ -898,7 +923,17 @@ def _cut_once(
     touched, faces = rebuild_regions(mesh, chords, segments, points, new_vertices)
     f_group, f_off, f_vert, f_code = faces
     t_regions = touched.nonzero()[0]
-    invalid = _invalid_groups(f_group, f_off, f_vert, new_vertices, mesh.areas[t_regions])
+    # faces can come out wrong only where points were snapped together
+    shared = np.bincount(point_of, minlength=len(roots))[point_of] > 1
+    at_corner = (chords.vid_a < nverts) | (chords.vid_b < nverts)
+    risky = np.concatenate(
+        [
+            chords.region[crossings.a[shared]],
+            chords.region[at_corner],
+            points.merged_regions,
+        ]
+    )
+    invalid = _invalid_faces(f_group, f_off, f_vert, new_vertices, np.isin(t_regions, risky))
     bad = np.unique(np.concatenate([t_regions[invalid], near, points.near_regions]))
     # untouched regions first, in order, then the new faces
     kept = (~touched).nonzero()[0]
