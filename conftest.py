@@ -8,7 +8,7 @@ import importlib.util
 
 import pytest
 
-from regionscope.tolerance import tolerance
+from regionscope.tolerances import tolerance
 
 collect_ignore = []
 if importlib.util.find_spec("torch") is None:

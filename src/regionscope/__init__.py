@@ -38,7 +38,7 @@ from .network.layers import (
     Sequential,
 )
 from .partitions import Partition, Partition1D, load, partition
-from .tolerance import Budget, Tolerance, budget, get_budget, get_tolerance, tolerance
+from .tolerances import Budget, Tolerance, budget, get_budget, get_tolerance, tolerance
 
 __version__ = "0.1.0"
 

@@ -39,7 +39,7 @@ from .geometry import CutResult, Mesh, check_mesh, cut, decode_source, encode_so
 from .geometry.line import cut_line, drop_unchanged
 from .network.evaluate import Evaluator
 from .network.program import Op, Program
-from .tolerance import Budget, get_budget, get_tolerance
+from .tolerances import Budget, get_budget, get_tolerance
 
 __all__ = ["evaluator", "stage_plan", "cut_2d", "cut_1d", "Progress", "DEFAULT_MAX_REGIONS"]
 
@@ -228,7 +228,7 @@ def cut_2d(
     """Cut ``mesh`` by the piecewise ops of ``ev.program`` from op ``start`` on.
 
     Returns the mesh and the seconds spent on each piecewise op.  Strict
-    mode (:func:`regionscope.tolerance.tolerance`) checks the mesh after
+    mode (:func:`regionscope.tolerances.tolerance`) checks the mesh after
     every layer.
     """
     program = ev.program

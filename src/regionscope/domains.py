@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .checks import as_finite, as_number
-from .tolerance import get_tolerance
+from .tolerances import get_tolerance
 
 __all__ = [
     "Domain",
@@ -346,7 +346,7 @@ class Plane(Domain2D):
     ValueError
         When two points coincide or the three are collinear: when the
         triangle they span is at most ``collinear_rtol`` (see
-        :func:`regionscope.tolerance.get_tolerance`) times its longest side
+        :func:`regionscope.tolerances.get_tolerance`) times its longest side
         high, or a side is at most that fraction of the longest one.
 
     Notes

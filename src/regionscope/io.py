@@ -56,7 +56,7 @@ FORMAT = "regionscope-1"
 
 #: Largest uncompressed size, in bytes, of one array that :func:`load_arrays`
 #: reads: 1 GiB, i.e. ``2**27`` float64 values.  That is four times the largest
-#: working table of :class:`regionscope.tolerance.Budget` (``register_values``,
+#: working table of :class:`regionscope.tolerances.Budget` (``register_values``,
 #: ``2**25`` float64 values = 256 MiB) and several times the largest array of a
 #: partition with ``DEFAULT_MAX_REGIONS`` regions (about 130 MB), so no file
 #: regionscope writes comes near it.  A member declaring more is refused before

@@ -8,18 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regionscope.errors import RegionLimitError
-from regionscope.geometry.cutting import (
+from regionscope.geometry.chords import (
     chord_crossings,
     chord_ends,
     chord_segments,
-    classify,
-    crossed_pairs,
-    cut,
     edge_points,
     make_chords,
     merge_concurrent,
-    rebuild_regions,
 )
+from regionscope.geometry.cutting import classify, crossed_pairs, cut, rebuild_regions
 from regionscope.geometry.mesh import Mesh, encode_source
 
 SQUARE = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]))

@@ -27,7 +27,18 @@ __all__ = [
     "mix64",
     "pack_bits",
     "unpack_bits",
+    "read_only",
 ]
+
+
+def read_only(arr: np.ndarray) -> np.ndarray:
+    """Mark ``arr`` read-only and return it (derived arrays are cached read-only).
+
+    >>> read_only(np.zeros(2)).flags.writeable
+    False
+    """
+    arr.setflags(write=False)
+    return arr
 
 
 def exclusive_cumsum(counts: np.ndarray) -> np.ndarray:

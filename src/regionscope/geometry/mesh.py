@@ -33,7 +33,7 @@ import functools
 
 import numpy as np
 
-from .arrays import changes
+from .arrays import changes, read_only
 
 __all__ = ["Mesh", "encode_source", "decode_source", "BOUNDARY"]
 
@@ -58,11 +58,6 @@ def decode_source(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     layer = np.where(boundary, -1, code >> _UNIT_BITS)
     unit = np.where(boundary, -1, code & ((1 << _UNIT_BITS) - 1))
     return layer, unit
-
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -113,33 +108,33 @@ class Mesh:
     @functools.cached_property
     def sizes(self) -> np.ndarray:
         """``(F,) int64`` number of corners of each region."""
-        return _frozen(np.diff(self.region_offsets))
+        return read_only(np.diff(self.region_offsets))
 
     @functools.cached_property
     def incidence_region(self) -> np.ndarray:
         """``(I,) int64`` region of each incidence."""
-        return _frozen(np.repeat(np.arange(self.num_regions, dtype=np.int64), self.sizes))
+        return read_only(np.repeat(np.arange(self.num_regions, dtype=np.int64), self.sizes))
 
     @functools.cached_property
     def incidence_next(self) -> np.ndarray:
         """``(I,) int64`` the next incidence around the same region."""
         nxt = np.arange(1, len(self.region_vertices) + 1, dtype=np.int64)
         nxt[self.region_offsets[1:] - 1] = self.region_offsets[:-1]
-        return _frozen(nxt)
+        return read_only(nxt)
 
     @functools.cached_property
     def incidence_prev(self) -> np.ndarray:
         """``(I,) int64`` the previous incidence around the same region."""
         prv = np.empty_like(self.incidence_next)
         prv[self.incidence_next] = np.arange(len(prv))
-        return _frozen(prv)
+        return read_only(prv)
 
     @functools.cached_property
     def side_keys(self) -> np.ndarray:
         """``(I,) int64`` key of the undirected side leaving each incidence: ``lo * V + hi``."""
         a = self.region_vertices
         b = a[self.incidence_next]
-        return _frozen(np.minimum(a, b) * np.int64(self.num_vertices) + np.maximum(a, b))
+        return read_only(np.minimum(a, b) * np.int64(self.num_vertices) + np.maximum(a, b))
 
     def _local_corners(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Corners ``p`` and next corners ``q`` relative to each region's first corner."""
@@ -156,10 +151,10 @@ class Mesh:
         Relative coordinates keep the sum accurate wherever the domain sits.
         """
         if len(self.region_vertices) == 0:
-            return _frozen(np.zeros(0))
+            return read_only(np.zeros(0))
         p, q, _ = self._local_corners()
         cross = p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]
-        return _frozen(0.5 * np.add.reduceat(cross, self.region_starts))
+        return read_only(0.5 * np.add.reduceat(cross, self.region_starts))
 
     @functools.cached_property
     def centroids(self) -> np.ndarray:
@@ -177,7 +172,7 @@ class Mesh:
         if bad.any():
             mean = np.add.reduceat(p, starts, axis=0) / self.sizes[:, None]
             c[bad] = mean[bad]
-        return _frozen(c + base)
+        return read_only(c + base)
 
     @functools.cached_property
     def _edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -195,7 +190,7 @@ class Mesh:
         counts = np.diff(np.append(starts, len(key)))
         two = counts > 1
         regions[two, 1] = inc_region[starts[two] + 1]
-        return _frozen(ev), _frozen(src), _frozen(regions)
+        return read_only(ev), read_only(src), read_only(regions)
 
     @property
     def edge_vertices(self) -> np.ndarray:

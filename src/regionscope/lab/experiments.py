@@ -32,7 +32,7 @@ from regionscope import bounds
 from regionscope.domains import Domain2D, Polygon
 from regionscope.network.layers import Graph, Layer, Linear, Residual, Sequential
 from regionscope.partitions import partition
-from regionscope.tolerance import get_tolerance
+from regionscope.tolerances import get_tolerance
 
 from .arguments import check_domain_2d, check_int, check_int_list
 from .figures import axes_or_new, draw_regions, new_figure

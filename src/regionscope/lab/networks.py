@@ -31,7 +31,7 @@ import numpy as np
 
 from regionscope.domains import Box, Polygon
 from regionscope.network.layers import Layer, Linear, ReLU, Sequential
-from regionscope.tolerance import get_tolerance
+from regionscope.tolerances import get_tolerance
 
 from .arguments import check_domain_2d, check_int, check_int_list
 

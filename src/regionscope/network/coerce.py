@@ -1,7 +1,7 @@
 """What a user may pass as a model, turned into regionscope layers.
 
-The one place where torch modules are recognised (without importing torch)
-and handed to the converter.
+Torch modules (recognised by :func:`~regionscope.network.detect.is_torch_module`)
+are handed to the converter.
 
 Examples
 --------
@@ -16,23 +16,12 @@ TypeError: model must be a regionscope layer (e.g. Sequential) or a torch.nn.Mod
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
+from .detect import is_torch_module
 from .layers import Layer, Sequential
 
 __all__ = ["is_torch_module", "as_layers"]
-
-
-def is_torch_module(obj: Any) -> bool:
-    """Whether ``obj`` is a ``torch.nn.Module``, without importing torch.
-
-    >>> is_torch_module([1, 2])
-    False
-    """
-    torch = sys.modules.get("torch")
-    nn = getattr(torch, "nn", None)
-    return nn is not None and isinstance(obj, nn.Module)
 
 
 def as_layers(

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from regionscope.checks import as_weights
-from regionscope.tolerance import get_budget
+from regionscope.tolerances import get_budget
 
 from .layers import Layer, ReLU
 

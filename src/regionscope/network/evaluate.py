@@ -4,7 +4,7 @@ An :class:`Evaluator` is built once per partition.  It maps domain
 coordinates to network inputs (the domain's ``lift``), runs the program in
 chunks that fit the memory budget, and holds each piecewise layer's unit
 tolerances, so that every sign regionscope decides (in a cut or in a
-pattern) follows the one rule of :mod:`regionscope.tolerance`.
+pattern) follows the one rule of :mod:`regionscope.tolerances`.
 
 Examples
 --------
@@ -29,7 +29,7 @@ import numpy as np
 
 from regionscope.geometry.arrays import pack_bits, unpack_bits
 from regionscope.geometry.mesh import decode_source
-from regionscope.tolerance import get_budget, get_tolerance
+from regionscope.tolerances import get_budget, get_tolerance
 
 from .program import Op, Program
 

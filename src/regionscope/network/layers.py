@@ -9,7 +9,7 @@ Piecewise layers (:class:`ReLU`, :class:`LeakyReLU`, :class:`HardTanh`,
 
 Every layer also propagates *magnitudes* (:meth:`Layer.magnitude`): upper
 bounds on the size of the terms that make each output, the scale of the
-snapping rule of :mod:`regionscope.tolerance`.  Patterns take each unit's
+snapping rule of :mod:`regionscope.tolerances`.  Patterns take each unit's
 tolerance (:meth:`Piecewise.pattern`), so that a value within rounding of
 zero never decides a sign.
 

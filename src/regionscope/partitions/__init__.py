@@ -93,7 +93,7 @@ def partition(
     ``X`` new crossings).  Max-pooling and argmax cut by the pairwise
     comparisons of a running maximum and then merge the pieces they cut
     needlessly.  Signs are decided by the snapping rule of
-    :mod:`regionscope.tolerance`.
+    :mod:`regionscope.tolerances`.
 
     Examples
     --------

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from regionscope.domains import Domain
-from regionscope.geometry.arrays import mix64
+from regionscope.geometry.arrays import mix64, read_only
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Sequential
 from regionscope.network.program import Program
@@ -66,11 +66,6 @@ def pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
             h = ((p + 1).astype(np.uint64) * weights[None, :]).sum(axis=1, dtype=np.uint64)
             key = mix64(key ^ mix64(h + np.uint64(layer)))
     return key
-
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
 
 
 class PartitionBase:
@@ -162,7 +157,7 @@ class PartitionBase:
             result = self._ev.region_patterns(
                 coords, rv, offsets, self._interior(), incidence_source=sources
             )
-            self._cache["patterns"] = {k: _frozen(v) for k, v in result.items()}
+            self._cache["patterns"] = {k: read_only(v) for k, v in result.items()}
         return self._cache["patterns"]
 
     def activation_patterns(
@@ -224,7 +219,7 @@ class PartitionBase:
         weights change a little (during training, say).
         """
         if "keys" not in self._cache:
-            self._cache["keys"] = _frozen(pattern_hash(self._all_patterns(), self.num_regions))
+            self._cache["keys"] = read_only(pattern_hash(self._all_patterns(), self.num_regions))
         return self._cache["keys"]
 
     # -- values and maps -----------------------------------------------------------------

@@ -18,13 +18,14 @@ import numpy as np
 from regionscope import compute
 from regionscope.checks import as_finite
 from regionscope.domains import Domain1D
+from regionscope.geometry.arrays import read_only
 from regionscope.geometry.line import merge_close
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import compile_model
-from regionscope.tolerance import get_tolerance
+from regionscope.tolerances import get_tolerance
 
-from .base import PartitionBase, _frozen
+from .base import PartitionBase
 
 __all__ = ["Partition1D", "piece_ends"]
 
@@ -63,7 +64,7 @@ class Partition1D(PartitionBase):
         stats: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(domain, evaluator, stats)
-        self.points = _frozen(np.array(points, dtype=np.float64))
+        self.points = read_only(np.array(points, dtype=np.float64))
 
     @classmethod
     def start(cls, domain: Domain1D) -> Partition1D:
@@ -115,7 +116,7 @@ class Partition1D(PartitionBase):
                 any_diff = diff.any(axis=1)
                 layer[any_diff] = i
                 unit[any_diff] = diff[any_diff].argmax(axis=1)
-            self._cache["sources"] = (_frozen(layer), _frozen(unit))
+            self._cache["sources"] = (read_only(layer), read_only(unit))
         return self._cache["sources"]
 
     @property

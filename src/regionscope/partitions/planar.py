@@ -18,13 +18,13 @@ from regionscope import compute
 from regionscope.checks import as_finite
 from regionscope.domains import Box, Domain2D, SliceOf, coerce_domain
 from regionscope.geometry import Mesh, cut, decode_source, encode_source
-from regionscope.geometry.arrays import exclusive_cumsum, expand
+from regionscope.geometry.arrays import exclusive_cumsum, expand, read_only
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Argmax, Layer, Sequential
 from regionscope.network.program import compile_model
-from regionscope.tolerance import get_tolerance
+from regionscope.tolerances import get_tolerance
 
-from .base import PartitionBase, _frozen
+from .base import PartitionBase
 
 __all__ = ["Partition"]
 
@@ -137,7 +137,7 @@ class Partition(PartitionBase):
     def _edge_sources(self) -> tuple[np.ndarray, np.ndarray]:
         if "edge_sources" not in self._cache:
             layer, unit = decode_source(self.mesh.edge_source)
-            self._cache["edge_sources"] = (_frozen(layer), _frozen(unit))
+            self._cache["edge_sources"] = (read_only(layer), read_only(unit))
         return self._cache["edge_sources"]
 
     @property

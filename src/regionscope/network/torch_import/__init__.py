@@ -6,7 +6,7 @@ name), run on a float64 copy to learn every tensor's shape, and each traced
 operation becomes a regionscope layer named after it (``"features.0"`` for a
 submodule, ``"relu_1"`` or ``"add"`` for a function).  The converted network
 is then checked against the model itself on random inputs, to
-:attr:`~regionscope.tolerance.Tolerance.conversion_rtol`.
+:attr:`~regionscope.tolerances.Tolerance.conversion_rtol`.
 
 The user's model is never changed: all work is done on a deep copy, made
 without its hooks (hooks are not part of the converted network).
@@ -21,7 +21,7 @@ with a ``TypeError`` naming the operation and how to write it instead.
 
 torch is imported only when a function here is called, so importing this
 package is cheap and works without torch; :func:`is_torch_module` (from
-:mod:`regionscope.network.coerce`, the one place torch modules are
+:mod:`regionscope.network.detect`, the one place torch modules are
 recognised) never imports it.
 
 Supported
@@ -84,7 +84,7 @@ Examples
 (True, False)
 """
 
-from regionscope.network.coerce import is_torch_module
+from regionscope.network.detect import is_torch_module
 
 from .converter import convert
 

@@ -2,7 +2,7 @@
 
 The model (the converter's float64 copy, without hooks) runs on random
 inputs, and the converted network must give its outputs to
-:attr:`regionscope.tolerance.Tolerance.conversion_rtol`.  The reference is the
+:attr:`regionscope.tolerances.Tolerance.conversion_rtol`.  The reference is the
 model's own forward, never values recorded from the traced graph, so an
 operation the trace did not capture (an in-place change, state kept between
 calls, randomness) cannot pass unnoticed.
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from regionscope.network.layers import Graph
-from regionscope.tolerance import get_tolerance
+from regionscope.tolerances import get_tolerance
 
 from .runs import run_model
 from .support import torch_names

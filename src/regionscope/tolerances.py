@@ -32,7 +32,7 @@ Points are snapped by ``point_rtol`` times the domain's diameter.
 
 Examples
 --------
->>> from regionscope.tolerance import get_tolerance, tolerance
+>>> from regionscope.tolerances import get_tolerance, tolerance
 >>> get_tolerance().value_rtol
 1e-11
 >>> with tolerance(value_rtol=1e-7):
