@@ -188,13 +188,21 @@ class _VertexInputs:
             self.x = res.extend(self.x) if nverts * self.x.shape[1] <= self.limit else None
 
     def after_merge(self, kept: np.ndarray) -> None:
+        """Keep the values at the vertices a merge kept."""
         if self.regs is not None:
             for r in self.regs:
                 self.regs[r] = self.regs[r][kept]
+        elif self.x is not None:
+            self.x = self.x[kept]
 
 
-def _merge_layer(ev: Evaluator, mesh: Mesh, index: int) -> tuple[Mesh, np.ndarray]:
-    """Merge regions that a max/argmax layer cut needlessly (patterns at centroids)."""
+def _merge_layer(
+    ev: Evaluator, mesh: Mesh, index: int, x: np.ndarray | None
+) -> tuple[Mesh, np.ndarray]:
+    """Merge regions that a max/argmax layer cut needlessly (equal region patterns).
+
+    ``x``, if known, is the layer's input at the vertices.
+    """
     pat = ev.region_patterns(
         mesh.vertices,
         mesh.region_vertices,
@@ -202,6 +210,7 @@ def _merge_layer(ev: Evaluator, mesh: Mesh, index: int) -> tuple[Mesh, np.ndarra
         mesh.centroids,
         (index,),
         mesh.incidence_source,
+        x if x is not None and len(x) == mesh.num_vertices else None,
     )[index]
     layer_of_side, _ = decode_source(mesh.incidence_source)
     merged, _, kept = merge(mesh, pat.reshape(len(pat), -1), layer_of_side == index)
@@ -268,12 +277,11 @@ def cut_2d(
                     del z, active
                     mesh = res.mesh
                     bar.update(f"layer {index} ({op.name})", mesh.num_regions, u1 - u0)
-                    inputs.after_cut(
-                        res, op, index != last_piecewise, u1 < n_units or not last_stage
-                    )
+                    more = u1 < n_units or not last_stage or layer.merge  # merge needs x
+                    inputs.after_cut(res, op, index != last_piecewise, more)
                     u0 = u1
                 if last_stage and layer.merge:
-                    mesh, kept = _merge_layer(ev, mesh, index)
+                    mesh, kept = _merge_layer(ev, mesh, index, inputs.x)
                     inputs.after_merge(kept)
                 if strict:
                     check_mesh(mesh, domain.area, f"layer {index} ({op.name}), stage {stage}")

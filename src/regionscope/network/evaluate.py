@@ -175,6 +175,7 @@ class Evaluator:
         interior: np.ndarray,
         indices: tuple[int, ...] | None = None,
         incidence_source: np.ndarray | None = None,
+        inputs: np.ndarray | None = None,
     ) -> dict[int, np.ndarray]:
         """The pattern of every region, from the values at its corners.
 
@@ -195,6 +196,9 @@ class Evaluator:
             made by a unit lies on that unit's zero set, up to snapping: it
             says nothing about the region's side of it, and is left out of
             that unit's evidence.
+        inputs : (V, in_width) float64, optional
+            With a single op in ``indices``: its input at the vertices, known
+            already (no forward pass is run).
 
         Returns
         -------
@@ -231,7 +235,13 @@ class Evaluator:
             verts, local = np.unique(corners, return_inverse=True)
             starts = region_offsets[f0:f1] - region_offsets[f0]
             bits.clear()
-            self.program.run(self.lift(coords[verts]), stop=stop, collect=grab)
+            if inputs is not None:
+                (only,) = wanted
+                bits[only] = ops[only].layer.corner_bits(  # type: ignore[attr-defined]
+                    inputs[verts], self.unit_tol[only]
+                )
+            else:
+                self.program.run(self.lift(coords[verts]), stop=stop, collect=grab)
             sources = None
             if incidence_source is not None:
                 sources = incidence_source[region_offsets[f0] : region_offsets[f1]]
