@@ -113,9 +113,9 @@ def worker(tool: str, net_name: str, seed: int) -> None:
         model = suite.regionscope_model(net, weights)
         rss_before = _current_rss_bytes()
         reset = _reset_peak_rss()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         regions = suite.run_regionscope(model)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         import regionscope
 
         origin = regionscope.__file__
@@ -123,9 +123,9 @@ def worker(tool: str, net_name: str, seed: int) -> None:
         rc_layers = suite.regioncam_layers(weights)
         rss_before = _current_rss_bytes()
         reset = _reset_peak_rss()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         regions = suite.run_regioncam(net, rc_layers)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         import regioncam
 
         origin = regioncam.__file__
@@ -140,6 +140,7 @@ def worker(tool: str, net_name: str, seed: int) -> None:
         "seed": seed,
         "regions": regions,
         "time_s": elapsed,
+        "cpu_s": cpu,
         "rss_before_bytes": rss_before,
         "self_peak_rss_bytes": peak,
         "module_file": origin,
@@ -252,6 +253,8 @@ def summarize(runs: list[dict]) -> dict:
     summary["regions"] = statistics.median_low([r["regions"] for r in ok])
     summary["regions_seen"] = counts
     summary["time_s"] = statistics.median(r["time_s"] for r in ok)
+    if all("cpu_s" in r for r in ok):
+        summary["cpu_s"] = statistics.median(r["cpu_s"] for r in ok)
     summary["time_min_s"] = min(r["time_s"] for r in ok)
     summary["time_max_s"] = max(r["time_s"] for r in ok)
     summary["peak_rss_mb"] = statistics.median(r["peak_rss_bytes"] for r in ok) / 2**20
@@ -314,6 +317,14 @@ def _fmt_time(seconds: float | None) -> str:
     return f"{seconds:.2f} s"
 
 
+def _fmt_wall_cpu(summary: dict) -> str:
+    """Median wall time, and median CPU time (both threads) in brackets."""
+    if "time_s" not in summary:
+        return "-"
+    wall = _fmt_time(summary["time_s"])
+    return wall if "cpu_s" not in summary else f"{wall} ({_fmt_time(summary['cpu_s'])})"
+
+
 def format_table(results: list[dict], tools: tuple[str, ...]) -> str:
     """Markdown table: regions, median times, speed-up, peak memory."""
     rs, rc = "regionscope", "regioncam"
@@ -322,8 +333,8 @@ def format_table(results: list[dict], tools: tuple[str, ...]) -> str:
         "neurons",
         "regions (regionscope / regioncam)",
         "exact (1 layer)",
-        "regionscope time",
-        "regioncam time",
+        "regionscope time (CPU)",
+        "regioncam time (CPU)",
         "speed-up",
         "regionscope peak RSS",
         "regioncam peak RSS",
@@ -355,8 +366,8 @@ def format_table(results: list[dict], tools: tuple[str, ...]) -> str:
             str(res["neurons"]),
             regions,
             "-" if res.get("oracle_regions") is None else str(res["oracle_regions"]),
-            _fmt_time(a.get("time_s")),
-            _fmt_time(b.get("time_s")),
+            _fmt_wall_cpu(a),
+            _fmt_wall_cpu(b),
             speed,
             mem_a,
             mem_b,

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import regionscope as rs
-import regionscope.io as rio
 from regionscope.io import load_arrays, load_model, save_arrays, save_model
 from regionscope.testing import random_mlp
 
@@ -307,15 +306,16 @@ def test_zip_bomb_helper_writes_valid_files(tmp_path, monkeypatch):
 
 def test_zip_bomb_refused_before_decompressing(tmp_path):
     # declared: 128 MiB more than the limit; on disk: about a thousandth of that
-    values = (rio.MAX_MEMBER_BYTES + (1 << 27)) // 8
+    limit = rs.get_budget().file_member_bytes
+    values = (limit + (1 << 27)) // 8
     path = tmp_path / "bomb.npz"
     _zip_raw(path, [_zeros_member("model/0.npy", values)])
-    assert path.stat().st_size < rio.MAX_MEMBER_BYTES // 500
+    assert path.stat().st_size < limit // 500
     tracemalloc.start()
     start = time.perf_counter()
     try:
         for load in (load_arrays, rs.load, load_model):
-            with pytest.raises(ValueError, match=re.escape(path.name) + ".*MAX_MEMBER_BYTES"):
+            with pytest.raises(ValueError, match=re.escape(path.name) + ".*file_member_bytes"):
                 load(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -324,26 +324,26 @@ def test_zip_bomb_refused_before_decompressing(tmp_path):
     assert peak < 8 << 20
 
 
-def test_zip_bomb_with_small_limit(tmp_path, monkeypatch):
+def test_zip_bomb_with_small_limit(tmp_path):
     # a real (honest) 16 MiB array of zeros is refused under an 8 MiB limit...
     path = tmp_path / "zeros.npz"
     _zip_raw(path, [_zeros_member("z.npy", 2 << 20)])
-    monkeypatch.setattr(rio, "MAX_MEMBER_BYTES", 8 << 20)
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match="zeros.npz.*declares 16777344 bytes"):
-            load_arrays(path)
+        with rs.budget(file_member_bytes=8 << 20):
+            with pytest.raises(ValueError, match="zeros.npz.*declares 16777344 bytes"):
+                load_arrays(path)
         assert tracemalloc.get_traced_memory()[1] < 4 << 20
     finally:
         tracemalloc.stop()
     # ...and read under a larger one
-    monkeypatch.setattr(rio, "MAX_MEMBER_BYTES", 32 << 20)
-    assert load_arrays(path)["z"].shape == (2 << 20,)
+    with rs.budget(file_member_bytes=32 << 20):
+        assert load_arrays(path)["z"].shape == (2 << 20,)
     # the total of all members has its own limit
-    monkeypatch.setattr(rio, "MAX_FILE_BYTES", 24 << 20)
     _zip_raw(path, [_zeros_member("a.npy", 1 << 20), _zeros_member("b.npy", 2 << 20)])
-    with pytest.raises(ValueError, match="zeros.npz.*in all.*MAX_FILE_BYTES"):
-        load_arrays(path)
+    with rs.budget(file_bytes=24 << 20):
+        with pytest.raises(ValueError, match="zeros.npz.*in all.*file_bytes"):
+            load_arrays(path)
 
 
 def test_zip_bomb_forged_sizes(tmp_path):

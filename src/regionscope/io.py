@@ -10,8 +10,9 @@ Files are read defensively: anything that is not a zip archive of ``.npy``
 arrays of real numbers, booleans or text (complex and object arrays, pickles,
 other members, truncated or damaged data) raises ``ValueError`` naming the
 file, and the sizes each array declares are checked against the file's size
-and :data:`MAX_MEMBER_BYTES` / :data:`MAX_FILE_BYTES` *before* anything is
-decompressed, so a small file cannot inflate into gigabytes.
+and the budget's ``file_member_bytes`` / ``file_bytes``
+(:class:`regionscope.tolerances.Budget`) *before* anything is decompressed,
+so a small file cannot inflate into gigabytes.
 
 Examples
 --------
@@ -42,30 +43,17 @@ import numpy as np
 
 from .network.layers import Layer
 from .network.serialize import model_from_arrays, model_to_arrays
+from .tolerances import get_budget
 
 __all__ = [
     "save_model",
     "load_model",
     "save_arrays",
     "load_arrays",
-    "MAX_MEMBER_BYTES",
-    "MAX_FILE_BYTES",
 ]
 
 FORMAT = "regionscope-1"
 
-#: Largest uncompressed size, in bytes, of one array that :func:`load_arrays`
-#: reads: 1 GiB, i.e. ``2**27`` float64 values.  That is four times the largest
-#: working table of :class:`regionscope.tolerances.Budget` (``register_values``,
-#: ``2**25`` float64 values = 256 MiB) and several times the largest array of a
-#: partition with ``DEFAULT_MAX_REGIONS`` regions (about 130 MB), so no file
-#: regionscope writes comes near it.  A member declaring more is refused before
-#: it is decompressed.
-MAX_MEMBER_BYTES: int = 1 << 30
-
-#: Largest total uncompressed size, in bytes, of all arrays of one file that
-#: :func:`load_arrays` reads (2 GiB): the memory a load may take.
-MAX_FILE_BYTES: int = 1 << 31
 
 #: Deflate cannot expand data more than 1032 times (a 258-byte match costs at
 #: least 2 bits), so a member declaring more than this many bytes per
@@ -195,11 +183,11 @@ def _check_members(name: str, zf: zipfile.ZipFile, disk_size: int) -> list[zipfi
                 f"{member!r} declares {info.compress_size} compressed bytes, more than the "
                 f"whole file ({disk_size} bytes): the file is truncated or damaged",
             )
-        if info.file_size > MAX_MEMBER_BYTES:
+        if info.file_size > get_budget().file_member_bytes:
             raise _too_big(
                 name,
                 f"array {member[:-4]!r} declares {info.file_size} bytes uncompressed, above the "
-                f"limit of {MAX_MEMBER_BYTES} bytes (regionscope.io.MAX_MEMBER_BYTES)",
+                f"limit of {get_budget().file_member_bytes} bytes (Budget.file_member_bytes)",
             )
         if info.compress_type == zipfile.ZIP_STORED:
             most = info.compress_size
@@ -213,11 +201,11 @@ def _check_members(name: str, zf: zipfile.ZipFile, disk_size: int) -> list[zipfi
                 "(a forged size)",
             )
         total += info.file_size
-    if total > MAX_FILE_BYTES:
+    if total > get_budget().file_bytes:
         raise _too_big(
             name,
             f"its arrays declare {total} bytes uncompressed in all, above the limit of "
-            f"{MAX_FILE_BYTES} bytes (regionscope.io.MAX_FILE_BYTES)",
+            f"{get_budget().file_bytes} bytes (Budget.file_bytes)",
         )
     return infos
 
@@ -452,8 +440,8 @@ def load_arrays(path: Any) -> dict[str, np.ndarray]:
     ValueError
         Naming the file and the problem: not a zip archive of ``.npy``
         arrays, empty, truncated or damaged, an array of complex numbers or
-        objects, or an array declaring more than :data:`MAX_MEMBER_BYTES`
-        (or the file more than :data:`MAX_FILE_BYTES`, or more than its
+        objects, or an array declaring more than ``Budget.file_member_bytes``
+        (or the file more than ``Budget.file_bytes``, or more than its
         compressed size can hold).  Sizes are checked before anything is
         decompressed.
 

@@ -124,18 +124,36 @@ class Budget:
         crossing tables of a cut.
     conv_elements : int
         Elements one chunk of a convolution may hold.
+    file_member_bytes : int
+        The largest array a file may declare (checked before decompressing).
+    file_bytes : int
+        The most all arrays of one file may declare together.
     """
 
     chunk_values: int = 1 << 22
     register_values: int = 1 << 25
     table_values: int = 1 << 24
     conv_elements: int = 1 << 22
+    file_member_bytes: int = 1 << 30
+    file_bytes: int = 1 << 31
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"budget {field.name} must be a positive integer, got {value!r}")
+
+
+#: the geometry's fixed slack, not meant to be tuned: a corner of a region may turn right by
+#: this fraction of its sides' lengths product and still count as straight (strict mode) ...
+CONVEX_RTOL = 1e-7
+#: ... and a new face's corner by this much (the cut's own check of the faces it traced)
+FACE_TURN_RTOL = 1e-9
+#: areas (of the regions, of the outer boundary) must match the domain's to this
+AREA_RTOL = 1e-9
+#: crossings farther apart than this many point tolerances are never one point up to the
+#: units' tolerances (a prefilter of that test)
+NEAR_FACTOR = 1e6
 
 
 _tolerance: contextvars.ContextVar[Tolerance] = contextvars.ContextVar(

@@ -101,3 +101,44 @@ def test_translating_the_domain_and_the_network_changes_nothing(offset):
         np.testing.assert_array_equal(
             a.activation_patterns(layer), b.activation_patterns(layer)[match]
         )
+
+
+def test_item6_no_silent_coercions():
+    with pytest.raises(TypeError, match="real numbers"):
+        rs.Linear(np.array([[1 + 2j, 0.0]]))
+    with pytest.raises(ValueError, match="whole numbers"):
+        rs.MaxPool([[0, 1.5]])
+    with pytest.raises(ValueError, match="whole numbers"):
+        rs.MaxPool(np.array([[0.0, 1.5]]))
+    assert rs.MaxPool([[0.0, 1.0]]).groups.tolist() == [[0, 1]]  # whole floats are fine
+    with pytest.raises(TypeError):
+        rs.Box("1.0")
+
+
+def test_item16_progress_does_not_change_the_cost(monkeypatch):
+    import regionscope.compute as compute
+
+    calls = []
+    real_cut = compute.cut
+
+    def counting(*args, **kwargs):
+        calls.append(args[1].shape[1])  # the number of units cut at once
+        return real_cut(*args, **kwargs)
+
+    monkeypatch.setattr(compute, "cut", counting)
+    net = random_mlp([2, 300, 40], seed=2)
+    quiet = rs.partition(net, rs.Box(1.0))
+    groups_quiet = list(calls)
+    calls.clear()
+    loud = rs.partition(net, rs.Box(1.0), progress=True)
+    assert calls == groups_quiet  # the same cuts, in the same groups of units
+    assert_partitions_equal(quiet, loud)
+
+
+def test_item17_region_limit_reports_what_was_reached():
+    with pytest.raises(rs.RegionLimitError) as info:
+        rs.partition(random_mlp([2, 60], seed=1), rs.Box(1.0), max_regions=100)
+    err = info.value
+    assert err.limit == 100 and err.count > 100
+    assert f"reached {err.count} regions" in str(err)
+    assert "layer" in str(err) or "cuts" in str(err)

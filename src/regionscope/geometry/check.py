@@ -29,14 +29,12 @@ import math
 import numpy as np
 
 from regionscope.errors import InvalidMeshError
+from regionscope.tolerances import AREA_RTOL, CONVEX_RTOL
 
 from .arrays import changes, lexsort2
 from .mesh import BOUNDARY, Mesh
 
 __all__ = ["check_mesh", "mesh_problems"]
-
-#: relative amount by which a corner may turn right and still count as straight
-_CONVEX_RTOL = 1e-7
 
 
 def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
@@ -49,7 +47,7 @@ def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
             f"(smallest {float(areas.min())})"
         )
     total = float(areas.sum())
-    if not math.isclose(total, domain_area, rel_tol=1e-9):
+    if not math.isclose(total, domain_area, rel_tol=AREA_RTOL):
         problems.append(f"areas sum to {total}, the domain's area is {domain_area}")
     # repeated corners within a region
     owner = mesh.incidence_region
@@ -66,7 +64,7 @@ def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
     if crack.any():
         problems.append(f"{int(crack.sum())} inner sides have a region on one side only")
     enclosed = _outer_area(mesh)
-    if not math.isclose(enclosed, domain_area, rel_tol=1e-9):
+    if not math.isclose(enclosed, domain_area, rel_tol=AREA_RTOL):
         problems.append(f"the outer boundary encloses {enclosed}, not the domain's {domain_area}")
     v, e, f = mesh.num_vertices, len(mesh.edge_vertices), mesh.num_regions
     if v - e + f != 1:
@@ -80,8 +78,8 @@ def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
     ab, bc = b - a, c - b
     cross = ab[:, 0] * bc[:, 1] - ab[:, 1] * bc[:, 0]
     scale = np.hypot(*ab.T) * np.hypot(*bc.T)
-    if (cross < -_CONVEX_RTOL * scale).any():
-        problems.append(f"{int((cross < -_CONVEX_RTOL * scale).sum())} corners turn right")
+    if (cross < -CONVEX_RTOL * scale).any():
+        problems.append(f"{int((cross < -CONVEX_RTOL * scale).sum())} corners turn right")
     used = np.zeros(v, dtype=bool)
     used[rv] = True
     if not used.all():

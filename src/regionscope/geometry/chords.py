@@ -32,13 +32,10 @@ from collections.abc import Callable
 import numpy as np
 
 from regionscope.errors import RegionLimitError
-from regionscope.tolerances import get_budget
+from regionscope.tolerances import NEAR_FACTOR, get_budget
 
 from .arrays import changes, components, exclusive_cumsum, expand, lexsort2
 from .mesh import Mesh
-
-#: crossings farther apart than this many point tolerances are never one point
-_NEAR_FACTOR = 1e6
 
 __all__ = [
     "ChordEnds",
@@ -450,9 +447,9 @@ def merge_concurrent(
     if rise is not None and unit_tol is not None:
         # only neighbours closer than a millionth of the domain can be one point up to
         # the units' tolerances (about 1e-11 of their scale)
-        cand = (
-            same_chord & ~close & (gap * length[mc[1:]] <= _NEAR_FACTOR * point_tol)
-        ).nonzero()[0]
+        cand = (same_chord & ~close & (gap * length[mc[1:]] <= NEAR_FACTOR * point_tol)).nonzero()[
+            0
+        ]
         other = np.concatenate([crossings.b, crossings.a])[o]
         within = np.zeros(len(cand), dtype=bool)
         for k in (other[1:][cand], other[:-1][cand]):  # the other chord's unit along this one

@@ -44,7 +44,7 @@ import dataclasses
 import numpy as np
 
 from regionscope.errors import InvalidMeshError, RegionLimitError
-from regionscope.tolerances import get_budget
+from regionscope.tolerances import FACE_TURN_RTOL, get_budget
 
 from .arrays import (
     changes,
@@ -409,13 +409,9 @@ def _invalid_faces(
     b = a[nxt]  # the next side
     turn = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
     scale = np.hypot(a[:, 0], a[:, 1]) * np.hypot(b[:, 0], b[:, 1])
-    right = np.logical_or.reduceat(turn < -_TURN_RTOL * scale, offsets[:-1])
+    right = np.logical_or.reduceat(turn < -FACE_TURN_RTOL * scale, offsets[:-1])
     bad_face = (area <= 0) | right
     return np.unique(group[bad_face])
-
-
-#: how far a corner may turn right, relative to its sides, and still count as straight
-_TURN_RTOL = 1e-9
 
 
 def _cut_once(
