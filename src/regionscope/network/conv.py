@@ -239,6 +239,14 @@ class Conv(ShapedLayer):
         self.out_shape = (int(c_out), *out_sp)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        return self._correlate(x, self.bias)
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """The convolution without its bias: ``(N, in_size)`` to ``(N, out_size)`` float64."""
+        return self._correlate(x, None)
+
+    def _correlate(self, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """The convolution of a flat batch, plus ``bias`` per output channel if given."""
         self._check(x)
         n = x.shape[0]
         d = len(self.kernel)
@@ -271,8 +279,8 @@ class Conv(ShapedLayer):
                 # (nb, cg, *P, *k) . (og, cg, *k) -> (nb, *P, og)
                 res[:, gi] = np.moveaxis(np.tensordot(win[:, gi], w[gi], axes=contract), -1, 1)
             res = res.reshape(nb, self.out_shape[0], -1)
-            if self.bias is not None:
-                res += self.bias[:, None]
+            if bias is not None:
+                res += bias[:, None]
             out[s : s + nb] = res.reshape(nb, -1)
         return out
 
@@ -349,6 +357,12 @@ class ChannelAffine(ShapedLayer):
         y = x.reshape(len(x), c, -1) * self.scale[:, None] + self.shift[:, None]
         return y.reshape(len(x), -1)
 
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """Per-channel ``scale * x`` (no shift), ``(N, in_size)`` float64."""
+        self._check(x)
+        c = self.in_shape[0]
+        return (x.reshape(len(x), c, -1) * self.scale[:, None]).reshape(len(x), -1)
+
     def __repr__(self) -> str:
         return f"ChannelAffine({self.in_shape})"
 
@@ -383,6 +397,11 @@ class ElementwiseAffine(ShapedLayer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check(x)
         return x * self.scale + self.shift
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """``scale * x`` (no shift), ``(N, in_size)`` float64."""
+        self._check(x)
+        return x * self.scale
 
     def __repr__(self) -> str:
         return f"ElementwiseAffine({self.in_shape})"
@@ -453,6 +472,11 @@ class AxisLinear(ShapedLayer):
                 y = y * self.scale
             out[s : s + nb] = y
         return out
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` itself (the map has no constant term): ``(N, in_size)`` to
+        ``(N, out_size)`` float64."""
+        return self.forward(x)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_shape} -> {self.out_shape})"
@@ -589,6 +613,10 @@ class Reshape(ShapedLayer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check(x)
         return x
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """``x`` itself, ``(N, in_size)`` (flat data does not move)."""
+        return self.forward(x)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_shape} -> {self.out_shape})"

@@ -4,7 +4,8 @@ An :class:`Evaluator` is built once per partition.  It maps domain
 coordinates to network inputs (the domain's ``lift``), runs the program in
 chunks that fit the memory budget, and holds each piecewise layer's unit
 tolerances, so that every sign regionscope decides (in a cut or in a
-pattern) follows the one rule of :mod:`regionscope.tolerances`.
+pattern) follows the one rule of :mod:`regionscope.tolerances`.  It also
+composes each region's affine map exactly (:meth:`Evaluator.affine_maps`).
 
 Examples
 --------
@@ -295,6 +296,118 @@ class Evaluator:
             if winners is not None:
                 winners[sl] = self.pattern(op, x, units)
         return out, winners
+
+    # -- affine maps ---------------------------------------------------------------------
+
+    def affine_maps(
+        self,
+        index: int,
+        patterns: dict[int, np.ndarray],
+        lift_linear: np.ndarray,
+        lift_offset: np.ndarray,
+        num_regions: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The affine map of op ``index``'s output on each region, composed exactly.
+
+        Each register holds a map ``u -> u @ A + c`` of the domain point
+        ``u``: register 0 the lift's, and each op maps ``A``'s rows with its
+        linear part (:meth:`~regionscope.network.layers.Layer.forward_linear`;
+        for a piecewise op, that of the piece the region's pattern selects,
+        :meth:`~regionscope.network.layers.Piecewise.forward_pattern_linear`)
+        and ``c`` with the whole layer (or piece).  No point is evaluated, so
+        the maps carry no finite-difference error at any scale.
+
+        Parameters
+        ----------
+        index : int
+            The op whose output is described.
+        patterns : dict
+            ``{op index: (F, ...) pattern}`` of each region, for every
+            piecewise op up to ``index``.
+        lift_linear : (dim, in_width) float64
+        lift_offset : (in_width,) float64
+            The lift as ``lift(u) = u @ lift_linear + lift_offset``.
+        num_regions : int, optional
+            ``F``; needed only when ``patterns`` is empty.
+
+        Returns
+        -------
+        A : (F, width, dim) float64
+        c : (F, width) float64
+            On region ``f`` the output is ``A[f] @ u + c[f]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from regionscope.network.layers import Linear, ReLU, Sequential
+        >>> from regionscope.network.program import compile_model
+        >>> net = Sequential(Linear([[2.0, -1.0]], [1.0]), ReLU())
+        >>> square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+        >>> ev = Evaluator(compile_model(net, 2), lambda u: u, square)
+        >>> A, c = ev.affine_maps(1, {1: np.array([[True], [False]])}, np.eye(2), np.zeros(2))
+        >>> A[:, 0], c[:, 0]
+        (array([[ 2., -1.],
+               [ 0.,  0.]]), array([1., 0.]))
+        """
+        lin = np.asarray(lift_linear, dtype=np.float64)
+        off = np.asarray(lift_offset, dtype=np.float64).reshape(-1)
+        dim = lin.shape[0]
+        if lin.shape != (dim, self.program.in_width) or off.shape != (self.program.in_width,):
+            raise ValueError(
+                f"the lift's map must be (dim, {self.program.in_width}) and "
+                f"({self.program.in_width},), got {lin.shape} and {off.shape}"
+            )
+        pats = {i: p for i, p in patterns.items() if i <= index}
+        if num_regions is None:
+            if not pats:
+                raise ValueError("affine_maps needs num_regions when there are no patterns")
+            num_regions = len(next(iter(pats.values())))
+        op = self.program.ops[index]
+        a = np.empty((num_regions, op.out_width, dim))
+        c = np.empty((num_regions, op.out_width))
+        rows = (dim + 1) * max(self.program.max_width, 1)
+        step = max(1, get_budget().chunk_values // rows)
+        for s in range(0, num_regions, step):
+            n = min(step, num_regions - s)
+            regs = {0: (np.tile(lin, (n, 1)), np.tile(off, (n, 1)))}  # rows f * dim + j, f
+            for o in self.program.ops[: index + 1]:
+                pat = pats.get(o.index) if o.layer.piecewise else None
+                if o.layer.piecewise and pat is None:
+                    raise ValueError(f"affine_maps needs the pattern of layer {o.index}")
+                regs[o.output] = _affine_op(o, [regs[r] for r in o.inputs], pat, s, dim)
+                for r in self.program.frees[o.index]:
+                    regs.pop(r, None)
+            lin_out, off_out = regs[op.output]
+            a[s : s + n] = lin_out.reshape(n, dim, -1).transpose(0, 2, 1)
+            c[s : s + n] = off_out
+        return a, c
+
+
+def _affine_op(
+    op: Op,
+    maps: list[tuple[np.ndarray, np.ndarray]],
+    pattern: np.ndarray | None,
+    start: int,
+    dim: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One op applied to the affine maps ``(A rows (n * dim, w), c (n, w))`` of its inputs,
+    for the ``n`` regions from ``start`` (``pattern``: all regions' pattern of a piecewise op)."""
+    layer: Any = op.layer
+    try:
+        if pattern is None:
+            return layer.forward_linear(*(m[0] for m in maps)), layer.forward(
+                *(m[1] for m in maps)
+            )
+        (lin, off), n = maps[0], len(maps[0][1])
+        pat = pattern[start : start + n]
+        return (
+            layer.forward_pattern_linear(lin, np.repeat(pat, dim, axis=0)),
+            layer.forward_pattern(off, pat),
+        )
+    except Exception as exc:
+        if hasattr(exc, "add_note"):  # Python >= 3.11
+            exc.add_note(f"in layer {op.index} ({op.name}: {type(layer).__name__})")
+        raise
 
 
 def _on_own_sides(

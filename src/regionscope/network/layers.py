@@ -13,6 +13,11 @@ snapping rule of :mod:`regionscope.tolerances`.  Patterns take each unit's
 tolerance (:meth:`Piecewise.pattern`), so that a value within rounding of
 zero never decides a sign.
 
+Every affine layer also applies its *linear part* alone (:meth:`Layer.forward_linear`,
+``forward(x) - forward(0)`` without the subtraction), and every piecewise layer the
+linear part of the piece a pattern selects (:meth:`Piecewise.forward_pattern_linear`):
+composing them gives each region's affine map exactly.
+
 Containers (:class:`Sequential`, :class:`Residual`, :class:`Graph`) are
 flattened by :func:`regionscope.network.program.compile_model` into a
 program of ops over numbered registers.
@@ -26,6 +31,8 @@ Examples
 array([[1.5]])
 >>> Linear([[1.0, -2.0]], [-3.0]).magnitude(np.array([[1.0, 1.0]]))  # |W| |x| + |b|
 array([[6.]])
+>>> Linear([[1.0, -2.0]], [-3.0]).forward_linear(np.array([[1.0, 1.0]]))  # W x, no bias
+array([[-1.]])
 """
 
 from __future__ import annotations
@@ -70,6 +77,28 @@ class Layer:
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Apply the layer to a batch ``(N, in_width)``; returns ``(N, out_width)``."""
         raise NotImplementedError
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """Apply the linear part of an affine layer (no bias or shift) to a batch.
+
+        Parameters
+        ----------
+        x : (N, in_width) float64
+            One array per input for layers of :attr:`arity` 2 or more.
+
+        Returns
+        -------
+        (N, out_width) float64
+            ``forward(x) - forward(0)``, computed without the subtraction, so
+            that coefficient columns of an affine map go through exactly.
+            Piecewise layers have none (see
+            :meth:`Piecewise.forward_pattern_linear`) and raise
+            ``NotImplementedError``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no linear part"
+            + (" (use forward_pattern_linear with a pattern)" if self.piecewise else "")
+        )
 
     def out_width(self, in_width: int) -> int:
         """Output width for an input of width ``in_width``; ``ValueError`` if it does not fit."""
@@ -131,6 +160,10 @@ class Linear(Layer):
             y += self.bias
         return y
 
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """``x @ weight.T``: ``(N, in)`` to ``(N, out)`` float64."""
+        return x @ self.weight.T
+
     def __repr__(self) -> str:
         out, inp = self.weight.shape
         return f"Linear({inp} -> {out}{'' if self.bias is not None else ', no bias'})"
@@ -140,6 +173,10 @@ class Identity(Layer):
     """The identity (also stands for dropout in evaluation mode)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """``x`` itself, ``(N, width)``."""
         return x
 
 
@@ -288,6 +325,23 @@ class Piecewise(Layer):
         """The affine piece selected by ``pattern`` applied to ``x``."""
         raise NotImplementedError
 
+    def forward_pattern_linear(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        """The linear part of the piece selected by ``pattern`` (no constant term).
+
+        Parameters
+        ----------
+        x : (N, in_width) float64
+        pattern : (N, pattern_width) of :attr:`pattern_dtype`
+            One pattern per row of ``x``.
+
+        Returns
+        -------
+        (N, out_width) float64
+            ``forward_pattern(x, pattern) - forward_pattern(0, pattern)``,
+            computed without the subtraction.
+        """
+        raise NotImplementedError
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         return self.forward_pattern(x, self.pattern(x))
 
@@ -324,6 +378,15 @@ class ReLU(Piecewise):
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         return np.where(pattern, x, 0.0)
+
+    def forward_pattern_linear(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        """:meth:`forward_pattern` itself: every piece is linear (no constant term).
+
+        ``where(pattern, x, 0)`` here, ``where(pattern, x, slope * x)`` for
+        :class:`LeakyReLU` and :class:`~regionscope.network.conv.PReLU`, whose
+        :meth:`forward_pattern` this calls.
+        """
+        return self.forward_pattern(x, pattern)
 
 
 class LeakyReLU(ReLU):
@@ -405,6 +468,11 @@ class HardTanh(Piecewise):
 
     def forward_pattern(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
         return np.where(pattern == 0, self.min_val, np.where(pattern == 2, self.max_val, x))
+
+    def forward_pattern_linear(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        """``x`` on the linear piece (pattern 1), 0 on the constant ones (the bounds are
+        constant terms: they are in :meth:`forward_pattern` of the offset)."""
+        return np.where(pattern == 1, x, 0.0)
 
     def __repr__(self) -> str:
         return f"HardTanh({self.min_val}, {self.max_val})"
@@ -543,6 +611,11 @@ class MaxPool(Piecewise):
         )[..., 0]
         return np.take_along_axis(x, idx, axis=1)
 
+    def forward_pattern_linear(self, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
+        """:meth:`forward_pattern` itself: selecting each group's winner is linear (the
+        identity for :class:`Argmax`)."""
+        return self.forward_pattern(x, pattern)
+
     def __repr__(self) -> str:
         return f"MaxPool({self.groups.shape[0]} groups of up to {self.groups.shape[1]})"
 
@@ -609,6 +682,10 @@ class Add(Layer):
             out += x
         return out
 
+    def forward_linear(self, *xs: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        """The sum, as :meth:`forward` (it has no constant term)."""
+        return self.forward(*xs)
+
 
 class Concat(Layer):
     """Concatenation of its inputs along the (flat) feature axis."""
@@ -617,6 +694,10 @@ class Concat(Layer):
 
     def forward(self, *xs: np.ndarray) -> np.ndarray:  # type: ignore[override]
         return np.concatenate(xs, axis=1)
+
+    def forward_linear(self, *xs: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        """The concatenation, as :meth:`forward` (it has no constant term)."""
+        return self.forward(*xs)
 
 
 class Sequential(Layer):
@@ -644,6 +725,12 @@ class Sequential(Layer):
             x = layer.forward(x)
         return x
 
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """The layers' linear parts one after the other (all must be affine)."""
+        for layer in self.layers:
+            x = layer.forward_linear(x)
+        return x
+
     def __repr__(self) -> str:
         inner = ",\n  ".join(repr(layer).replace("\n", "\n  ") for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
@@ -659,6 +746,10 @@ class Residual(Layer):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x + self.module.forward(x)
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """``x + module.forward_linear(x)`` (the module must be affine)."""
+        return x + self.module.forward_linear(x)
 
     def __repr__(self) -> str:
         return f"Residual({self.module!r})"
@@ -709,4 +800,11 @@ class Graph(Layer):
         values = {"input": x}
         for name, layer, inputs in self.nodes:
             values[name] = layer.forward(*(values[s] for s in inputs))
+        return values[self.output]
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """The nodes' linear parts through the graph (all nodes must be affine)."""
+        values = {"input": x}
+        for name, layer, inputs in self.nodes:
+            values[name] = layer.forward_linear(*(values[s] for s in inputs))
         return values[self.output]
