@@ -245,15 +245,30 @@ class Chords:
     pos_b: np.ndarray
     vid_a: np.ndarray  #: (C,) int64 vertex of each end
     vid_b: np.ndarray
+    #: ``(K, 2) int64`` source codes of coincident chords: the one kept, one dropped
+    coincident: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros((0, 2), dtype=np.int64)
+    )
 
     def __len__(self) -> int:
         return len(self.region)
 
 
 def make_chords(
-    ends: ChordEnds, end_vid: np.ndarray, end_pos: np.ndarray, unit_codes: np.ndarray
+    ends: ChordEnds,
+    end_vid: np.ndarray,
+    end_pos: np.ndarray,
+    unit_codes: np.ndarray,
+    mesh: Mesh | None = None,
 ) -> Chords:
-    """Drop chords that are a point or run along a side; keep one of coincident chords."""
+    """Drop chords that are a point or run along a side; keep one of coincident chords.
+
+    The side a kept chord makes carries its unit's code only: the pairs of
+    codes of coincident chords are reported (``Chords.coincident``), so that
+    whoever reads a side's code knows the other units that change there.
+    Given the ``mesh``, a chord along an existing side is reported with that
+    side's code too.
+    """
     size = ends.size.astype(np.float64)
     gap = np.abs(end_pos[:, 0] - end_pos[:, 1])
     along_side = (end_pos == end_pos.round()).all(axis=1) & ((gap == 1) | (gap == size - 1))
@@ -265,6 +280,17 @@ def make_chords(
     dup = np.zeros(len(sel), dtype=bool)
     dup[1:] = ~changes(ends.region[sel], v1[sel], v2[sel])[1:]
     keep = np.sort(sel[~dup])  # sorted by (region, unit) as the pairs are
+    kept_of = np.maximum.accumulate(np.where(dup, -1, np.arange(len(sel))))
+    pairs = np.stack([ends.unit[sel[kept_of[dup]]], ends.unit[sel[dup]]], axis=1)
+    coincident = unit_codes[pairs].reshape(-1, 2)
+    if mesh is not None and along_side.any():
+        on = along_side.nonzero()[0]
+        lo = np.minimum(end_pos[on, 0], end_pos[on, 1]).astype(np.int64)
+        k = np.where(gap[on] == 1, lo, size[on].astype(np.int64) - 1)  # the side leaving k
+        side = mesh.incidence_source[mesh.region_offsets[ends.region[on]] + k]
+        along = np.stack([side, unit_codes[ends.unit[on]]], axis=1)
+        coincident = np.concatenate([coincident, along[side >= 0]])
+    coincident = np.unique(coincident, axis=0)
     return Chords(
         region=ends.region[keep],
         unit=ends.unit[keep],
@@ -273,6 +299,7 @@ def make_chords(
         pos_b=end_pos[keep, 1],
         vid_a=end_vid[keep, 0],
         vid_b=end_vid[keep, 1],
+        coincident=coincident,
     )
 
 

@@ -87,6 +87,10 @@ class CutResult:
     #: ``(F_new,) int64`` the old region each new region lies in
     region_parent: np.ndarray
     interp: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    #: ``(K, 2) int64`` source codes of coincident chords (see ``Chords.coincident``)
+    coincident: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros((0, 2), dtype=np.int64)
+    )
 
     @property
     def num_new_vertices(self) -> int:
@@ -352,6 +356,7 @@ def _cut_one_by_one(
     parent = res.region_parent
     blocks = list(res.interp)
     chords = res.num_chords
+    coincident = [res.coincident]
     for u in units.tolist():
         z = cur_values[:, [u]]
         signs_u = classify(z, unit_tol[[u]])
@@ -373,7 +378,8 @@ def _cut_one_by_one(
         parent = parent[step.region_parent]
         blocks.extend(step.interp)
         chords += step.num_chords
-    return CutResult(cur, chords, parent, tuple(blocks))
+        coincident.append(step.coincident)
+    return CutResult(cur, chords, parent, tuple(blocks), np.concatenate(coincident))
 
 
 def _invalid_faces(
@@ -434,7 +440,7 @@ def _cut_once(
         return CutResult(mesh, 0, np.arange(nregions), ()), np.zeros(0, np.int64)
     ends = chord_ends(mesh, signs, values, pair_region, pair_unit)
     points, end_vid, end_pos = edge_points(ends, mesh.vertices, point_tol, values, unit_tol)
-    chords = make_chords(ends, end_vid, end_pos, unit_codes)
+    chords = make_chords(ends, end_vid, end_pos, unit_codes, mesh)
     xy = np.concatenate([mesh.vertices, points.xy])
     crossings = chord_crossings(chords, xy, nregions, max_regions)
     rise = rise_along(chords, points, values)
@@ -476,4 +482,4 @@ def _cut_once(
         np.concatenate([points.t, crossings.s_a[roots]]),
     )
     parent = np.concatenate([kept, t_regions[f_group]])
-    return CutResult(out, len(chords), parent, (block,)), bad
+    return CutResult(out, len(chords), parent, (block,), chords.coincident), bad

@@ -25,7 +25,20 @@ import numpy as np
 from .arrays import changes, components, expand, lexsort2, order_cycles
 from .mesh import Mesh
 
-__all__ = ["merge", "drop_degree_two"]
+__all__ = ["merge", "merge_across", "interior_sides", "drop_degree_two"]
+
+
+def interior_sides(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    """The two incidences of every side shared by two regions: ``(i1, i2)``, each ``(S,)``.
+
+    >>> square = Mesh.from_polygon(np.array([[0.0, 0], [1, 0], [1, 1], [0, 1]]))
+    >>> [len(i) for i in interior_sides(square)]
+    [0, 0]
+    """
+    key = mesh.side_keys
+    order = key.argsort(kind="stable")
+    pair = (key[order][1:] == key[order][:-1]).nonzero()[0]
+    return order[pair], order[pair + 1]
 
 
 def merge(
@@ -51,15 +64,7 @@ def merge(
     kept : (V,) bool
         Which old vertices remain (in order).
     """
-    nregions = mesh.num_regions
-    nverts = mesh.num_vertices
-    a = mesh.region_vertices
-    b = a[mesh.incidence_next]
-    key = mesh.side_keys
-    order = key.argsort(kind="stable")
-    pair = (key[order][1:] == key[order][:-1]).nonzero()[0]  # interior sides: two incidences
-    i1 = order[pair]
-    i2 = order[pair + 1]
+    i1, i2 = interior_sides(mesh)
     r1 = mesh.incidence_region[i1]
     r2 = mesh.incidence_region[i2]
     join = removable[i1] & removable[i2]
@@ -67,12 +72,26 @@ def merge(
     if same.ndim > 1:
         same = same.all(axis=1)
     join[join] = same
-    if not join.any():
+    return merge_across(mesh, i1[join], i2[join])
+
+
+def merge_across(
+    mesh: Mesh, i1: np.ndarray, i2: np.ndarray
+) -> tuple[Mesh, np.ndarray, np.ndarray]:
+    """Remove the sides whose two incidences are ``i1[j]`` and ``i2[j]``, joining regions.
+
+    Returns as :func:`merge`.
+    """
+    nregions = mesh.num_regions
+    nverts = mesh.num_vertices
+    a = mesh.region_vertices
+    b = a[mesh.incidence_next]
+    if len(i1) == 0:
         return mesh, np.arange(nregions, dtype=np.int64), np.ones(nverts, dtype=bool)
-    comp = components(nregions, r1[join], r2[join])
+    comp = components(nregions, mesh.incidence_region[i1], mesh.incidence_region[i2])
     drop = np.zeros(len(a), dtype=bool)
-    drop[i1[join]] = True
-    drop[i2[join]] = True
+    drop[i1] = True
+    drop[i2] = True
     # the remaining sides of each component form its boundary cycle
     keep = (~drop).nonzero()[0]
     h_comp = comp[mesh.incidence_region[keep]]
