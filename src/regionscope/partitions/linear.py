@@ -22,12 +22,12 @@ from regionscope.geometry.arrays import read_only
 from regionscope.geometry.line import merge_close
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
-from regionscope.network.program import compile_model
+from regionscope.network.program import Op, compile_model
 from regionscope.tolerances import get_tolerance
 
 from .base import PartitionBase
 
-__all__ = ["Partition1D", "piece_ends"]
+__all__ = ["Partition1D", "piece_ends", "piece_patterns"]
 
 
 def piece_ends(num_pieces: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +39,88 @@ def piece_ends(num_pieces: int) -> tuple[np.ndarray, np.ndarray]:
     """
     ends = np.stack([np.arange(num_pieces), np.arange(1, num_pieces + 1)], axis=1).reshape(-1)
     return ends.astype(np.int64), np.arange(0, 2 * num_pieces + 1, 2, dtype=np.int64)
+
+
+def piece_patterns(ev: Evaluator, points: np.ndarray) -> dict[int, np.ndarray]:
+    """The pattern of every piece between sorted ``points``, from the values at its two ends.
+
+    A piece's pattern combines what its ends say (:meth:`corner_bits
+    <regionscope.network.layers.Piecewise.corner_bits>`), as a 2-D region's
+    combines its corners' (:meth:`Evaluator.region_patterns
+    <regionscope.network.evaluate.Evaluator.region_patterns>`), with one more
+    rule: a unit within its tolerance at every point is zero along the whole
+    segment (the segment lies in its zero set, up to snapping).  Like a 2-D
+    corner on a side the unit made, no end then says anything about it
+    (:meth:`neutral_bits <regionscope.network.layers.Piecewise.neutral_bits>`):
+    it is off on every piece, as the snapping rule says, and never tells two
+    pieces apart, whichever way its rounding noise leans.
+
+    Parameters
+    ----------
+    ev : Evaluator
+        The network on a 1-D domain.
+    points : (P,) float64
+        Sorted piece boundaries.
+
+    Returns
+    -------
+    dict
+        ``{op index: (P - 1, pattern_width) pattern}``.
+
+    Examples
+    --------
+    >>> from regionscope.network.layers import Linear, ReLU, Sequential
+    >>> from regionscope.network.program import compile_model
+    >>> from regionscope import compute
+    >>> from regionscope.domains import Interval
+    >>> net = Sequential(                        # units 1e-12 (zero, up to rounding) and s
+    ...     Linear([[1.0], [1.0], [1.0]], [1.0 + 1e-12, 1.0, 0.0]),
+    ...     Linear([[1.0, -1.0, 0.0], [0.0, 0.0, 1.0]]),
+    ...     ReLU(),
+    ... )
+    >>> ev = compute.evaluator(Interval(-1.0, 1.0), compile_model(net, 1))
+    >>> piece_patterns(ev, np.array([-1.0, 0.0, 1.0]))[2]
+    array([[False, False],
+           [False,  True]])
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    program = ev.program
+    bits: dict[int, list[np.ndarray]] = {i: [] for i in program.piecewise}
+    somewhere: dict[int, list[np.ndarray]] = {i: [] for i in program.piecewise}
+
+    def grab(op: Op, out: np.ndarray, args: list[np.ndarray]) -> None:
+        if op.index in bits:
+            layer: Any = op.layer
+            tol = ev.unit_tol[op.index]
+            bits[op.index].append(layer.corner_bits(args[0], tol))
+            sure = layer.decided(args[0], tol)
+            somewhere[op.index].append(sure.reshape(len(sure), -1).any(axis=0))
+
+    if bits:
+        for sl in ev.chunks(len(pts)):
+            program.run(ev.lift(pts[sl, None]), stop=max(bits) + 1, collect=grab)
+    n = len(pts) - 1
+    out = {}
+    for i, parts in bits.items():
+        layer: Any = program.ops[i].layer
+        b = np.concatenate(parts)
+        ends = np.concatenate([b[:-1], b[1:]])  # rows: the pieces' left ends, then right ends
+        # pattern entry j is unit j's (unit_of); a unit undecided at every point is zero
+        zero = np.flatnonzero(~np.any(somewhere[i], axis=0))
+        if len(zero):
+            layer.neutral_bits(ends, np.repeat(np.arange(2 * n), len(zero)), np.tile(zero, 2 * n))
+        left, right = ends[:n], ends[n:]
+        every = layer.every_corner(program.ops[i].in_width)
+        out[i] = layer.pattern_from_bits(np.where(every, left & right, left | right))
+    undetermined = np.zeros(n, dtype=bool)
+    for p in out.values():
+        undetermined |= (p.reshape(n, -1) < 0).any(axis=1)
+    if undetermined.any():  # a max's winner that the ends leave open: the one inside
+        rows = np.flatnonzero(undetermined)
+        inside = ev.patterns((0.5 * (pts[rows] + pts[rows + 1]))[:, None])
+        for i, p in out.items():
+            p[rows] = inside[i]
+    return out
 
 
 class Partition1D(PartitionBase):
@@ -54,6 +136,12 @@ class Partition1D(PartitionBase):
     breakpoint_layer, breakpoint_neuron : (F-1,) int64
         The first layer, and in it the first unit, whose pattern differs
         across each breakpoint.
+
+    Notes
+    -----
+    Each piece's pattern comes from the values at its two ends
+    (:func:`piece_patterns`); a unit zero along the whole segment (within its
+    tolerance at every point) is off on every piece and makes no breakpoint.
     """
 
     def __init__(
@@ -76,15 +164,29 @@ class Partition1D(PartitionBase):
 
     @classmethod
     def from_candidates(cls, domain: Domain1D, ev: Evaluator, cuts: np.ndarray) -> Partition1D:
-        """Pieces between candidate cuts, merging neighbours with equal patterns."""
+        """Pieces between candidate cuts, merging neighbours with equal patterns.
+
+        Candidates where nothing changes (a polygon's corner along a zero
+        line, a point twice) leave no breakpoint.
+
+        >>> import regionscope as rs
+        >>> from regionscope import compute
+        >>> from regionscope.network.program import compile_model
+        >>> net = rs.Sequential(rs.Linear([[1.0], [1.0]], [0.0, -0.5]), rs.ReLU())
+        >>> dom = rs.Interval(-1.0, 1.0)
+        >>> ev = compute.evaluator(dom, compile_model(net, 1))
+        >>> cuts = np.array([-1.0, -0.3, 0.0, 0.2, 0.5, 0.5, 1.0])
+        >>> Partition1D.from_candidates(dom, ev, cuts).points.tolist()
+        [-1.0, 0.0, 0.5, 1.0]
+        """
         pts = merge_close(cuts, domain.lo, domain.hi, get_tolerance().point_rtol * domain.length)
-        part = cls(domain, pts, ev)
-        if part.num_regions > 1:
+        while True:
+            part = cls(domain, pts, ev)
             keys = part.pattern_keys()
             same = keys[1:] == keys[:-1]
-            if same.any():
-                part = cls(domain, pts[np.concatenate([[True], ~same, [True]])], ev)
-        return part
+            if not same.any():
+                return part
+            pts = pts[np.concatenate([[True], ~same, [True]])]
 
     def add(self, *layers: Layer, max_regions: int = compute.DEFAULT_MAX_REGIONS) -> Partition1D:
         """A new partition with ``layers`` applied after the current model."""
@@ -137,6 +239,13 @@ class Partition1D(PartitionBase):
 
     def _interior(self) -> np.ndarray:
         return self.midpoints()[:, None]
+
+    def _all_patterns(self) -> dict[int, np.ndarray]:
+        # a unit zero along the whole segment is off on every piece (see piece_patterns)
+        if "patterns" not in self._cache:
+            pats = piece_patterns(self._ev, self.points)
+            self._cache["patterns"] = {k: read_only(v) for k, v in pats.items()}
+        return self._cache["patterns"]
 
     def _vertex_coords(self) -> np.ndarray:
         return self.points[:, None]

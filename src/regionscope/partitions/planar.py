@@ -19,6 +19,7 @@ from regionscope.checks import as_finite
 from regionscope.domains import Box, Domain2D, SliceOf, coerce_domain
 from regionscope.geometry import Mesh, cut, decode_source, encode_source
 from regionscope.geometry.arrays import exclusive_cumsum, expand, read_only
+from regionscope.geometry.line import polygon_spans
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Argmax, Layer, Sequential
 from regionscope.network.program import compile_model
@@ -258,8 +259,17 @@ class Partition(PartitionBase):
     def slice(self, p: Any, q: Any) -> Any:
         """The partition along the segment from ``p`` to ``q`` (domain coordinates).
 
-        Computed from this partition's polygons (each region meets a segment in
-        one interval); it equals computing the 1-D case directly.
+        Computed from this partition's polygons: each region meets the segment
+        in one interval (:func:`~regionscope.geometry.line.polygon_spans`, with
+        corners within the point tolerance of the segment on it), whose ends
+        are the candidate breakpoints; the pieces' patterns come from the
+        network along the segment, and neighbours with equal patterns merge
+        (:meth:`Partition1D.from_candidates
+        <regionscope.partitions.linear.Partition1D.from_candidates>`).  It
+        equals computing the 1-D case directly, also along an edge: both
+        regions beside it meet the segment in the same interval, and the unit
+        that made the edge is zero along it, so it is off there and cuts
+        nothing, as in the direct computation.
 
         Examples
         --------
@@ -268,28 +278,28 @@ class Partition(PartitionBase):
         >>> line = part.slice([-1.0, -0.5], [1.0, 0.5])   # crosses both axes at the origin
         >>> line.num_regions, line.breakpoints.round(6)
         (2, array([1.118034]))
+        >>> along = part.slice([-1.0, 0.0], [1.0, 0.0])   # along y = 0
+        >>> along.breakpoints.tolist(), along.activation_patterns(1).tolist()
+        ([1.0], [[False, False], [True, False]])
         """
         from .linear import Partition1D
 
         dom = SliceOf(self.domain, p, q)
-        a, b = dom.p, dom.q
         mesh = self.mesh
-        v0 = mesh.vertices[mesh.region_vertices]
-        e = mesh.vertices[mesh.region_vertices[mesh.incidence_next]] - v0
-        normal = np.stack([-e[:, 1], e[:, 0]], axis=1)  # inward for counter-clockwise regions
-        num = np.einsum("ij,ij->i", normal, a - v0)
-        den = normal @ (b - a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = -num / den
-        enter = np.where(den > 0, t, -np.inf)
-        leave = np.where(den < 0, t, np.inf)
-        starts = mesh.region_starts
-        t0 = np.maximum(np.maximum.reduceat(enter, starts), 0.0)
-        t1 = np.minimum(np.minimum.reduceat(leave, starts), 1.0)
-        outside = np.minimum.reduceat(np.where(den == 0, num, 0.0), starts) < 0
-        tol = get_tolerance().point_rtol * self.domain.diameter / dom.length
-        hit = (t1 - t0 > tol) & ~outside
-        cuts = np.concatenate([[0.0, 1.0], t0[hit], t1[hit]]) * dom.length
+        rel = mesh.vertices - dom.p
+        d = dom.direction
+        point_tol = get_tolerance().point_rtol * self.domain.diameter
+        lo, hi = polygon_spans(
+            rel[:, 0] * d[1] - rel[:, 1] * d[0],
+            rel @ d,
+            mesh.region_vertices,
+            mesh.incidence_next,
+            mesh.region_starts,
+            point_tol,
+        )
+        lo, hi = np.maximum(lo, 0.0), np.minimum(hi, dom.length)
+        hit = hi - lo > point_tol
+        cuts = np.concatenate([[0.0, dom.length], lo[hit], hi[hit]])
         ev = compute.evaluator(dom, self.program)
         return Partition1D.from_candidates(dom, ev, cuts)
 
