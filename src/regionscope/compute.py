@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .domains import Domain, Domain1D, Domain2D
 from .errors import RegionLimitError
-from .geometry import CutResult, Mesh, check_mesh, cut, decode_source, encode_source, merge
+from .geometry import CutResult, Mesh, check_mesh, cut, decode_source, encode_source
+from .geometry.arrays import expand
 from .geometry.line import cut_line, drop_unchanged
+from .geometry.merging import interior_sides, merge_across
 from .network.evaluate import Evaluator
 from .network.program import Op, Program
 from .tolerances import Budget, get_budget, get_tolerance
@@ -109,17 +112,24 @@ def check_finite(z: np.ndarray, op: Op) -> None:
         )
 
 
-def undecided(mesh: Mesh, winners: np.ndarray) -> np.ndarray:
-    """``(F, groups) bool``: regions whose corners disagree on a max's winner.
+def disagreeing(mesh: Mesh, winners: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A pair filter for :func:`~regionscope.geometry.cut`: regions whose corners disagree
+    on a max's winner.
 
     ``winners (V, groups)`` holds each group's winner at each vertex.  Inputs
     affine on a convex region that have one winner at every corner have it
-    everywhere inside, so only the other (region, group) pairs are cut.
+    everywhere inside, so only the other (region, group) pairs are cut.  It
+    is asked about the crossed pairs only: the work follows the cut's.
     """
-    small = winners.max(initial=0) < 2**15
-    at = winners.astype(np.int16 if small else np.int64)[mesh.region_vertices]
-    starts = mesh.region_starts
-    return np.minimum.reduceat(at, starts, axis=0) != np.maximum.reduceat(at, starts, axis=0)
+
+    def keep(region: np.ndarray, group: np.ndarray) -> np.ndarray:
+        sizes = mesh.sizes[region]
+        own, k = expand(sizes)
+        at = winners[mesh.region_vertices[mesh.region_offsets[region][own] + k], group[own]]
+        starts = np.append(0, np.cumsum(sizes)[:-1])
+        return np.minimum.reduceat(at, starts) != np.maximum.reduceat(at, starts)
+
+    return keep
 
 
 class _VertexInputs:
@@ -197,31 +207,53 @@ class _VertexInputs:
 
 
 def _merge_layer(
-    ev: Evaluator, mesh: Mesh, index: int, x: np.ndarray | None
+    ev: Evaluator, mesh: Mesh, index: int, x: np.ndarray | None, coincident: np.ndarray
 ) -> tuple[Mesh, np.ndarray]:
-    """Merge regions that a max/argmax layer cut needlessly (equal region patterns).
+    """Merge regions that a max/argmax layer cut needlessly.
 
-    ``x``, if known, is the layer's input at the vertices.
+    Two regions on either side of a side the layer made have equal patterns
+    when the group that made the side has one winner on both sides, and so
+    has every group whose chord coincided with it (``coincident``: pairs of
+    source codes reported by the cuts): any other group's winner changes only
+    across a chord of its own.  So only those groups are compared, for only
+    those regions: the work grows with the sides the layer made, not with
+    regions times groups.  ``x``, if known, is the layer's input at the
+    vertices.
     """
-    pat = ev.region_patterns(
-        mesh.vertices,
-        mesh.region_vertices,
-        mesh.region_offsets,
-        mesh.centroids,
-        (index,),
-        mesh.incidence_source,
-        x if x is not None and len(x) == mesh.num_vertices else None,
-    )[index]
-    layer_of_side, _ = decode_source(mesh.incidence_source)
-    merged, _, kept = merge(mesh, pat.reshape(len(pat), -1), layer_of_side == index)
+    i1, i2 = interior_sides(mesh)
+    layer_of, group = decode_source(mesh.incidence_source[i1])
+    mine = (layer_of == index).nonzero()[0]
+    i1, i2, group = i1[mine], i2[mine], group[mine]
+    if x is not None and len(x) != mesh.num_vertices:
+        x = None  # computed at the corners, for the groups compared only
+    # the groups to compare across each side: its own, and those whose chords coincided
+    ours = coincident[(coincident >> 32 == index).all(axis=1)] & 0xFFFFFFFF
+    pairs = np.concatenate([ours, ours[:, ::-1]]) if len(ours) else ours.reshape(0, 2)
+    side = [np.arange(len(group))]
+    compare = [group]
+    if len(pairs):
+        order = np.argsort(pairs[:, 0], kind="stable")
+        lo = np.searchsorted(pairs[order, 0], group, side="left")
+        hi = np.searchsorted(pairs[order, 0], group, side="right")
+        own, k = expand(hi - lo)
+        side.append(own)
+        compare.append(pairs[order, 1][lo[own] + k])
+    side_q = np.concatenate(side)
+    group_q = np.concatenate(compare)
+    r1 = mesh.incidence_region[i1[side_q]]
+    r2 = mesh.incidence_region[i2[side_q]]
+    rv, offsets = mesh.region_vertices, mesh.region_offsets
+    w1 = ev.group_winners(index, x, rv, offsets, r1, group_q, mesh.vertices)
+    w2 = ev.group_winners(index, x, rv, offsets, r2, group_q, mesh.vertices)
+    differ = np.zeros(len(group), dtype=bool)
+    np.logical_or.at(differ, side_q, (w1 != w2) | (w1 < 0))
+    merged, _, kept = merge_across(mesh, i1[~differ], i2[~differ])
     return merged, kept
 
 
-def _unit_groups(n_units: int, mesh: Mesh, layer: Any, budget: Budget) -> int:
+def _unit_groups(n_units: int, mesh: Mesh, budget: Budget) -> int:
     """How many units to cut at once: the (vertex, unit) tables must fit the budget."""
     step = max(1, budget.chunk_values * 16 // max(mesh.num_vertices, 1))
-    if layer.merge:  # the (corner, group) winner table too
-        step = min(step, max(1, budget.chunk_values * 8 // len(mesh.region_vertices)))
     return min(step, n_units)
 
 
@@ -262,26 +294,42 @@ def cut_2d(
                 last_stage = stage == layer.num_stages(op.in_width) - 1
                 if stage == 0:
                     inputs.start_layer(mesh, op)
+                    coincident: list[np.ndarray] = []
                 n_units = layer.num_units(op.in_width)
                 codes = encode_source(index, layer.unit_of(stage, np.arange(n_units)))
                 unit_tol = np.broadcast_to(ev.unit_tol[index], (n_units,))
                 u0 = 0
                 while u0 < n_units:
-                    u1 = u0 + _unit_groups(n_units - u0, mesh, layer, budget)
+                    u1 = u0 + _unit_groups(n_units - u0, mesh, budget)
                     z, winners = inputs.stage_values(mesh, op, stage, slice(u0, u1))
                     check_finite(z, op)
-                    active = undecided(mesh, winners) if winners is not None else None
-                    res = cut(
-                        mesh, z, unit_tol[u0:u1], codes[u0:u1], point_tol, max_regions, active
-                    )
-                    del z, active
+                    keep = disagreeing(mesh, winners) if winners is not None else None
+                    try:
+                        res = cut(
+                            mesh,
+                            z,
+                            unit_tol[u0:u1],
+                            codes[u0:u1],
+                            point_tol,
+                            max_regions,
+                            pair_filter=keep,
+                        )
+                    except RegionLimitError as exc:
+                        where = f"layer {index} ({op.name})" + (
+                            f", {exc.where}" if exc.where else ""
+                        )
+                        raise RegionLimitError(exc.count, exc.limit, where) from None
+                    coincident.append(res.coincident)
+                    del z, keep
                     mesh = res.mesh
                     bar.update(f"layer {index} ({op.name})", mesh.num_regions, u1 - u0)
                     more = u1 < n_units or not last_stage or layer.merge  # merge needs x
                     inputs.after_cut(res, op, index != last_piecewise, more)
                     u0 = u1
                 if last_stage and layer.merge:
-                    mesh, kept = _merge_layer(ev, mesh, index, inputs.x)
+                    mesh, kept = _merge_layer(
+                        ev, mesh, index, inputs.x, np.concatenate(coincident)
+                    )
                     inputs.after_merge(kept)
                 if strict:
                     check_mesh(mesh, domain.area, f"layer {index} ({op.name}), stage {stage}")

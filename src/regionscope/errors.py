@@ -20,6 +20,7 @@ class RegionLimitError(ValueError):
     def __init__(self, count: int, limit: int, where: str = "") -> None:
         self.count = int(count)
         self.limit = int(limit)
+        self.where = where
         at = f" at {where}" if where else ""
         super().__init__(
             f"max_regions={limit} exceeded{at}: the partition reached {count} regions; "

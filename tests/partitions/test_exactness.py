@@ -142,3 +142,35 @@ def test_item17_region_limit_reports_what_was_reached():
     assert err.limit == 100 and err.count > 100
     assert f"reached {err.count} regions" in str(err)
     assert "layer" in str(err) or "cuts" in str(err)
+
+
+def test_item9_wide_maxout_is_merged_by_the_groups_that_change():
+    # maxout over groups of 4: needless cuts of the running maximum are merged by comparing,
+    # across each side the layer made, only the group that made it (and coincident ones)
+    net = random_mlp([2, 40], seed=5, maxout=4)
+    part = rs.partition(net, rs.Box(1.0))
+    check_partition(part, n=1)  # includes: no two neighbours with equal patterns
+    with rs.budget(register_values=1, chunk_values=256):  # streamed, restricted columns
+        assert_partitions_equal(part, rs.partition(net, rs.Box(1.0)))
+
+
+def test_item9_coincident_groups_are_compared_too():
+    # groups 1 and 2 are copies of group 0: their tie lines coincide with group 0's
+    rng = np.random.default_rng(3)
+    w, b = rng.normal(size=(3, 2)), rng.normal(size=3) * 0.3
+    net = rs.Sequential(
+        rs.Linear(np.vstack([w, w, w]), np.concatenate([b, b, b])),
+        rs.MaxPool([[0, 1, 2], [3, 4, 5], [6, 7, 8]]),
+    )
+    single = rs.partition(rs.Sequential(rs.Linear(w, b), rs.MaxPool([[0, 1, 2]])), rs.Box(1.0))
+    part = rs.partition(net, rs.Box(1.0))
+    check_partition(part, n=2)
+    assert part.num_regions == single.num_regions
+    pats = part.activation_patterns(1)
+    assert (pats == pats[:, :1]).all()  # the three groups agree everywhere
+
+
+def test_item9_region_limit_stops_a_wide_maxout_early():
+    with pytest.raises(rs.RegionLimitError) as info:
+        rs.partition(random_mlp([2, 1000], seed=0, maxout=4), rs.Box(1.0), max_regions=20_000)
+    assert info.value.count > 20_000 and "layer 1" in str(info.value)

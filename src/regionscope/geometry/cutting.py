@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
@@ -286,6 +287,7 @@ def cut(
     point_tol: float,
     max_regions: int,
     active: np.ndarray | None = None,
+    pair_filter: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> CutResult:
     """Cut every region of ``mesh`` along the zero sets of units.
 
@@ -307,6 +309,10 @@ def cut(
         would have more regions (``count`` is then a lower bound).
     active : (F, n) bool, optional
         Only these (region, unit) pairs may be cut.
+    pair_filter : callable, optional
+        ``pair_filter(region, unit) -> bool``: which of the crossed
+        (region, unit) pairs of ``mesh`` may be cut (asked for the crossed
+        pairs only, so its cost follows the cut's).
 
     Returns
     -------
@@ -321,7 +327,9 @@ def cut(
     splits a convex region into two convex pieces, whatever the tolerances.
     """
     signs = classify(values, unit_tol)
-    res, bad = _cut_once(mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, active)
+    res, bad = _cut_once(
+        mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, active, pair_filter
+    )
     if len(bad) == 0:
         return res
     n = values.shape[1]
@@ -331,7 +339,7 @@ def cut(
         slow[bad] = True
         allowed[bad] = False
         res, bad = _cut_once(
-            mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, allowed
+            mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, allowed, pair_filter
         )
     return _cut_one_by_one(mesh, res, slow, values, unit_tol, unit_codes, point_tol, max_regions)
 
@@ -429,6 +437,7 @@ def _cut_once(
     point_tol: float,
     max_regions: int,
     active: np.ndarray | None,
+    pair_filter: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[CutResult, np.ndarray]:
     """All steps once; returns the result and the old regions whose faces came out invalid."""
     nregions = mesh.num_regions
@@ -436,6 +445,9 @@ def _cut_once(
     pair_region, pair_unit = crossed_pairs(
         signs, mesh.region_vertices, mesh.region_offsets, active
     )
+    if pair_filter is not None and len(pair_region):
+        keep = pair_filter(pair_region, pair_unit)
+        pair_region, pair_unit = pair_region[keep], pair_unit[keep]
     if len(pair_region) == 0:
         return CutResult(mesh, 0, np.arange(nregions), ()), np.zeros(0, np.int64)
     ends = chord_ends(mesh, signs, values, pair_region, pair_unit)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.geometry.arrays import pack_bits, unpack_bits
+from regionscope.geometry.arrays import expand, pack_bits, unpack_bits
 from regionscope.geometry.mesh import decode_source
 from regionscope.tolerances import get_budget, get_tolerance
 
@@ -266,6 +266,70 @@ class Evaluator:
         self._settle_undetermined(out, interior)
         return out
 
+    def input_entries(self, coords: np.ndarray, index: int, columns: np.ndarray) -> np.ndarray:
+        """Op ``index``'s input at domain points, only columns ``columns[i] (k,)`` of row ``i``.
+
+        When the op before computes that input, only those entries are
+        computed (:meth:`~regionscope.network.layers.Layer.forward_entries`).
+
+        Returns
+        -------
+        (N, k) float64
+        """
+        op = self.program.ops[index]
+        prev = self.program.ops[index - 1] if index else None
+        direct = prev is not None and prev.output == op.inputs[0] and len(prev.inputs) == 1
+        out = np.empty(columns.shape)
+        for sl in self.chunks(len(coords)):
+            u = self.lift(coords[sl])
+            if direct:
+                before = self.program.run(u, stop=index - 1, register=prev.inputs[0])
+                out[sl] = prev.layer.forward_entries(before, columns[sl])
+            else:
+                x = self.program.run(u, stop=index, register=op.inputs[0])
+                out[sl] = np.take_along_axis(x, columns[sl], axis=1)
+        return out
+
+    def group_winners(
+        self,
+        index: int,
+        x: np.ndarray | None,
+        region_vertices: np.ndarray,
+        region_offsets: np.ndarray,
+        regions: np.ndarray,
+        groups: np.ndarray,
+        coords: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The winner of group ``groups[q]`` of max op ``index`` in region ``regions[q]``.
+
+        From the op's input at the vertices, ``x (V, in_width)``, or, without
+        it, computed at the vertices ``coords`` for the groups' inputs only:
+        the first input that is a candidate (within the group's tolerance of
+        its largest) at every corner of the region, as :meth:`region_patterns`
+        finds it; ``-1`` where no input is.  The work is proportional to the
+        queries, not to regions times groups.
+
+        Returns
+        -------
+        (Q,) int64
+        """
+        layer: Any = self.program.ops[index].layer
+        sizes = np.diff(region_offsets)[regions]
+        if len(regions) == 0:
+            return np.zeros(0, dtype=np.int64)
+        own, k = expand(sizes)
+        corners = region_vertices[region_offsets[regions][own] + k]
+        if x is not None:
+            cand = layer.group_candidates(x, corners, groups[own], self.unit_tol[index])
+        else:
+            if coords is None:
+                raise ValueError("group_winners needs the input x or the vertices coords")
+            columns = layer.group_columns(groups[own], self.program.ops[index].in_width)
+            vals = self.input_entries(coords[corners], index, np.maximum(columns, 0))
+            cand = layer.candidates_of(vals, columns, groups[own], self.unit_tol[index])
+        every = np.logical_and.reduceat(cand, np.append(0, np.cumsum(sizes)[:-1]), axis=0)
+        return np.where(every.any(axis=1), every.argmax(axis=1), -1)
+
     def _settle_undetermined(self, pats: dict[int, np.ndarray], interior: np.ndarray) -> None:
         """Where corners left a winner undetermined (``-1``), take the pattern inside."""
         rows = np.unique(
@@ -288,13 +352,23 @@ class Evaluator:
         """
         op = self.program.ops[index]
         layer: Any = op.layer
+        columns, sub = layer.restrict(units, op.in_width)
+        tol = self.unit_tol[index][units]
+        # when the op before computes the layer's input, ask it for the columns needed only
+        prev = self.program.ops[index - 1] if index else None
+        direct = prev is not None and prev.output == op.inputs[0] and len(prev.inputs) == 1
         out = np.empty((len(coords), units.stop - units.start))
         winners = np.empty(out.shape, dtype=np.int64) if layer.merge else None
         for sl in self.chunks(len(coords)):
-            x = self.program.run(self.lift(coords[sl]), stop=index, register=op.inputs[0])
-            out[sl] = layer.stage_values(x, stage, units)
+            u = self.lift(coords[sl])
+            if direct:
+                before = self.program.run(u, stop=index - 1, register=prev.inputs[0])
+                x = prev.layer.forward_columns(before, columns)
+            else:
+                x = self.program.run(u, stop=index, register=op.inputs[0])[:, columns]
+            out[sl] = sub.stage_values(x, stage)
             if winners is not None:
-                winners[sl] = self.pattern(op, x, units)
+                winners[sl] = sub.pattern(x, None, tol)
         return out, winners
 
     # -- affine maps ---------------------------------------------------------------------

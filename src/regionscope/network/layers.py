@@ -104,6 +104,14 @@ class Layer:
         """Output width for an input of width ``in_width``; ``ValueError`` if it does not fit."""
         return in_width
 
+    def forward_columns(self, x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Only some outputs: ``forward(x)[:, columns]`` (cheaper where a layer can)."""
+        return self.forward(x)[:, columns]
+
+    def forward_entries(self, x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Outputs ``columns[i] (k,)`` of row ``i`` only: ``(N, k)``."""
+        return np.take_along_axis(self.forward(x), columns, axis=1)
+
     def magnitude(self, *mags: np.ndarray) -> np.ndarray:
         """Upper bounds ``(N, out_width)`` on the terms of each output, given those of the inputs.
 
@@ -158,6 +166,18 @@ class Linear(Layer):
         y = x @ self.weight.T
         if self.bias is not None:
             y += self.bias
+        return y
+
+    def forward_columns(self, x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        y = x @ self.weight[columns].T
+        if self.bias is not None:
+            y += self.bias[columns]
+        return y
+
+    def forward_entries(self, x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        y = np.einsum("nki,ni->nk", self.weight[columns], x)
+        if self.bias is not None:
+            y += self.bias[columns]
         return y
 
     def forward_linear(self, x: np.ndarray) -> np.ndarray:
@@ -269,6 +289,15 @@ class Piecewise(Layer):
     def unit_of(self, stage: int, unit: np.ndarray) -> np.ndarray:
         """Neuron (output index, or group) that a stage's unit belongs to."""
         return unit
+
+    def restrict(self, units: slice, in_width: int) -> tuple[np.ndarray, Piecewise]:
+        """The input columns some units read, and a layer of those units alone on them.
+
+        ``restrict(units)[1]`` applied to ``x[:, columns]`` gives the stage
+        values and patterns of ``units`` (so a forward pass may compute only
+        those columns).
+        """
+        return np.arange(units.start, units.stop), self
 
     def unit_scale(self, mags: np.ndarray) -> np.ndarray:
         """Scales ``(N, units)`` of the units, from the input magnitudes ``mags (N, in_width)``.
@@ -592,6 +621,45 @@ class MaxPool(Piecewise):
     def corner_bits(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
         return self._candidates(x, tol).reshape(len(x), -1)
 
+    def restrict(self, units: slice, in_width: int) -> tuple[np.ndarray, Piecewise]:
+        table = self.groups[units]
+        columns = np.unique(table[table >= 0])
+        local = np.where(table >= 0, np.searchsorted(columns, np.maximum(table, 0)), -1)
+        return columns, MaxPool(local)
+
+    def group_candidates(
+        self,
+        x: np.ndarray,
+        rows: np.ndarray,
+        group: np.ndarray,
+        tol: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``(N, k) bool``: for row ``rows[i]`` of ``x``, the inputs of group ``group[i]``
+        within the group's tolerance of its largest (padding is never a candidate).
+
+        >>> pool = MaxPool([[0, 1], [2, 3]])
+        >>> x = np.array([[1.0, 2.0, 5.0, 5.0]])
+        >>> pool.group_candidates(x, np.array([0, 0]), np.array([0, 1])).tolist()
+        [[False, True], [True, True]]
+        """
+        columns = self.group_columns(group, x.shape[1])
+        vals = x[rows[:, None], np.maximum(columns, 0)]
+        return self.candidates_of(vals, columns, group, tol)
+
+    def group_columns(self, group: np.ndarray, in_width: int) -> np.ndarray:
+        """``(N, k) int``: the input columns of each group (``-1`` pads short groups)."""
+        return self.groups[group]
+
+    @staticmethod
+    def candidates_of(
+        vals: np.ndarray, columns: np.ndarray, group: np.ndarray, tol: np.ndarray | None
+    ) -> np.ndarray:
+        """``(N, k) bool`` candidates among a group's input values ``vals`` (padding where
+        ``columns < 0``)."""
+        vals = np.where(columns < 0, -np.inf, vals)
+        t = 0.0 if tol is None else np.asarray(tol)[group][:, None]
+        return vals >= vals.max(axis=1, keepdims=True) - t
+
     def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
         cand = bits.reshape(len(bits), -1, self.groups.shape[1])
         return np.where(cand.any(axis=2), cand.argmax(axis=2), -1)
@@ -653,6 +721,12 @@ class Argmax(MaxPool):
 
     def every_corner(self, width: int) -> np.ndarray:
         return np.ones(width, dtype=bool)
+
+    def group_columns(self, group: np.ndarray, in_width: int) -> np.ndarray:
+        return np.broadcast_to(np.arange(in_width), (len(group), in_width))
+
+    def restrict(self, units: slice, in_width: int) -> tuple[np.ndarray, Piecewise]:
+        return np.arange(in_width), self
 
     def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
         cand = bits.reshape(len(bits), 1, -1)
