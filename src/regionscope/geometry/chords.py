@@ -280,9 +280,11 @@ def make_chords(
     dup = np.zeros(len(sel), dtype=bool)
     dup[1:] = ~changes(ends.region[sel], v1[sel], v2[sel])[1:]
     keep = np.sort(sel[~dup])  # sorted by (region, unit) as the pairs are
-    kept_of = np.maximum.accumulate(np.where(dup, -1, np.arange(len(sel))))
-    pairs = np.stack([ends.unit[sel[kept_of[dup]]], ends.unit[sel[dup]]], axis=1)
-    coincident = unit_codes[pairs].reshape(-1, 2)
+    coincident = np.zeros((0, 2), dtype=np.int64)
+    if dup.any():
+        kept_of = np.maximum.accumulate(np.where(dup, -1, np.arange(len(sel))))
+        pairs = np.stack([ends.unit[sel[kept_of[dup]]], ends.unit[sel[dup]]], axis=1)
+        coincident = unit_codes[pairs].reshape(-1, 2)
     if mesh is not None and along_side.any():
         on = along_side.nonzero()[0]
         lo = np.minimum(end_pos[on, 0], end_pos[on, 1]).astype(np.int64)
@@ -290,7 +292,8 @@ def make_chords(
         side = mesh.incidence_source[mesh.region_offsets[ends.region[on]] + k]
         along = np.stack([side, unit_codes[ends.unit[on]]], axis=1)
         coincident = np.concatenate([coincident, along[side >= 0]])
-    coincident = np.unique(coincident, axis=0)
+    if len(coincident) > 1:
+        coincident = np.unique(coincident, axis=0)
     return Chords(
         region=ends.region[keep],
         unit=ends.unit[keep],
@@ -477,11 +480,12 @@ def merge_concurrent(
         cand = (same_chord & ~close & (gap * length[mc[1:]] <= NEAR_FACTOR * point_tol)).nonzero()[
             0
         ]
-        other = np.concatenate([crossings.b, crossings.a])[o]
-        within = np.zeros(len(cand), dtype=bool)
-        for k in (other[1:][cand], other[:-1][cand]):  # the other chord's unit along this one
-            within |= gap[cand] * np.abs(rise(mc[1:][cand], k)) <= unit_tol[chords.unit[k]]
-        near = np.unique(chords.region[mc[1:][cand[within]]])
+        if len(cand):
+            other = np.concatenate([crossings.b, crossings.a])[o]
+            within = np.zeros(len(cand), dtype=bool)
+            for k in (other[1:][cand], other[:-1][cand]):  # the other chord's unit along it
+                within |= gap[cand] * np.abs(rise(mc[1:][cand], k)) <= unit_tol[chords.unit[k]]
+            near = np.unique(chords.region[mc[1:][cand[within]]])
     link = same_chord & close
     link_a = mem_x[o][:-1][link]
     link_b = mem_x[o][1:][link]

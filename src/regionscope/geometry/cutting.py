@@ -472,7 +472,9 @@ def _cut_once(
             points.merged_regions,
         ]
     )
-    invalid = _invalid_faces(f_group, f_off, f_vert, new_vertices, np.isin(t_regions, risky))
+    invalid = np.zeros(0, dtype=np.int64)
+    if len(risky):
+        invalid = _invalid_faces(f_group, f_off, f_vert, new_vertices, np.isin(t_regions, risky))
     bad = np.unique(np.concatenate([t_regions[invalid], near, points.near_regions]))
     # untouched regions first, in order, then the new faces
     kept = (~touched).nonzero()[0]
