@@ -8,8 +8,8 @@ Data flow of :func:`cut_2d`, layer by layer: the values of the layer's input
 at the mesh's vertices (carried from earlier layers by exact interpolation,
 or recomputed in chunks when the budget is short) -> the values of the
 layer's units (:meth:`~regionscope.network.layers.Piecewise.stage_values`)
--> :func:`regionscope.geometry.cutting` with the units' tolerances -> for max
-layers, :func:`regionscope.geometry.merging` of the needless cuts.
+-> :func:`regionscope.geometry.cut` with the units' tolerances -> for max
+layers, :func:`regionscope.geometry.merging.merge_across` of the needless cuts.
 
 Examples
 --------
