@@ -226,8 +226,11 @@ def _merge_layer(
     i1, i2, group = i1[mine], i2[mine], group[mine]
     if x is not None and len(x) != mesh.num_vertices:
         x = None  # computed at the corners, for the groups compared only
-    # the groups to compare across each side: its own, and those whose chords coincided
+    # the groups to compare across each side: its own, those whose chords coincided with
+    # it, and those sharing an input with it (their winners can move with its ties)
     ours = coincident[(coincident >> 32 == index).all(axis=1)] & 0xFFFFFFFF
+    layer: Any = ev.program.ops[index].layer
+    ours = np.concatenate([ours.reshape(-1, 2), layer.overlapping_groups()])
     pairs = np.concatenate([ours, ours[:, ::-1]]) if len(ours) else ours.reshape(0, 2)
     side = [np.arange(len(group))]
     compare = [group]

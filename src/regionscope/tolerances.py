@@ -151,6 +151,9 @@ CONVEX_RTOL = 1e-7
 FACE_TURN_RTOL = 1e-9
 #: areas (of the regions, of the outer boundary) must match the domain's to this
 AREA_RTOL = 1e-9
+#: a region inside a unit's tolerance band takes the side its corners lean to by more than
+#: this fraction of the tolerance (rounding noise is far below it)
+NOISE_FRACTION = 1e-3
 #: crossings farther apart than this many point tolerances are never one point up to the
 #: units' tolerances (a prefilter of that test)
 NEAR_FACTOR = 1e6

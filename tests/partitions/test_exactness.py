@@ -174,3 +174,14 @@ def test_item9_region_limit_stops_a_wide_maxout_early():
     with pytest.raises(rs.RegionLimitError) as info:
         rs.partition(random_mlp([2, 1000], seed=0, maxout=4), rs.Box(1.0), max_regions=20_000)
     assert info.value.count > 20_000 and "layer 1" in str(info.value)
+
+
+def test_item9_overlapping_windows_are_compared_too():
+    # windows sharing an input: a tie in one can move the other's winner (found by hypothesis)
+    rng = np.random.default_rng(3141)
+    w1, b1 = rng.integers(-2, 3, (6, 2)).astype(float), rng.integers(-1, 2, 6) / 2
+    w2, b2 = rng.integers(-1, 2, (5, 6)).astype(float), rng.integers(-1, 2, 5) / 2
+    net = rs.Sequential(
+        rs.Linear(w1, b1), rs.ReLU(), rs.Linear(w2, b2), rs.MaxPool([[0, 1, 2], [2, 3, 4]])
+    )
+    check_partition(rs.partition(net, rs.Box(1.0)), n=2, seed=3141)

@@ -44,6 +44,9 @@ from typing import Any
 import numpy as np
 
 from regionscope.checks import as_indices, as_weights
+from regionscope.geometry.arrays import expand
+
+from .evidence import SIDE_EVERY, neutral_side_bits, side_bits, side_from_bits
 
 __all__ = [
     "Layer",
@@ -217,39 +220,6 @@ def _absolute(layer: Layer) -> Layer:
     return out
 
 
-#: a region inside a unit's tolerance band takes the side its corners lean to by more than
-#: this fraction of the tolerance (rounding noise is far below it)
-_NOISE_FRACTION = 1e-3
-#: which of the four side bits combine by ``and`` over a region's corners
-_SIDE_EVERY = np.array([False, False, False, True])
-
-
-def _side_bits(z: np.ndarray, t: np.ndarray | float) -> np.ndarray:
-    """``(N, 4n)``: ``z > t``, ``z < -t``, ``z > noise``, ``z >= -noise`` for each unit.
-
-    Combined over a region's corners (or, or, or, and), :func:`_side_from_bits` says on which
-    side of the unit's zero set the region lies: a corner beyond the tolerance decides; a
-    region entirely inside the band (thinner than the tolerance) is on the positive side
-    when its corners lean there by more than noise, and never for a unit that is zero up
-    to rounding.
-    """
-    noise = _NOISE_FRACTION * t
-    return np.concatenate([z > t, z < -t, z > noise, z >= -noise], axis=1)
-
-
-def _neutral_side_bits(bits: np.ndarray, rows: np.ndarray, units: np.ndarray, n: int) -> None:
-    # a corner inside the band on the unit's own side: its lean says nothing
-    inside = ~bits[rows, units] & ~bits[rows, n + units]
-    rows, units = rows[inside], units[inside]
-    bits[rows, 2 * n + units] = False  # neutral for "or"
-    bits[rows, 3 * n + units] = True  # neutral for "and"
-
-
-def _side_from_bits(bits: np.ndarray) -> np.ndarray:
-    pos, neg, lean, nonneg = np.split(bits, 4, axis=1)
-    return pos | (~neg & lean & nonneg)
-
-
 def _unit_tol(tol: np.ndarray | None, units: slice | None) -> np.ndarray | float:
     if tol is None:
         return 0.0
@@ -388,16 +358,16 @@ class ReLU(Piecewise):
         return (x > t) if units is None else (x[:, units] > t)
 
     def corner_bits(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
-        return _side_bits(x, _unit_tol(tol, None))
+        return side_bits(x, _unit_tol(tol, None))
 
     def every_corner(self, width: int) -> np.ndarray:
-        return _SIDE_EVERY.repeat(width)
+        return SIDE_EVERY.repeat(width)
 
     def neutral_bits(self, bits: np.ndarray, rows: np.ndarray, units: np.ndarray) -> None:
-        _neutral_side_bits(bits, rows, units, bits.shape[1] // 4)
+        neutral_side_bits(bits, rows, units, bits.shape[1] // 4)
 
     def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
-        return _side_from_bits(bits)
+        return side_from_bits(bits)
 
     def decided(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
         return np.abs(x) > _unit_tol(tol, None)
@@ -469,21 +439,21 @@ class HardTanh(Piecewise):
     def corner_bits(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
         t = _unit_tol(tol, None)
         return np.concatenate(
-            [_side_bits(x - self.min_val, t), _side_bits(x - self.max_val, t)], axis=1
+            [side_bits(x - self.min_val, t), side_bits(x - self.max_val, t)], axis=1
         )
 
     def every_corner(self, width: int) -> np.ndarray:
-        return np.tile(_SIDE_EVERY.repeat(width), 2)
+        return np.tile(SIDE_EVERY.repeat(width), 2)
 
     def neutral_bits(self, bits: np.ndarray, rows: np.ndarray, units: np.ndarray) -> None:
         n = bits.shape[1] // 8
         for half in (0, 4 * n):  # each threshold where the corner is inside its band
-            _neutral_side_bits(bits[:, half : half + 4 * n], rows, units, n)
+            neutral_side_bits(bits[:, half : half + 4 * n], rows, units, n)
 
     def pattern_from_bits(self, bits: np.ndarray) -> np.ndarray:
         n = bits.shape[1] // 2
-        above_min = _side_from_bits(bits[:, :n])
-        return (above_min.astype(np.int8) + _side_from_bits(bits[:, n:])).astype(np.int8)
+        above_min = side_from_bits(bits[:, :n])
+        return (above_min.astype(np.int8) + side_from_bits(bits[:, n:])).astype(np.int8)
 
     def decided(self, x: np.ndarray, tol: np.ndarray | None = None) -> np.ndarray:
         t = _unit_tol(tol, None)
@@ -650,6 +620,31 @@ class MaxPool(Piecewise):
         """``(N, k) int``: the input columns of each group (``-1`` pads short groups)."""
         return self.groups[group]
 
+    def overlapping_groups(self) -> np.ndarray:
+        """``(P, 2) int64``: pairs of distinct groups that share an input (both orders).
+
+        >>> MaxPool([[0, 1], [1, 2], [3, 4]]).overlapping_groups().tolist()
+        [[0, 1], [1, 0]]
+        """
+        group, slot = np.nonzero(self.groups >= 0)
+        column = self.groups[group, slot]
+        order = np.lexsort((group, column))
+        column, group = column[order], group[order]
+        # every pair of groups within one column's run
+        starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
+        counts = np.diff(np.r_[starts, len(column)])
+        own, k = expand(counts)
+        pairs = []
+        for shift in range(1, int(counts.max(initial=1))):
+            ok = k + shift < counts[own]
+            a = group[starts[own[ok]] + k[ok]]
+            b = group[starts[own[ok]] + k[ok] + shift]
+            pairs.append(np.stack([a, b], axis=1))
+        if not pairs:
+            return np.zeros((0, 2), dtype=np.int64)
+        both = np.concatenate(pairs + [p[:, ::-1] for p in pairs]).astype(np.int64)
+        return np.unique(both, axis=0)
+
     @staticmethod
     def candidates_of(
         vals: np.ndarray, columns: np.ndarray, group: np.ndarray, tol: np.ndarray | None
@@ -724,6 +719,9 @@ class Argmax(MaxPool):
 
     def group_columns(self, group: np.ndarray, in_width: int) -> np.ndarray:
         return np.broadcast_to(np.arange(in_width), (len(group), in_width))
+
+    def overlapping_groups(self) -> np.ndarray:
+        return np.zeros((0, 2), dtype=np.int64)
 
     def restrict(self, units: slice, in_width: int) -> tuple[np.ndarray, Piecewise]:
         return np.arange(in_width), self
