@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .domains import Domain, Domain1D, Domain2D
+from .domains import Domain, Domain1D, Domain2D, Plane, Segment, SliceOf
 from .errors import RegionLimitError
 from .geometry import CutResult, Mesh, check_mesh, cut, decode_source, encode_source
 from .geometry.arrays import expand
@@ -44,7 +44,15 @@ from .network.evaluate import Evaluator
 from .network.program import Op, Program
 from .tolerances import Budget, get_budget, get_tolerance
 
-__all__ = ["evaluator", "stage_plan", "cut_2d", "cut_1d", "Progress", "DEFAULT_MAX_REGIONS"]
+__all__ = [
+    "evaluator",
+    "lift_map",
+    "stage_plan",
+    "cut_2d",
+    "cut_1d",
+    "Progress",
+    "DEFAULT_MAX_REGIONS",
+]
 
 #: default limit on the number of regions
 DEFAULT_MAX_REGIONS = 4_000_000
@@ -53,7 +61,7 @@ DEFAULT_MAX_REGIONS = 4_000_000
 def evaluator(domain: Domain, program: Program) -> Evaluator:
     """The evaluator of ``program`` on ``domain`` (its lift, its corners)."""
     if isinstance(domain, Domain2D):
-        return Evaluator(program, domain.lift, domain.polygon)
+        return Evaluator(program, domain.lift, domain.polygon, lift_map(domain, domain.lift))
 
     if not isinstance(domain, Domain1D):
         raise TypeError(f"unsupported domain {domain!r}")
@@ -61,7 +69,39 @@ def evaluator(domain: Domain, program: Program) -> Evaluator:
     def lift(coords: np.ndarray) -> np.ndarray:
         return domain.lift(coords.reshape(-1))
 
-    return Evaluator(program, lift, np.array([[domain.lo], [domain.hi]]))
+    return Evaluator(program, lift, np.array([[domain.lo], [domain.hi]]), lift_map(domain, lift))
+
+
+def lift_map(
+    domain: Domain, lift: Callable[[np.ndarray], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lift as ``(linear (dim, D), offset (D,))`` float64: ``lift(u) = u @ linear + offset``.
+
+    Read from the domain's own attributes, exactly: the identity for a
+    polygon or an interval, ``origin`` and ``basis`` for a :class:`Plane`,
+    ``p`` and ``direction`` for a :class:`Segment`, the parent's map composed
+    with the line for a :class:`SliceOf`.  A domain of any other kind falls
+    back to the differences of ``lift`` (the evaluator's: ``(N, dim)`` to
+    ``(N, D)``) at 0 and at the unit vectors: exact when those values are (as
+    for the identity), a finite difference otherwise.
+
+    >>> import regionscope as rs
+    >>> seg = rs.Segment([1.0, 2.0], [4.0, 6.0])
+    >>> [m.tolist() for m in lift_map(seg, seg.lift)]
+    [[[0.6, 0.8]], [1.0, 2.0]]
+    """
+    if isinstance(domain, Plane):
+        return np.array(domain.basis, dtype=np.float64), np.array(domain.origin, np.float64)
+    if isinstance(domain, Segment):
+        return np.array(domain.direction, np.float64)[None, :], np.array(domain.p, np.float64)
+    if isinstance(domain, SliceOf):
+        lin, off = lift_map(domain.parent, domain.parent.lift)
+        return domain.direction[None, :] @ lin, domain.p @ lin + off
+    if type(domain).lift in (Domain2D.lift, Domain1D.lift):  # coordinates are the inputs
+        return np.eye(domain.dim), np.zeros(domain.dim)
+    # an unknown kind of domain: differences of the lift, which is affine
+    zero = lift(np.zeros((1, domain.dim)))[0]
+    return lift(np.eye(domain.dim)) - zero, zero
 
 
 class Progress:

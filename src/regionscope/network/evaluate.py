@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.geometry.arrays import expand, pack_bits, unpack_bits
+from regionscope.geometry.arrays import expand, pack_bits, read_only, unpack_bits
 from regionscope.geometry.mesh import decode_source
 from regionscope.tolerances import get_budget, get_tolerance
 
@@ -48,6 +48,11 @@ class Evaluator:
     corners : (K, dim) float64
         Corners of the (convex) domain: the unit scales are their largest
         there.
+    lift_affine : tuple, optional
+        The lift as ``(linear (dim, D), offset (D,))``: ``lift(u) = u @ linear
+        + offset``.  The magnitudes start from ``|u| @ |linear| + |offset|``
+        (the terms of the lift itself), and affine maps start from it.
+        Without it, from ``|lift(u)|`` and differences of the lift.
 
     Attributes
     ----------
@@ -60,17 +65,27 @@ class Evaluator:
     """
 
     def __init__(
-        self, program: Program, lift: Callable[[np.ndarray], np.ndarray], corners: np.ndarray
+        self,
+        program: Program,
+        lift: Callable[[np.ndarray], np.ndarray],
+        corners: np.ndarray,
+        lift_affine: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.program = program
         self.lift = lift
-        self.unit_tol, self.output_tol = self._unit_tolerances(
-            np.asarray(corners, dtype=np.float64)
-        )
+        corners = np.asarray(corners, dtype=np.float64)
+        if lift_affine is None:
+            dim = corners.shape[1]
+            zero = lift(np.zeros((1, dim)))[0]
+            lift_affine = (lift(np.eye(dim)) - zero, zero)
+        self.lift_linear = read_only(np.array(lift_affine[0], dtype=np.float64))
+        self.lift_offset = read_only(np.array(lift_affine[1], dtype=np.float64))
+        self.unit_tol, self.output_tol = self._unit_tolerances(corners)
 
     def _unit_tolerances(self, corners: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
         tol = get_tolerance()
-        regs: dict[int, np.ndarray] = {0: np.abs(self.lift(corners))}
+        mags = np.abs(corners) @ np.abs(self.lift_linear) + np.abs(self.lift_offset)
+        regs: dict[int, np.ndarray] = {0: mags}
         out: dict[int, np.ndarray] = {}
         with np.errstate(over="ignore", invalid="ignore"):
             for op in self.program.ops:

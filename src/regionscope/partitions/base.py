@@ -32,12 +32,11 @@ array([ True,  True,  True])
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from regionscope.domains import Domain, Domain1D, Domain2D, Plane, Segment, SliceOf
+from regionscope.domains import Domain
 from regionscope.geometry.arrays import mix64, read_only
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Sequential
@@ -280,11 +279,7 @@ class PartitionBase:
         if len(sel) and (sel.min() < 0 or sel.max() >= self.num_regions):
             raise ValueError(f"regions must be in 0..{self.num_regions - 1}")
         pats = {i: p[sel] for i, p in self._all_patterns().items() if i <= index}
-        if "lift_map" not in self._cache:
-            self._cache["lift_map"] = tuple(
-                read_only(m) for m in _lift_map(self.domain, self._ev.lift)
-            )
-        lift_linear, lift_offset = self._cache["lift_map"]
+        lift_linear, lift_offset = self._ev.lift_linear, self._ev.lift_offset
         return self._ev.affine_maps(index, pats, lift_linear, lift_offset, num_regions=len(sel))
 
     def locate(self, points: Any) -> np.ndarray:
@@ -340,38 +335,6 @@ class PartitionBase:
         from regionscope.io import save_arrays
 
         save_arrays(path, self.to_arrays())
-
-
-def _lift_map(
-    domain: Domain, lift: Callable[[np.ndarray], np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The lift as ``(linear (dim, D), offset (D,))`` float64: ``lift(u) = u @ linear + offset``.
-
-    Read from the domain's own attributes, exactly: the identity for a
-    polygon or an interval, ``origin`` and ``basis`` for a :class:`Plane`,
-    ``p`` and ``direction`` for a :class:`Segment`, the parent's map composed
-    with the line for a :class:`SliceOf`.  A domain of any other kind falls
-    back to the differences of ``lift`` (the evaluator's: ``(N, dim)`` to
-    ``(N, D)``) at 0 and at the unit vectors: exact when those values are (as
-    for the identity), a finite difference otherwise.
-
-    >>> import regionscope as rs
-    >>> seg = rs.Segment([1.0, 2.0], [4.0, 6.0])
-    >>> [m.tolist() for m in _lift_map(seg, seg.lift)]
-    [[[0.6, 0.8]], [1.0, 2.0]]
-    """
-    if isinstance(domain, Plane):
-        return np.array(domain.basis, dtype=np.float64), np.array(domain.origin, np.float64)
-    if isinstance(domain, Segment):
-        return np.array(domain.direction, np.float64)[None, :], np.array(domain.p, np.float64)
-    if isinstance(domain, SliceOf):
-        lin, off = _lift_map(domain.parent, domain.parent.lift)
-        return domain.direction[None, :] @ lin, domain.p @ lin + off
-    if type(domain).lift in (Domain2D.lift, Domain1D.lift):  # coordinates are the inputs
-        return np.eye(domain.dim), np.zeros(domain.dim)
-    # an unknown kind of domain: differences of the lift, which is affine
-    zero = lift(np.zeros((1, domain.dim)))[0]
-    return lift(np.eye(domain.dim)) - zero, zero
 
 
 def stats_to_json(stats: dict[str, Any]) -> dict[str, Any]:
