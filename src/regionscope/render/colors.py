@@ -35,7 +35,6 @@ __all__ = [
     "to_hex",
     "hex_array",
     "hash_colors",
-    "mix64",
     "categorical_colors",
     "colormap",
 ]

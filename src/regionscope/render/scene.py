@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .colors import LAYER_PALETTE, RGBA, categorical_colors, hash_colors, mix64, to_rgba
+from regionscope.geometry.arrays import mix64
+
+from .colors import LAYER_PALETTE, RGBA, categorical_colors, hash_colors, to_rgba
 from .fills import ValueScale, resolve_region_colors
 from .style import check_int_option, check_style
 
