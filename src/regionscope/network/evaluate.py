@@ -192,6 +192,7 @@ class Evaluator:
         indices: tuple[int, ...] | None = None,
         incidence_source: np.ndarray | None = None,
         inputs: np.ndarray | None = None,
+        zero_units: dict[int, np.ndarray] | None = None,
     ) -> dict[int, np.ndarray]:
         """The pattern of every region, from the values at its corners.
 
@@ -215,6 +216,10 @@ class Evaluator:
         inputs : (V, in_width) float64, optional
             With a single op in ``indices``: its input at the vertices, known
             already (no forward pass is run).
+        zero_units : dict, optional
+            ``{op index: (k,) int}``: units zero on the whole domain (within
+            their tolerance everywhere).  No corner says anything about them,
+            so they are off in every region.
 
         Returns
         -------
@@ -267,6 +272,10 @@ class Evaluator:
                 if sources is not None:
                     rows, units = _on_own_sides(sources, starts, i)
                     layer.neutral_bits(at_corners, rows, units)
+                zero = () if zero_units is None else zero_units.get(i, ())
+                if len(zero):
+                    rows = np.repeat(np.arange(len(at_corners)), len(zero))
+                    layer.neutral_bits(at_corners, rows, np.tile(zero, len(at_corners)))
                 every = layer.every_corner(ops[i].in_width)
                 combined = np.empty((f1 - f0, b.shape[1]), dtype=bool)
                 for cols, combine in ((every, np.bitwise_and), (~every, np.bitwise_or)):

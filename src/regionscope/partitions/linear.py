@@ -22,7 +22,7 @@ from regionscope.geometry.arrays import read_only
 from regionscope.geometry.line import merge_close
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
-from regionscope.network.program import Op, compile_model
+from regionscope.network.program import compile_model
 from regionscope.tolerances import get_tolerance
 
 from .base import PartitionBase
@@ -84,43 +84,11 @@ def piece_patterns(ev: Evaluator, points: np.ndarray) -> dict[int, np.ndarray]:
            [False,  True]])
     """
     pts = np.asarray(points, dtype=np.float64)
-    program = ev.program
-    bits: dict[int, list[np.ndarray]] = {i: [] for i in program.piecewise}
-    somewhere: dict[int, list[np.ndarray]] = {i: [] for i in program.piecewise}
-
-    def grab(op: Op, out: np.ndarray, args: list[np.ndarray]) -> None:
-        if op.index in bits:
-            layer: Any = op.layer
-            tol = ev.unit_tol[op.index]
-            bits[op.index].append(layer.corner_bits(args[0], tol))
-            sure = layer.decided(args[0], tol)
-            somewhere[op.index].append(sure.reshape(len(sure), -1).any(axis=0))
-
-    if bits:
-        for sl in ev.chunks(len(pts)):
-            program.run(ev.lift(pts[sl, None]), stop=max(bits) + 1, collect=grab)
-    n = len(pts) - 1
-    out = {}
-    for i, parts in bits.items():
-        layer: Any = program.ops[i].layer
-        b = np.concatenate(parts)
-        ends = np.concatenate([b[:-1], b[1:]])  # rows: the pieces' left ends, then right ends
-        # pattern entry j is unit j's (unit_of); a unit undecided at every point is zero
-        zero = np.flatnonzero(~np.any(somewhere[i], axis=0))
-        if len(zero):
-            layer.neutral_bits(ends, np.repeat(np.arange(2 * n), len(zero)), np.tile(zero, 2 * n))
-        left, right = ends[:n], ends[n:]
-        every = layer.every_corner(program.ops[i].in_width)
-        out[i] = layer.pattern_from_bits(np.where(every, left & right, left | right))
-    undetermined = np.zeros(n, dtype=bool)
-    for p in out.values():
-        undetermined |= (p.reshape(n, -1) < 0).any(axis=1)
-    if undetermined.any():  # a max's winner that the ends leave open: the one inside
-        rows = np.flatnonzero(undetermined)
-        inside = ev.patterns((0.5 * (pts[rows] + pts[rows + 1]))[:, None])
-        for i, p in out.items():
-            p[rows] = inside[i]
-    return out
+    _, sure = ev.patterns_decided(pts[:, None])
+    zero = {i: np.flatnonzero(~s.reshape(len(pts), -1).any(axis=0)) for i, s in sure.items()}
+    corners, offsets = piece_ends(len(pts) - 1)
+    mids = 0.5 * (pts[1:] + pts[:-1])
+    return ev.region_patterns(pts[:, None], corners, offsets, mids[:, None], zero_units=zero)
 
 
 class Partition1D(PartitionBase):
