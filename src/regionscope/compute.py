@@ -40,7 +40,7 @@ from .geometry import CutResult, Mesh, check_mesh, cut, decode_source, encode_so
 from .geometry.arrays import expand
 from .geometry.line import cut_line, drop_unchanged
 from .geometry.merging import interior_sides, merge_across
-from .network.evaluate import Evaluator
+from .network.evaluate import Evaluator, affine_of
 from .network.program import Op, Program
 from .tolerances import Budget, get_budget, get_tolerance
 
@@ -100,8 +100,7 @@ def lift_map(
     if type(domain).lift in (Domain2D.lift, Domain1D.lift):  # coordinates are the inputs
         return np.eye(domain.dim), np.zeros(domain.dim)
     # an unknown kind of domain: differences of the lift, which is affine
-    zero = lift(np.zeros((1, domain.dim)))[0]
-    return lift(np.eye(domain.dim)) - zero, zero
+    return affine_of(lift, domain.dim)
 
 
 class Progress:

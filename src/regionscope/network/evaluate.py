@@ -34,7 +34,19 @@ from regionscope.tolerances import get_budget, get_tolerance
 
 from .program import Op, Program
 
-__all__ = ["Evaluator"]
+__all__ = ["Evaluator", "affine_of"]
+
+
+def affine_of(lift: Callable[[np.ndarray], np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(linear (dim, D), offset (D,))`` of an affine ``lift``, from its values at 0 and at
+    the unit vectors: exact when those values are (as for the identity), a finite
+    difference otherwise.
+
+    >>> [a.tolist() for a in affine_of(lambda u: 2 * u + 1, 1)]
+    [[[2.0]], [1.0]]
+    """
+    zero = lift(np.zeros((1, dim)))[0]
+    return lift(np.eye(dim)) - zero, zero
 
 
 class Evaluator:
@@ -75,9 +87,7 @@ class Evaluator:
         self.lift = lift
         corners = np.asarray(corners, dtype=np.float64)
         if lift_affine is None:
-            dim = corners.shape[1]
-            zero = lift(np.zeros((1, dim)))[0]
-            lift_affine = (lift(np.eye(dim)) - zero, zero)
+            lift_affine = affine_of(lift, corners.shape[1])
         self.lift_linear = read_only(np.array(lift_affine[0], dtype=np.float64))
         self.lift_offset = read_only(np.array(lift_affine[1], dtype=np.float64))
         self.unit_tol, self.output_tol = self._unit_tolerances(corners)
