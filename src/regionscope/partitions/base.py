@@ -36,10 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from regionscope import compute
 from regionscope.domains import Domain
 from regionscope.geometry.arrays import mix64, read_only
 from regionscope.network.evaluate import Evaluator
-from regionscope.network.layers import Sequential
+from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Program
 from regionscope.network.serialize import model_to_arrays
 
@@ -100,6 +101,14 @@ class PartitionBase:
     def piecewise_layers(self) -> tuple[int, ...]:
         """Layer indices of the piecewise (cutting) layers."""
         return self.program.piecewise
+
+    def _extended(self, layers: tuple[Any, ...]) -> tuple[int, Evaluator]:
+        """For ``add``: the first new op, and the evaluator of the model with ``layers`` after."""
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"add: argument {i} is a {type(layer).__name__}, not a layer")
+        start = len(self.program.ops) if self.program.layers else 0
+        return start, compute.evaluator(self.domain, self.program.extend(*layers))
 
     def _layer_index(self, layer: int | str | None, *, piecewise: bool = False) -> int:
         ops = self.program.ops

@@ -158,11 +158,7 @@ class Partition1D(PartitionBase):
 
     def add(self, *layers: Layer, max_regions: int = compute.DEFAULT_MAX_REGIONS) -> Partition1D:
         """A new partition with ``layers`` applied after the current model."""
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"add: argument {i} is a {type(layer).__name__}, not a layer")
-        start = len(self.program.ops) if self.program.layers else 0
-        ev = compute.evaluator(self.domain, self.program.extend(*layers))
+        start, ev = self._extended(layers)
         points = compute.cut_1d(ev, self.domain, self.points, start, max_regions=max_regions)
         return Partition1D(self.domain, points, ev, self.stats)
 

@@ -96,12 +96,7 @@ class Partition(PartitionBase):
         >>> part.add(rs.Linear([[1.0], [-1.0]], [0.0, 0.5]), rs.ReLU()).num_regions
         3
         """
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"add: argument {i} is a {type(layer).__name__}, not a layer")
-        start = len(self.program.ops) if self.program.layers else 0
-        program = self.program.extend(*layers)
-        ev = compute.evaluator(self.domain, program)
+        start, ev = self._extended(layers)
         mesh, seconds = compute.cut_2d(
             ev, self.domain, self.mesh, start, progress=progress, max_regions=max_regions
         )
