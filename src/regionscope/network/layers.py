@@ -567,12 +567,8 @@ class MaxPool(Piecewise):
     def pattern(
         self, x: np.ndarray, units: slice | None = None, tol: np.ndarray | None = None
     ) -> np.ndarray:
-        vals = self._gather(x, units)
-        top = vals.max(axis=2, keepdims=True)
-        t = _unit_tol(tol, units)
-        t = t[None, :, None] if isinstance(t, np.ndarray) else t
         # ties within the tolerance go to the first of the largest inputs
-        return (vals >= top - t).argmax(axis=2)
+        return self._candidates(x, tol, units).argmax(axis=2)
 
     def every_corner(self, width: int) -> np.ndarray:
         return np.ones(self.groups.size, dtype=bool)
@@ -581,10 +577,12 @@ class MaxPool(Piecewise):
         """Nothing to do: a corner on a group's side is a tie whose candidates include the
         winner on either side."""
 
-    def _candidates(self, x: np.ndarray, tol: np.ndarray | None) -> np.ndarray:
+    def _candidates(
+        self, x: np.ndarray, tol: np.ndarray | None, units: slice | None = None
+    ) -> np.ndarray:
         """``(N, G, k) bool``: the inputs within the group's tolerance of its largest."""
-        vals = self._gather(x)
-        t = _unit_tol(tol, None)
+        vals = self._gather(x, units)
+        t = _unit_tol(tol, units)
         t = t[None, :, None] if isinstance(t, np.ndarray) else t
         return vals >= vals.max(axis=2, keepdims=True) - t
 
