@@ -77,3 +77,44 @@ def test_a_zero_by_cancellation_is_off_everywhere():
     ev = Evaluator(compile_model(net, 2), lambda u: u, SQUARE)
     pts = np.random.default_rng(0).uniform(-1, 1, size=(500, 2))
     assert not ev.patterns(pts)[3].any()
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**16))
+def test_folded_prefix_gives_the_values_of_the_layers(seed):
+    """Forward passes start from the affine prefix folded into one map of the plane point:
+    the same values as lifting the point and running every layer."""
+    rng = np.random.default_rng(seed)
+    conv = Conv(rng.normal(size=(2, 2, 3)), rng.normal(size=2), in_shape=(2, 4), padding=1)
+    net = rs.Sequential(
+        rs.Linear(rng.normal(size=(8, 5)), rng.normal(size=8)),
+        conv,
+        ChannelAffine(rng.normal(size=2), rng.normal(size=2), in_shape=(2, 4)),
+        AvgPool(in_shape=(2, 4), kernel=2),
+        rs.ReLU(),
+        rs.Linear(rng.normal(size=(3, 4))),
+        rs.Argmax(),
+    )
+    plane = rs.Plane(rng.normal(size=(3, 5)) * 3)
+    ev = Evaluator(compile_model(net, 5), plane.lift, plane.polygon,
+                   (plane.basis, plane.origin))
+    assert ev.prefix == 4 and len(ev.prefix_maps) == 1
+    pts = rng.uniform(-2, 2, size=(50, 2))
+    direct = ev.program.run(plane.lift(pts))
+    scale = np.abs(direct).max() + 1
+    np.testing.assert_allclose(ev.run(pts), direct, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(
+        ev.layer_input(pts, 4), ev.program.run(plane.lift(pts), stop=4), rtol=0,
+        atol=1e-12 * scale,
+    )
+    # a register inside the prefix is not folded: it comes from the layers themselves
+    inner = ev.program.ops[1].output
+    np.testing.assert_array_equal(
+        ev.values(pts, inner, 2), ev.program.run(plane.lift(pts), stop=2, register=inner)
+    )
+
+
+def test_nothing_is_folded_when_the_first_layer_is_piecewise():
+    ev = Evaluator(compile_model(rs.Sequential(rs.ReLU(), rs.Linear(np.eye(2))), 2),
+                   lambda u: u, SQUARE)
+    assert ev.prefix == 0 and ev.prefix_maps == {}

@@ -116,7 +116,7 @@ def test_item6_no_silent_coercions():
 
 
 def test_item16_progress_does_not_change_the_cost(monkeypatch):
-    import regionscope.compute as compute
+    import regionscope.compute.driver as compute
 
     calls = []
     real_cut = compute.cut

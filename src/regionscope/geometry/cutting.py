@@ -341,7 +341,9 @@ def cut(
         res, bad = _cut_once(
             mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, allowed, pair_filter
         )
-    return _cut_one_by_one(mesh, res, slow, values, unit_tol, unit_codes, point_tol, max_regions)
+    return _cut_one_by_one(
+        mesh, res, slow, values, unit_tol, unit_codes, point_tol, max_regions, pair_filter
+    )
 
 
 def _cut_one_by_one(
@@ -353,8 +355,10 @@ def _cut_one_by_one(
     unit_codes: np.ndarray,
     point_tol: float,
     max_regions: int,
+    pair_filter: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> CutResult:
-    """Finish a cut: the regions marked ``slow`` are cut by one unit at a time."""
+    """Finish a cut: the regions marked ``slow`` are cut by one unit at a time (only where
+    ``pair_filter``, asked about the regions of ``mesh`` they came from, allows)."""
     signs = classify(values, unit_tol)
     wanted = np.repeat(slow[:, None], values.shape[1], axis=1)
     units = np.unique(crossed_pairs(signs, mesh.region_vertices, mesh.region_offsets, wanted)[1])
@@ -368,6 +372,10 @@ def _cut_one_by_one(
     for u in units.tolist():
         z = cur_values[:, [u]]
         signs_u = classify(z, unit_tol[[u]])
+        allowed = in_slow.copy()
+        if pair_filter is not None:
+            rows = allowed.nonzero()[0]
+            allowed[rows] = pair_filter(parent[rows], np.full(len(rows), u, dtype=np.int64))
         step, bad = _cut_once(
             cur,
             signs_u,
@@ -376,7 +384,7 @@ def _cut_one_by_one(
             unit_codes[[u]],
             point_tol,
             max_regions,
-            in_slow[:, None],
+            allowed[:, None],
         )
         if len(bad):
             raise InvalidMeshError(f"cutting {len(bad)} regions by one unit made invalid faces")

@@ -91,6 +91,58 @@ class Evaluator:
         self.lift_linear = read_only(np.array(lift_affine[0], dtype=np.float64))
         self.lift_offset = read_only(np.array(lift_affine[1], dtype=np.float64))
         self.unit_tol, self.output_tol = self._unit_tolerances(corners)
+        self.prefix, self.prefix_maps = self._fold_prefix()
+
+    def _fold_prefix(self) -> tuple[int, dict[int, tuple[np.ndarray, np.ndarray]]]:
+        """The ops before the first piecewise op, folded into affine maps of the domain point.
+
+        Returns ``(p, maps)``: ops ``[0, p)`` are affine, and ``maps`` holds,
+        for every register the ops from ``p`` on read before writing, its map
+        ``(linear (dim, width), offset (width,))`` composed exactly from the
+        lift's (:meth:`affine_maps` does the same per region).  Forward passes
+        then start at op ``p`` from ``u @ linear + offset``: the lift to the
+        network's input space and the affine layers (linear, convolution,
+        batch-norm, pooling by averages...) cost ``2 * width`` per point.
+        ``p = 0`` (nothing folded) when the first op is piecewise.
+        """
+        ops = self.program.ops
+        p = next((o.index for o in ops if o.layer.piecewise), len(ops))
+        if p == 0:
+            return 0, {}
+        dim = self.lift_linear.shape[0]
+        regs = {0: (np.array(self.lift_linear), self.lift_offset[None, :])}
+        for o in ops[:p]:
+            regs[o.output] = _affine_op(o, [regs[r] for r in o.inputs], None, 0, dim)
+        written = set(regs)
+        live = {r for o in ops[p:] for r in o.inputs if r in written}
+        if p == len(ops):
+            live.add(self.program.out_register)
+        return p, {r: (read_only(regs[r][0]), read_only(regs[r][1][0])) for r in live}
+
+    def run(
+        self,
+        coords: np.ndarray,
+        stop: int | None = None,
+        register: int | None = None,
+        collect: Callable[[Op, np.ndarray, list[np.ndarray]], None] | None = None,
+        patterns: dict[int, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The program at domain points ``coords (N, dim)`` (see :meth:`Program.run
+        <regionscope.network.program.Program.run>`), from the folded prefix when the
+        ops asked for come after it."""
+        start = self.prefix
+        folded = register is None or register in self.prefix_maps
+        folded = folded or register not in self._prefix_registers()
+        if start and (stop is None or stop >= start) and folded:
+            regs = {r: coords @ lin + off for r, (lin, off) in self.prefix_maps.items()}
+            return self.program.run(
+                coords, stop, patterns, collect, register, start=start, registers=regs
+            )
+        return self.program.run(self.lift(coords), stop, patterns, collect, register)
+
+    def _prefix_registers(self) -> set[int]:
+        """Registers written by the folded ops."""
+        return {o.output for o in self.program.ops[: self.prefix]} | {0}
 
     def _unit_tolerances(self, corners: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
         tol = get_tolerance()
@@ -131,9 +183,7 @@ class Evaluator:
         out = np.empty((len(coords), self.program.register_width(register)))
         for sl in self.chunks(len(coords)):
             pats = None if patterns is None else {k: v[sl] for k, v in patterns.items()}
-            out[sl] = self.program.run(
-                self.lift(coords[sl]), stop=stop, register=register, patterns=pats
-            )
+            out[sl] = self.run(coords[sl], stop=stop, register=register, patterns=pats)
         return out
 
     def output(self, coords: np.ndarray, index: int) -> np.ndarray:
@@ -153,7 +203,7 @@ class Evaluator:
         op = self.program.ops[index]
         parts = [
             self.pattern(
-                op, self.program.run(self.lift(coords[sl]), stop=index, register=op.inputs[0])
+                op, self.run(coords[sl], stop=index, register=op.inputs[0])
             )
             for sl in self.chunks(len(coords))
         ]
@@ -184,7 +234,7 @@ class Evaluator:
                 sure[op.index].append(layer.decided(args[0], self.unit_tol[op.index]))
 
         for sl in self.chunks(len(coords)):
-            self.program.run(self.lift(coords[sl]), collect=grab)
+            self.run(coords[sl], collect=grab)
 
         def joined(parts: dict[int, list[np.ndarray]]) -> dict[int, np.ndarray]:
             return {
@@ -272,7 +322,7 @@ class Evaluator:
                     inputs[verts], self.unit_tol[only]
                 )
             else:
-                self.program.run(self.lift(coords[verts]), stop=stop, collect=grab)
+                self.run(coords[verts], stop=stop, collect=grab)
             sources = None
             if incidence_source is not None:
                 sources = incidence_source[region_offsets[f0] : region_offsets[f1]]
@@ -314,13 +364,19 @@ class Evaluator:
         prev = self.program.ops[index - 1] if index else None
         direct = prev is not None and prev.output == op.inputs[0] and len(prev.inputs) == 1
         out = np.empty(columns.shape)
+        folded = self.prefix_maps.get(op.inputs[0]) if index >= self.prefix else None
+        if folded is not None:  # entries of an affine map: 2 * k per point
+            lin, off = folded
+            for sl in self.chunks(len(coords)):
+                cols = columns[sl]
+                out[sl] = off[cols] + np.einsum("nd,dnk->nk", coords[sl], lin[:, cols])
+            return out
         for sl in self.chunks(len(coords)):
-            u = self.lift(coords[sl])
             if direct:
-                before = self.program.run(u, stop=index - 1, register=prev.inputs[0])
+                before = self.run(coords[sl], stop=index - 1, register=prev.inputs[0])
                 out[sl] = prev.layer.forward_entries(before, columns[sl])
             else:
-                x = self.program.run(u, stop=index, register=op.inputs[0])
+                x = self.run(coords[sl], stop=index, register=op.inputs[0])
                 out[sl] = np.take_along_axis(x, columns[sl], axis=1)
         return out
 
@@ -393,13 +449,17 @@ class Evaluator:
         direct = prev is not None and prev.output == op.inputs[0] and len(prev.inputs) == 1
         out = np.empty((len(coords), units.stop - units.start))
         winners = np.empty(out.shape, dtype=np.int64) if layer.merge else None
+        folded = self.prefix_maps.get(op.inputs[0]) if index >= self.prefix else None
+        if folded is not None:
+            lin, off = folded[0][:, columns], folded[1][columns]
         for sl in self.chunks(len(coords)):
-            u = self.lift(coords[sl])
-            if direct:
-                before = self.program.run(u, stop=index - 1, register=prev.inputs[0])
+            if folded is not None:
+                x = coords[sl] @ lin + off
+            elif direct:
+                before = self.run(coords[sl], stop=index - 1, register=prev.inputs[0])
                 x = prev.layer.forward_columns(before, columns)
             else:
-                x = self.program.run(u, stop=index, register=op.inputs[0])[:, columns]
+                x = self.run(coords[sl], stop=index, register=op.inputs[0])[:, columns]
             out[sl] = sub.stage_values(x, stage)
             if winners is not None:
                 winners[sl] = sub.pattern(x, None, tol)

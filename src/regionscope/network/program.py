@@ -115,8 +115,10 @@ class Program:
         patterns: dict[int, np.ndarray] | None = None,
         collect: Callable[[Op, np.ndarray, list[np.ndarray]], None] | None = None,
         register: int | None = None,
+        start: int = 0,
+        registers: dict[int, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Evaluate ops ``[0, stop)`` on a batch and return the last op's output.
+        """Evaluate ops ``[start, stop)`` on a batch and return the last op's output.
 
         Parameters
         ----------
@@ -131,12 +133,17 @@ class Program:
         register : int, optional
             Return this register instead of the last op's output (it must be
             written by one of the ops run, or be 0, the input).
+        start : int, optional
+            The first op to run; ``registers`` then holds every register the
+            ops from ``start`` on read before writing (``x`` is ignored).
+        registers : dict, optional
+            ``{register: (N, width)}`` at op ``start``.
         """
-        ops = self.ops if stop is None else self.ops[:stop]
-        regs: dict[int, np.ndarray] = {0: x}
+        ops = self.ops[start:] if stop is None else self.ops[start:stop]
+        regs: dict[int, np.ndarray] = {0: x} if registers is None else dict(registers)
+        if register is not None and register in regs:
+            return regs[register]
         out = x
-        if register == 0:
-            return x
         for op in ops:
             args = [regs[r] for r in op.inputs]
             layer = op.layer

@@ -34,15 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from .domains import Domain, Domain1D, Domain2D, Plane, Segment, SliceOf
-from .errors import RegionLimitError
-from .geometry import CutResult, Mesh, check_mesh, cut, decode_source, encode_source
-from .geometry.arrays import expand
-from .geometry.line import cut_line, drop_unchanged
-from .geometry.merging import interior_sides, merge_across
-from .network.evaluate import Evaluator, affine_of
-from .network.program import Op, Program
-from .tolerances import Budget, get_budget, get_tolerance
+from regionscope.domains import Domain, Domain1D, Domain2D, Plane, Segment, SliceOf
+from regionscope.errors import RegionLimitError
+from regionscope.geometry import CutResult, Mesh, check_mesh, cut, encode_source
+from regionscope.geometry.line import cut_line, drop_unchanged
+from regionscope.network.evaluate import Evaluator, affine_of
+from regionscope.network.program import Op, Program
+from regionscope.tolerances import Budget, get_budget, get_tolerance
+
+from .merge import merge_layer
+from .pairs import disagreeing
+from .windowed import affine_input, cut_windowed
 
 __all__ = [
     "evaluator",
@@ -151,26 +153,6 @@ def check_finite(z: np.ndarray, op: Op) -> None:
         )
 
 
-def disagreeing(mesh: Mesh, winners: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A pair filter for :func:`~regionscope.geometry.cut`: regions whose corners disagree
-    on a max's winner.
-
-    ``winners (V, groups)`` holds each group's winner at each vertex.  Inputs
-    affine on a convex region that have one winner at every corner have it
-    everywhere inside, so only the other (region, group) pairs are cut.  It
-    is asked about the crossed pairs only: the work follows the cut's.
-    """
-
-    def keep(region: np.ndarray, group: np.ndarray) -> np.ndarray:
-        sizes = mesh.sizes[region]
-        own, k = expand(sizes)
-        at = winners[mesh.region_vertices[mesh.region_offsets[region][own] + k], group[own]]
-        starts = np.append(0, np.cumsum(sizes)[:-1])
-        return np.minimum.reduceat(at, starts) != np.maximum.reduceat(at, starts)
-
-    return keep
-
-
 class _VertexInputs:
     """The input of the layer being cut, at the mesh's vertices.
 
@@ -236,6 +218,10 @@ class _VertexInputs:
         if self.x is not None and more:
             self.x = res.extend(self.x) if nverts * self.x.shape[1] <= self.limit else None
 
+    def forget(self) -> None:
+        """Drop every value: the mesh changed without them."""
+        self.regs, self.x = None, None
+
     def after_merge(self, kept: np.ndarray) -> None:
         """Keep the values at the vertices a merge kept."""
         if self.regs is not None:
@@ -245,58 +231,41 @@ class _VertexInputs:
             self.x = self.x[kept]
 
 
-def _merge_layer(
-    ev: Evaluator, mesh: Mesh, index: int, x: np.ndarray | None, coincident: np.ndarray
-) -> tuple[Mesh, np.ndarray]:
-    """Merge regions that a max/argmax layer cut needlessly.
-
-    Two regions on either side of a side the layer made have equal patterns
-    when the group that made the side has one winner on both sides, and so
-    has every group whose chord coincided with it (``coincident``: pairs of
-    source codes reported by the cuts): any other group's winner changes only
-    across a chord of its own.  So only those groups are compared, for only
-    those regions: the work grows with the sides the layer made, not with
-    regions times groups.  ``x``, if known, is the layer's input at the
-    vertices.
-    """
-    i1, i2 = interior_sides(mesh)
-    layer_of, group = decode_source(mesh.incidence_source[i1])
-    mine = (layer_of == index).nonzero()[0]
-    i1, i2, group = i1[mine], i2[mine], group[mine]
-    if x is not None and len(x) != mesh.num_vertices:
-        x = None  # computed at the corners, for the groups compared only
-    # the groups to compare across each side: its own, those whose chords coincided with
-    # it, and those sharing an input with it (their winners can move with its ties)
-    ours = coincident[(coincident >> 32 == index).all(axis=1)] & 0xFFFFFFFF
-    layer: Any = ev.program.ops[index].layer
-    ours = np.concatenate([ours.reshape(-1, 2), layer.overlapping_groups()])
-    pairs = np.concatenate([ours, ours[:, ::-1]]) if len(ours) else ours.reshape(0, 2)
-    side = [np.arange(len(group))]
-    compare = [group]
-    if len(pairs):
-        order = np.argsort(pairs[:, 0], kind="stable")
-        lo = np.searchsorted(pairs[order, 0], group, side="left")
-        hi = np.searchsorted(pairs[order, 0], group, side="right")
-        own, k = expand(hi - lo)
-        side.append(own)
-        compare.append(pairs[order, 1][lo[own] + k])
-    side_q = np.concatenate(side)
-    group_q = np.concatenate(compare)
-    r1 = mesh.incidence_region[i1[side_q]]
-    r2 = mesh.incidence_region[i2[side_q]]
-    rv, offsets = mesh.region_vertices, mesh.region_offsets
-    w1 = ev.group_winners(index, x, rv, offsets, r1, group_q, mesh.vertices)
-    w2 = ev.group_winners(index, x, rv, offsets, r2, group_q, mesh.vertices)
-    differ = np.zeros(len(group), dtype=bool)
-    np.logical_or.at(differ, side_q, (w1 != w2) | (w1 < 0))
-    merged, _, kept = merge_across(mesh, i1[~differ], i2[~differ])
-    return merged, kept
-
-
 def _unit_groups(n_units: int, mesh: Mesh, budget: Budget) -> int:
     """How many units to cut at once: the (vertex, unit) tables must fit the budget."""
     step = max(1, budget.chunk_values * 16 // max(mesh.num_vertices, 1))
     return min(step, n_units)
+
+
+def _finish_layer(
+    mesh: Mesh, domain: Domain2D, op: Op, stage: int, strict: bool, seconds: dict, t0: float
+) -> None:
+    """After a stage: the validity check in strict mode, and the time spent."""
+    if strict:
+        check_mesh(mesh, domain.area, f"layer {op.index} ({op.name}), stage {stage}")
+    seconds[op.index] = seconds.get(op.index, 0.0) + time.perf_counter() - t0
+
+
+def _windowed(
+    ev: Evaluator,
+    mesh: Mesh,
+    op: Op,
+    affine: tuple[np.ndarray, np.ndarray],
+    point_tol: float,
+    max_regions: int,
+    bar: Progress,
+) -> Mesh:
+    """A max layer on an affine input (:func:`~regionscope.compute.windowed.cut_windowed`),
+    with the driver's progress and region-limit messages."""
+
+    def report(cur: Mesh, groups: int) -> None:
+        bar.update(f"layer {op.index} ({op.name})", cur.num_regions, groups)
+
+    try:
+        return cut_windowed(ev, mesh, op, affine, point_tol, max_regions, report)
+    except RegionLimitError as exc:
+        where = f"layer {op.index} ({op.name})" + (f", {exc.where}" if exc.where else "")
+        raise RegionLimitError(exc.count, exc.limit, where) from None
 
 
 def cut_2d(
@@ -334,6 +303,13 @@ def cut_2d(
                 op = program.ops[index]
                 layer: Any = op.layer
                 last_stage = stage == layer.num_stages(op.in_width) - 1
+                affine = affine_input(ev, op)
+                if affine is not None:  # a max layer on an affine input: all stages at once
+                    if stage == 0:
+                        mesh = _windowed(ev, mesh, op, affine, point_tol, max_regions, bar)
+                        inputs.forget()
+                        _finish_layer(mesh, domain, op, stage, strict, seconds, t0)
+                    continue
                 if stage == 0:
                     inputs.start_layer(mesh, op)
                     coincident: list[np.ndarray] = []
@@ -369,13 +345,11 @@ def cut_2d(
                     inputs.after_cut(res, op, index != last_piecewise, more)
                     u0 = u1
                 if last_stage and layer.merge:
-                    mesh, kept = _merge_layer(
+                    mesh, kept = merge_layer(
                         ev, mesh, index, inputs.x, np.concatenate(coincident)
                     )
                     inputs.after_merge(kept)
-                if strict:
-                    check_mesh(mesh, domain.area, f"layer {index} ({op.name}), stage {stage}")
-                seconds[index] = seconds.get(index, 0.0) + time.perf_counter() - t0
+                _finish_layer(mesh, domain, op, stage, strict, seconds, t0)
     finally:
         bar.close()
     if mesh.num_regions > max_regions:

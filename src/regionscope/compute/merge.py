@@ -1,0 +1,73 @@
+"""Merging the regions a max or argmax layer cut needlessly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from regionscope.geometry import Mesh, decode_source
+from regionscope.geometry.arrays import expand
+from regionscope.geometry.merging import interior_sides, merge_across
+from regionscope.network.evaluate import Evaluator
+
+__all__ = ["merge_layer"]
+
+
+def merge_layer(
+    ev: Evaluator,
+    mesh: Mesh,
+    index: int,
+    x: np.ndarray | None,
+    coincident: np.ndarray,
+    groups: slice | None = None,
+) -> tuple[Mesh, np.ndarray]:
+    """Merge regions that a max/argmax layer cut needlessly.
+
+    Two regions on either side of a side the layer made have equal patterns
+    when the group that made the side has one winner on both sides, and so
+    has every group whose chord coincided with it (``coincident``: pairs of
+    source codes reported by the cuts): any other group's winner changes only
+    across a chord of its own.  So only those groups are compared, for only
+    those regions: the work grows with the sides the layer made, not with
+    regions times groups.  ``x``, if known, is the layer's input at the
+    vertices.  With ``groups``, only the sides made by those groups are
+    candidates (the others were merged already).
+
+    Returns the merged mesh and the old vertices it kept.
+    """
+    i1, i2 = interior_sides(mesh)
+    layer_of, group = decode_source(mesh.incidence_source[i1])
+    ours_side = layer_of == index
+    if groups is not None:
+        ours_side &= (group >= groups.start) & (group < groups.stop)
+    mine = ours_side.nonzero()[0]
+    i1, i2, group = i1[mine], i2[mine], group[mine]
+    if x is not None and len(x) != mesh.num_vertices:
+        x = None  # computed at the corners, for the groups compared only
+    # the groups to compare across each side: its own, those whose chords coincided with
+    # it, and those sharing an input with it (their winners can move with its ties)
+    ours = coincident[(coincident >> 32 == index).all(axis=1)] & 0xFFFFFFFF
+    layer: Any = ev.program.ops[index].layer
+    ours = np.concatenate([ours.reshape(-1, 2), layer.overlapping_groups()])
+    pairs = np.concatenate([ours, ours[:, ::-1]]) if len(ours) else ours.reshape(0, 2)
+    side = [np.arange(len(group))]
+    compare = [group]
+    if len(pairs):
+        order = np.argsort(pairs[:, 0], kind="stable")
+        lo = np.searchsorted(pairs[order, 0], group, side="left")
+        hi = np.searchsorted(pairs[order, 0], group, side="right")
+        own, k = expand(hi - lo)
+        side.append(own)
+        compare.append(pairs[order, 1][lo[own] + k])
+    side_q = np.concatenate(side)
+    group_q = np.concatenate(compare)
+    r1 = mesh.incidence_region[i1[side_q]]
+    r2 = mesh.incidence_region[i2[side_q]]
+    rv, offsets = mesh.region_vertices, mesh.region_offsets
+    w1 = ev.group_winners(index, x, rv, offsets, r1, group_q, mesh.vertices)
+    w2 = ev.group_winners(index, x, rv, offsets, r2, group_q, mesh.vertices)
+    differ = np.zeros(len(group), dtype=bool)
+    np.logical_or.at(differ, side_q, (w1 != w2) | (w1 < 0))
+    merged, _, kept = merge_across(mesh, i1[~differ], i2[~differ])
+    return merged, kept

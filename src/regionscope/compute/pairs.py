@@ -1,0 +1,32 @@
+"""Pair filters for :func:`~regionscope.geometry.cut`: the crossed (region, unit) pairs to cut."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from regionscope.geometry import Mesh
+from regionscope.geometry.arrays import expand
+
+__all__ = ["disagreeing"]
+
+
+def disagreeing(mesh: Mesh, winners: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A pair filter for :func:`~regionscope.geometry.cut`: regions whose corners disagree
+    on a max's winner.
+
+    ``winners (V, groups)`` holds each group's winner at each vertex.  Inputs
+    affine on a convex region that have one winner at every corner have it
+    everywhere inside, so only the other (region, group) pairs are cut.  It
+    is asked about the crossed pairs only: the work follows the cut's.
+    """
+
+    def keep(region: np.ndarray, group: np.ndarray) -> np.ndarray:
+        sizes = mesh.sizes[region]
+        own, k = expand(sizes)
+        at = winners[mesh.region_vertices[mesh.region_offsets[region][own] + k], group[own]]
+        starts = np.append(0, np.cumsum(sizes)[:-1])
+        return np.minimum.reduceat(at, starts) != np.maximum.reduceat(at, starts)
+
+    return keep
