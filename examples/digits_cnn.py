@@ -155,9 +155,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         part.to_png(
             args.out / "digits_cnn.png",
             color_by="class",
+            class_names=[f"digit {c}" for c in range(10)],
+            legend=True,
+            axes=True,
+            title=f"A small CNN on the plane through three digits: {part.num_regions} regions",
             mark=True,
             mark_labels=[f"digit {c}" for c in args.classes],
-            size=700,
+            size=(820, 640),
         )
         files.append(args.out / "digits_cnn.png")
     except ImportError as exc:  # labels are drawn with matplotlib, an optional extra

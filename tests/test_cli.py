@@ -254,3 +254,105 @@ def test_compiled_torch_files_are_refused_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "TorchScript" in err and "\n" not in err
     assert not (tmp_path / "x.png").exists()
+
+
+def svg_texts(path, group: str) -> list[str]:
+    root = ET.parse(path).getroot()
+    return [
+        t.text
+        for g in root.iter(f"{SVG_NS}g")
+        if g.get("class") == group
+        for t in g.iter(f"{SVG_NS}text")
+    ]
+
+
+def test_render_figure_options(tmp_path, mlp_npz):
+    path, _ = mlp_npz
+    out = tmp_path / "fig.svg"
+    args = ["render", str(path), "--out", str(out), "--legend", "--title", "My net"]
+    args += ["--axes", "--color-by", "class", "--class-names", "cat,dog,emu"]
+    assert cli.main(args) == 0
+    assert svg_texts(out, "title") == ["My net"]
+    legend = svg_texts(out, "legend")
+    assert legend[:4] == ["class", "cat", "dog", "emu"] and "decision boundary" in legend
+    assert svg_texts(out, "labels") == ["input 0", "input 1"]
+    # without the flags: no legend, no title, no axes
+    assert cli.main(["render", str(path), "--out", str(out)]) == 0
+    assert svg_texts(out, "legend") == svg_texts(out, "title") == svg_texts(out, "axes") == []
+
+
+def test_demo_is_a_figure_by_default(tmp_path):
+    out = tmp_path / "demo.svg"
+    assert cli.main(["demo", "--out", str(out)]) == 0
+    (title,) = svg_texts(out, "title")
+    part = rs.partition(cli.demo_network(), rs.Box(1.0))
+    assert f"{part.num_regions} regions" in title
+    assert svg_texts(out, "legend") == [
+        "edges made by", "ReLU 1", "ReLU 2", "ReLU 3", "decision boundary"
+    ]  # fmt: skip
+    assert svg_texts(out, "axes")
+    assert cli.main(["demo", "--out", str(out), "--no-legend", "--no-axes", "--title", ""]) == 0
+    assert svg_texts(out, "legend") == svg_texts(out, "title") == svg_texts(out, "axes") == []
+
+
+def test_progress_flag(tmp_path, mlp_npz, capsys):
+    path, _ = mlp_npz
+    out = tmp_path / "p.svg"
+    assert cli.main(["render", str(path), "--out", str(out), "--progress"]) == 0
+    assert out.exists()
+    assert "regions:" in capsys.readouterr().out
+
+
+def test_segment_domain(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    model = tmp_path / "m3.npz"
+    w0 = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    np.savez(model, W0=w0, b0=[-0.5, -0.25], W1=np.ones((1, 2)))
+    out = tmp_path / "seg.png"
+    spec = "segment:0,0,0:1,1,0"
+    assert cli.main(["render", str(model), "--domain", spec, "--out", str(out)]) == 0
+    net = rs.Sequential(rs.Linear(w0, [-0.5, -0.25]), rs.ReLU(), rs.Linear(np.ones((1, 2))))
+    line = rs.partition(net, rs.Segment([0.0, 0.0, 0.0], [1.0, 1.0, 0.0]))
+    assert f"regions: {line.num_regions}, breakpoints: {len(line.breakpoints)}" in (
+        capsys.readouterr().out
+    )
+    pts = tmp_path / "ends.npy"
+    np.save(pts, np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 0.0]]))
+    assert cli.parse_domain(f"segment:{pts}").q.tolist() == [1.0, 1.0, 0.0]
+    for bad in ("segment:1,2", "segment:1,a:2,3", "segment:1:2:3"):
+        assert cli.main(["render", str(model), "--domain", bad, "--out", str(out)]) == 2
+        assert "segment" in capsys.readouterr().err
+
+
+def test_view_writes_one_self_contained_page(tmp_path, mlp_npz, capsys):
+    path, _ = mlp_npz
+    out = tmp_path / "page.html"
+    rc = cli.main(
+        ["view", str(path), "--domain", "box:0,2,-1,1", "--out", str(out), "--title", "T"]
+    )
+    assert rc == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "<title>T</title>" in text
+    assert "http://" not in text and "https://" not in text
+    assert "regions:" in capsys.readouterr().out
+    # the page holds this partition
+    import json
+    import re
+
+    data = json.loads(re.search(r'id="rs-data">(.*?)</script>', text, re.S).group(1))
+    net = cli.load_model(path)
+    part = rs.partition(net, rs.Box(0.0, 2.0, -1.0, 1.0))
+    assert data["steps"][0]["regions"] == part.num_regions
+    # render writes the viewer too, from the extension; 1-D domains are refused
+    assert cli.main(["render", str(path), "--out", str(tmp_path / "r.html")]) == 0
+    assert cli.main(["view", str(path), "--out", str(tmp_path / "x.png")]) == 2
+    assert ".html" in capsys.readouterr().err
+    assert cli.main(["view", str(path), "--domain", "interval:0,1", "--out", str(out)]) == 2
+
+
+def test_render_pdf(tmp_path, mlp_npz):
+    pytest.importorskip("matplotlib")
+    path, _ = mlp_npz
+    out = tmp_path / "fig.pdf"
+    assert cli.main(["render", str(path), "--out", str(out), "--legend", "--title", "x"]) == 0
+    assert out.read_bytes()[:5] == b"%PDF-"

@@ -5,8 +5,11 @@ Subcommands
 ``regionscope demo [--out regions.png] [--size W H]``
     Partition a built-in network (fixed seed, no downloads) and draw it.
 ``regionscope render MODEL --domain SPEC --out FILE [style options]``
-    Partition a saved model and draw it (``.svg`` or ``.png`` from the
-    extension of ``FILE``).
+    Partition a saved model and draw it (``.svg``, ``.png``, ``.pdf`` or
+    ``.html`` from the extension of ``FILE``).
+``regionscope view MODEL --domain SPEC --out page.html``
+    Partition a saved model and write the interactive viewer: one HTML file
+    that opens from disk (hover a region for its pattern and affine map).
 ``regionscope lab01 --out DIR``
     Run the first lab (see :mod:`regionscope.lab`).
 
@@ -182,12 +185,16 @@ def load_model(path: str | Path, *, trust_pickle: bool = False) -> Any:
 
 def parse_domain(spec: str) -> Any:
     """Parse ``box:H``, ``box:XMIN,XMAX,YMIN,YMAX``, ``polygon:X0,Y0,X1,Y1,...``,
-    ``interval:A,B`` or ``plane:POINTS.npy``.
+    ``interval:A,B``, ``plane:POINTS.npy`` (three inputs), ``segment:POINTS.npy`` (two
+    inputs) or ``segment:P0,P1,...:Q0,Q1,...`` (two points of the input space).
 
     Examples
     --------
     >>> parse_domain("box:0,2,0,1").bounds
     (0.0, 2.0, 0.0, 1.0)
+    >>> seg = parse_domain("segment:0,0:3,4")
+    >>> seg.p.tolist(), seg.q.tolist()
+    ([0.0, 0.0], [3.0, 4.0])
     """
     from . import domains
 
@@ -195,15 +202,15 @@ def parse_domain(spec: str) -> Any:
     kind = kind.strip().lower()
     if not sep or not rest:
         raise _UsageError(
-            f"--domain must look like box:1.0, box:xmin,xmax,ymin,ymax or plane:POINTS.npy, "
-            f"got {spec!r}"
+            f"--domain must look like box:1.0, box:xmin,xmax,ymin,ymax, plane:POINTS.npy or "
+            f"segment:P.npy, got {spec!r}"
         )
 
-    def numbers() -> list[float]:
+    def numbers(text: str = rest) -> list[float]:
         try:
-            return [float(v) for v in rest.split(",")]
+            return [float(v) for v in text.split(",")]
         except ValueError:
-            raise _UsageError(f"--domain {kind}: expected numbers, got {rest!r}") from None
+            raise _UsageError(f"--domain {kind}: expected numbers, got {text!r}") from None
 
     if kind == "box":
         return domains.Box(*numbers())
@@ -217,12 +224,42 @@ def parse_domain(spec: str) -> Any:
     if kind == "plane":
         pts = np.load(rest, allow_pickle=False)
         return domains.Plane(pts)
-    raise _UsageError(f"--domain kind must be box, polygon, interval or plane, got {kind!r}")
+    if kind == "segment":
+        return _parse_segment(rest)
+    raise _UsageError(
+        f"--domain kind must be box, polygon, interval, plane or segment, got {kind!r}"
+    )
 
 
-def _add_style_args(p: argparse.ArgumentParser) -> None:
+def _parse_segment(rest: str) -> Any:
+    """``segment:POINTS.npy`` (shape ``(2, ...)``) or ``segment:P0,P1,...:Q0,Q1,...``."""
+    from . import domains
+
+    if rest.endswith(".npy"):
+        pts = np.load(rest, allow_pickle=False)
+        if pts.ndim < 2 or pts.shape[0] != 2:
+            raise _UsageError(
+                f"--domain segment: {rest} must hold 2 inputs, got shape {pts.shape}"
+            )
+        return domains.Segment(pts[0], pts[1])
+    ends = rest.split(":")
+    if len(ends) != 2:
+        raise _UsageError(
+            f"--domain segment: expected P.npy or P0,P1,...:Q0,Q1,... (two points), got {rest!r}"
+        )
+    try:
+        p, q = ([float(v) for v in end.split(",")] for end in ends)
+    except ValueError:
+        raise _UsageError(f"--domain segment: expected numbers, got {rest!r}") from None
+    return domains.Segment(p, q)
+
+
+def _add_style_args(p: argparse.ArgumentParser, size: bool = True) -> None:
     g = p.add_argument_group("style")
-    g.add_argument("--size", type=int, nargs="+", metavar="PX", help="width [height] in pixels")
+    if size:
+        g.add_argument(
+            "--size", type=int, nargs="+", metavar="PX", help="width [height] in pixels"
+        )
     g.add_argument(
         "--color-by",
         default="pattern",
@@ -240,11 +277,25 @@ def _add_style_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-decision", action="store_true", help="do not draw the decision boundary")
     g.add_argument("--no-boundary", action="store_true", help="do not draw the domain outline")
     g.add_argument("--vertices", action="store_true", help="draw the vertices")
-    g.add_argument("--axes", action="store_true", help="frame with ticks in domain coordinates")
+    g.add_argument(
+        "--axes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="frame with ticks and axis names in domain (plane) coordinates",
+    )
+    g.add_argument(
+        "--legend",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="legend of classes, edge layers and the decision boundary (and a colour bar)",
+    )
+    g.add_argument("--title", default=None, help="title above the picture")
+    g.add_argument("--class-names", help="comma-separated class names (legend, viewer)")
     g.add_argument(
         "--mark",
         metavar="POINTS.npy",
-        help="points to mark: (N, 2) domain coordinates, or inputs for a plane domain",
+        help="points to mark: (N, 2) domain coordinates, or inputs for a plane domain "
+        "(a plane's three points are marked by default)",
     )
     g.add_argument("--mark-labels", help="comma-separated labels of the marks")
 
@@ -262,34 +313,65 @@ def _style_from(args: argparse.Namespace) -> dict[str, Any]:
         "decision_width": args.decision_width,
         "boundary": not args.no_boundary,
         "vertices": args.vertices,
-        "axes": args.axes,
+        "axes": bool(args.axes),
+        "legend": bool(args.legend),
+        "title": args.title,
     }
-    if args.size is not None:
-        if len(args.size) not in (1, 2):
+    size = getattr(args, "size", None)
+    if size is not None:
+        if len(size) not in (1, 2):
             raise _UsageError("--size takes WIDTH or WIDTH HEIGHT")
-        style["size"] = args.size[0] if len(args.size) == 1 else tuple(args.size)
+        style["size"] = size[0] if len(size) == 1 else tuple(size)
     if args.mark is not None:
         style["mark"] = np.load(args.mark, allow_pickle=False)
     if args.mark_labels is not None:
         style["mark_labels"] = args.mark_labels.split(",")
+    if args.class_names is not None:
+        style["class_names"] = args.class_names.split(",")
     return style
 
 
-def _out_format(path: str) -> str:
+def _plane_marks(domain: Any, style: dict[str, Any]) -> dict[str, Any]:
+    """A plane's three defining points are marked (and labelled) unless marks are given."""
+    if hasattr(domain, "projected") and style.get("mark") is None:
+        style = {**style, "mark": True}
+    return style
+
+
+#: picture formats of --out, by extension
+_FORMATS = (".png", ".svg", ".pdf", ".html")
+
+
+def _out_format(path: str, formats: tuple[str, ...] = _FORMATS) -> str:
     suffix = Path(path).suffix.lower()
-    if suffix not in (".png", ".svg"):
-        raise _UsageError(f"--out must end in .png or .svg, got {path!r}")
+    if suffix not in formats:
+        raise _UsageError(f"--out must end in {' or '.join(formats)}, got {path!r}")
     return suffix[1:]
+
+
+#: style options that 1-D pictures (a plot of the outputs along the segment) take
+_STYLE_1D = ("size", "title")
+#: style options of the viewer (see regionscope.render.html.VIEWER_STYLE)
+_STYLE_VIEW = ("color_by", "output", "cmap", "class_names", "mark", "mark_labels", "decision")
 
 
 def _draw(part: Any, out: str, style: dict[str, Any]) -> float:
     from . import render
 
     t0 = time.perf_counter()
+    fmt = _out_format(out)
+    if fmt == "html":
+        if part.domain.dim == 1:
+            raise _UsageError("the viewer (.html) shows 2-D domains; draw a 1-D one as .png")
+        view = {k: v for k, v in style.items() if k in _STYLE_VIEW}
+        render.to_html(part, out, title=style.get("title"), **view)
+        return time.perf_counter() - t0
     if part.domain.dim == 1:  # a matplotlib plot of the outputs along the interval
-        style = {"size": style["size"]} if "size" in style else {}
-    if _out_format(out) == "svg":
+        style = {k: v for k, v in style.items() if k in _STYLE_1D and v is not None}
+    if fmt == "svg":
         render.to_svg(part, out, **style)
+    elif fmt == "pdf":
+        render.to_pdf(part, out, **style)
     else:
         render.to_png(part, out, **style)
     return time.perf_counter() - t0
@@ -312,29 +394,50 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     out = args.out
     _out_format(out)
-    style: dict[str, Any] = {}
+    style = _style_from(args)
     if args.size is not None:
         style["size"] = tuple(args.size)
     t0 = time.perf_counter()
-    part = partition(demo_network(args.seed), domains.Box(1.0))
+    part = partition(demo_network(args.seed), domains.Box(1.0), progress=args.progress)
     seconds = time.perf_counter() - t0
+    # a figure by default: axes, legend, title (--no-axes, --no-legend, --title "")
+    style["axes"] = args.axes is not False
+    style["legend"] = args.legend is not False
+    if args.title is None:
+        style["title"] = f"[2, 32, 32, 32] ReLU network, 3 classes: {part.num_regions} regions"
     draw = _draw(part, out, style)
     print("demo network: [2, 32, 32, 32] ReLU MLP -> 3 classes (Argmax) on Box(1.0)")
     print(_summary(part, seconds, draw, out))
     return 0
 
 
-def _cmd_render(args: argparse.Namespace) -> int:
+def _partition_model(args: argparse.Namespace) -> tuple[Any, float]:
+    """Load ``args.model`` and partition it on ``args.domain``: the partition and seconds."""
     from .partitions import partition
 
-    _out_format(args.out)
     domain = parse_domain(args.domain)
-    style = _style_from(args)
     model = load_model(args.model, trust_pickle=args.trust_pickle)
     t0 = time.perf_counter()
-    part = partition(model, domain, max_regions=args.max_regions)
-    seconds = time.perf_counter() - t0
-    draw = _draw(part, args.out, style)
+    part = partition(model, domain, max_regions=args.max_regions, progress=args.progress)
+    return part, time.perf_counter() - t0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    _out_format(args.out)
+    style = _style_from(args)
+    part, seconds = _partition_model(args)
+    draw = _draw(part, args.out, _plane_marks(part.domain, style))
+    print(_summary(part, seconds, draw, args.out))
+    return 0
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    _out_format(args.out, (".html",))
+    style = _style_from(args)
+    part, seconds = _partition_model(args)
+    if part.domain.dim == 1:
+        raise _UsageError("the viewer shows 2-D domains; use 'regionscope render' for 1-D ones")
+    draw = _draw(part, args.out, _plane_marks(part.domain, style))
     print(_summary(part, seconds, draw, args.out))
     return 0
 
@@ -347,6 +450,29 @@ def _cmd_lab01(args: argparse.Namespace) -> int:
     run_lab01(out_dir, verbose=True)  # prints the lab's numbers as sentences
     print(f"wrote {out_dir}")
     return 0
+
+
+def _add_model_args(p: argparse.ArgumentParser, out_help: str, out_default: str | None) -> None:
+    """MODEL, --domain, --out, --max-regions, --trust-pickle and --progress."""
+    p.add_argument("model", metavar="MODEL", help="model file (.npz, or .pt with --trust-pickle)")
+    p.add_argument(
+        "--domain",
+        default="box:1.0",
+        help="box:H, box:XMIN,XMAX,YMIN,YMAX, polygon:X0,Y0,..., interval:A,B, "
+        "plane:POINTS.npy or segment:P.npy (or segment:P0,P1,...:Q0,Q1,...) "
+        "(default box:1.0)",
+    )
+    if out_default is None:
+        p.add_argument("--out", required=True, help=out_help)
+    else:
+        p.add_argument("--out", default=out_default, help=f"{out_help} (default {out_default})")
+    p.add_argument("--max-regions", type=int, default=4_000_000)
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow loading a whole pickled torch model (runs code from the file)",
+    )
+    p.add_argument("--progress", action="store_true", help="show a progress bar while cutting")
 
 
 def _build_parser() -> _Parser:
@@ -362,9 +488,13 @@ def _build_parser() -> _Parser:
         description="Partition a fixed-seed [2, 32, 32, 32] ReLU network with 3 classes "
         "(Argmax) on Box(1.0), draw it and print a summary.",
     )
-    demo.add_argument("--out", default="regions.png", help="picture (.png or .svg)")
+    demo.add_argument(
+        "--out", default="regions.png", help="picture (.png, .svg, .pdf) or viewer (.html)"
+    )
     demo.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=None)
     demo.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")
+    demo.add_argument("--progress", action="store_true", help="show a progress bar")
+    _add_style_args(demo, size=False)
     demo.set_defaults(handler=_cmd_demo)
 
     render = sub.add_parser(
@@ -375,24 +505,20 @@ def _build_parser() -> _Parser:
         "by regionscope.io.save_model, or (only with --trust-pickle) a whole pickled torch "
         "model.",
     )
-    render.add_argument(
-        "model", metavar="MODEL", help="model file (.npz, or .pt with --trust-pickle)"
-    )
-    render.add_argument(
-        "--domain",
-        default="box:1.0",
-        help="box:H, box:XMIN,XMAX,YMIN,YMAX, polygon:X0,Y0,..., interval:A,B or "
-        "plane:POINTS.npy (default box:1.0)",
-    )
-    render.add_argument("--out", required=True, help="picture (.png or .svg)")
-    render.add_argument("--max-regions", type=int, default=4_000_000)
-    render.add_argument(
-        "--trust-pickle",
-        action="store_true",
-        help="allow loading a whole pickled torch model (runs code from the file)",
-    )
+    _add_model_args(render, "picture (.png, .svg, .pdf) or viewer (.html)", None)
     _add_style_args(render)
     render.set_defaults(handler=_cmd_render)
+
+    view = sub.add_parser(
+        "view",
+        help="partition a saved model and write the interactive viewer (one HTML file)",
+        description="Partition MODEL on a 2-D domain and write one self-contained HTML page "
+        "(no server, no network): hover a region for its id, area, activation patterns, "
+        "output and affine map; drag to pan, wheel to zoom, toggle layers.",
+    )
+    _add_model_args(view, "the page (.html)", "regions.html")
+    _add_style_args(view, size=False)
+    view.set_defaults(handler=_cmd_view)
 
     lab = sub.add_parser(
         "lab01",
@@ -410,7 +536,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if getattr(args, "handler", None) is None:
-            raise _UsageError("choose a command: demo, render or lab01 (see 'regionscope --help')")
+            raise _UsageError(
+                "choose a command: demo, render, view or lab01 (see 'regionscope --help')"
+            )
         return int(args.handler(args))
     except SystemExit as exc:  # --help
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2

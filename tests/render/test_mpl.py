@@ -25,7 +25,8 @@ def test_plot_artists(mlp, ax, polygons):
     layers = sorted(set(mlp.edge_layer[(mlp.edge_layer >= 0) & ~mlp.decision_boundary()]))
     assert sorted(out["edges"]) == layers
     assert "decision boundary" in labels
-    assert sum(lab.startswith("layer ") for lab in labels) == len(layers)
+    # layers are named readably: "ReLU 1", "ReLU 2" (not by op index)
+    assert [lab for lab in labels if lab.startswith("ReLU")] == ["ReLU 1", "ReLU 2"]
     assert ax.get_aspect() == 1.0
 
 
@@ -126,3 +127,16 @@ def test_picture_1d_size_and_options(mlp):
     assert img.shape[:2] == mpl.SIZE_1D[::-1]
     with pytest.raises(TypeError, match="1-D pictures take"):
         mpl.picture_1d(part1d, "png", {"color_by": "class"})
+
+
+def test_plot_class_legend_and_title(mlp, ax):
+    out = render.plot(mlp, ax=ax, color_by="class", class_names=["a", "b", "c"], title="T")
+    labels = [t.get_text() for t in out["legend"].get_texts()]
+    assert labels[:3] == ["a", "b", "c"] and "decision boundary" in labels
+    patches = out["legend"].get_patches()
+    faces = {tuple(np.round(p.get_facecolor(), 6)) for p in patches[:3]}
+    regions = {tuple(np.round(c, 6)) for c in out["regions"].get_facecolor()}
+    assert len(faces) == 3 and regions <= faces  # a swatch per class, in its regions' colour
+    assert ax.get_title() == "T"
+    out = render.plot(mlp, ax=ax, color_by="output", colorbar=False)
+    assert out["colorbar"] is None

@@ -20,6 +20,11 @@ def test_public_names_are_the_module_functions():
         "plot": "mpl",
         "plot_bent_hyperplanes": "mpl",
         "plot_1d": "mpl",
+        "repr_format": "jupyter",
+        "repr_png_1d": "jupyter",
+        "to_pdf": "figure",
+        "to_html": "html",
+        "write_html": "html",
     }
     assert sorted(render.__all__) == sorted(expected)
     for name, module in expected.items():

@@ -135,3 +135,36 @@ def test_png_engine_choice(monkeypatch):
     assert png.png_engine("auto", {"mark_labels": ["a"]}) == expected
     monkeypatch.setattr(png.importlib.util, "find_spec", lambda name: None)
     assert png.png_engine("auto", {"axes": True}) == "numpy"
+
+
+def test_png_text_is_written_by_matplotlib(mlp):
+    pytest.importorskip("matplotlib")
+    style = {"size": 500, "title": "Title", "legend": True, "padding": 0}
+    with_text = read_png(render.to_png(mlp, None, **style))
+    without = read_png(render.to_png(mlp, None, engine="numpy", **style))
+    assert with_text.shape == without.shape
+    differs = (with_text != without).any(axis=2)
+    rows, cols = np.nonzero(differs)
+    assert len(rows) > 100
+    # only text differs: the title above the domain and the legend labels right of it
+    from regionscope.render.scene import build_scene
+
+    scene = build_scene(mlp, style, "test")
+    x0, y_top = scene.px(np.array([[-1.0, 1.0]]))[0]
+    x1, y_bottom = scene.px(np.array([[1.0, -1.0]]))[0]
+    inside = (rows > y_top + 1) & (rows < y_bottom - 1) & (cols > x0 + 1) & (cols < x1 - 1)
+    assert not inside.any()
+    assert (rows < y_top).any() and (cols > x1).any()
+
+
+def test_png_numpy_engine_draws_the_legend_frame_without_text(quad):
+    from regionscope.render.scene import build_scene
+
+    style = {"size": 400, "legend": True}
+    img = read_png(render.to_png(quad, None, engine="numpy", **style))
+    right = int(build_scene(quad, style, "test").px(np.array([[2.0, 0.0]]))[0, 0]) + 3
+    # the legend's gray frame and line sample: dark pixels right of the domain, where the
+    # picture without a legend is blank
+    assert (img[:, right:] < 200).any()
+    plain = read_png(render.to_png(quad, None, engine="numpy", size=400))
+    assert not (plain[:, 400 - 3 :] < 250).any()

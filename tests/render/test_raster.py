@@ -97,3 +97,30 @@ def test_rasterize_background_and_regions(quad, rgb8):
     f = int(quad.locate(np.array([[0.5, 0.6]]))[0])
     x, y = scene.px(np.array([[0.5, 0.6]]))[0]
     assert (img[int(y), int(x)] == rgb8(scene.region_rgba[f])).all()
+
+
+def test_draw_overlay_rect_gradient_and_strokes():
+    from regionscope.render.overlay import Gradient, Rect, Strokes, Text
+
+    w, h = 20, 10
+    flat = np.ones((w * h, 3))
+    red = (1.0, 0.0, 0.0, 1.0)
+    colors = np.array([[0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])  # black at the bottom
+    items = [
+        Rect(2.0, 2.0, 4.0, 3.0, red),
+        Gradient(10.0, 0.0, 2.0, 10.0, colors),
+        Strokes(np.array([[15.0, 0.0]]), np.array([[15.0, 10.0]]), (0.0, 0.0, 1.0, 1.0), 2.0),
+        Text(0.0, 0.0, "no fonts: skipped", 10.0),
+    ]
+    raster.draw_overlay(flat, items, w, h)
+    img = flat.reshape(h, w, 3)
+    # the rectangle covers the pixels whose centres it contains: columns 2..5, rows 2..4
+    red_px = np.all(img == [1.0, 0.0, 0.0], axis=2)
+    assert red_px.sum() == 12 and red_px[2:5, 2:6].all()
+    # the gradient darkens downwards, linearly from white (top) to black (bottom)
+    column = img[:, 10, 0]
+    assert np.all(np.diff(column) < 0)
+    # pixel row r takes the colour at its centre: (h - (r + 0.5)) / h of the way up
+    np.testing.assert_allclose(column, (h - 0.5 - np.arange(h)) / h, atol=1e-12)
+    # a 2 px blue line along x = 15 covers columns 14 and 15
+    assert np.all(img[:, 14:16, 2] == 1.0) and np.all(img[:, 14:16, 0] == 0.0)

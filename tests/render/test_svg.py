@@ -219,3 +219,68 @@ def test_svg_axes_ticks_follow_nice_ticks(quad):
     (frame,) = root.iter("rect")
     corners = scene.px(np.array([[0.0, 1.0]]))[0]
     assert (float(frame.get("x")), float(frame.get("y"))) == pytest.approx(corners, abs=0.5)
+
+
+# --------------------------------------------------------------------------------------
+# figures: title, legend, colour bar
+
+
+def test_svg_figure_title_and_class_legend(mlp):
+    names = ["cat", "dog", "emu"]
+    root = ET.fromstring(
+        mlp.to_svg(
+            size=600, title="Three <classes>", legend=True, color_by="class", class_names=names
+        )
+    )
+    groups = {g.get("class"): g for g in root.iter(f"{SVG_NS}g")}
+    (title,) = groups["title"].iter(f"{SVG_NS}text")
+    assert title.text == "Three <classes>"
+    texts = [t.text for t in groups["legend"].iter(f"{SVG_NS}text")]
+    # a heading per section: the classes by name, the layers by type, the decision boundary
+    assert texts == ["class", *names, "edges made by", "ReLU 1", "ReLU 2", "decision boundary"]
+    swatches = [r for r in groups["legend"].iter(f"{SVG_NS}rect")][1:]  # after the frame
+    region_fills = {p.get("fill") for p in groups["regions"]}
+    swatch_fills = {r.get("fill") for r in swatches}
+    assert len(swatch_fills) == 3 and region_fills <= swatch_fills  # all classes, present or not
+    # the legend is right of the domain, inside the picture
+    frame = next(groups["legend"].iter(f"{SVG_NS}rect"))
+    k = 100  # precision 2
+    assert (
+        float(frame.get("x")) / k > 300
+        and float(frame.get("x")) + float(frame.get("width")) <= 600 * k
+    )
+
+
+def test_svg_colour_bar_for_values(mlp):
+    root = ET.fromstring(mlp.to_svg(size=600, color_by="output", output=1, legend=True))
+    groups = {g.get("class"): g for g in root.iter(f"{SVG_NS}g")}
+    bar = groups["colorbar"]
+    (gradient,) = bar.iter(f"{SVG_NS}linearGradient")
+    fills = [r.get("fill") for r in bar.iter(f"{SVG_NS}rect")]
+    assert f"url(#{gradient.get('id')})" in fills
+    labels = [t.text for t in bar.iter(f"{SVG_NS}text")]
+    assert labels[-1] == "output 1"
+    vals = mlp.region_values(mlp.centroids())[:, 1]
+    ticks = [float(v) for v in labels[:-1]]
+    assert vals.min() <= min(ticks) and max(ticks) <= vals.max()
+    # colorbar=False leaves it out; no legend, no colour bar by default
+    assert "colorbar" not in mlp.to_svg(color_by="output", legend=True, colorbar=False)
+    assert "colorbar" not in mlp.to_svg(color_by="output")
+
+
+def test_svg_axes_name_plane_coordinates():
+    plane = rs.Plane(np.eye(3))
+    net = rs.Sequential(rs.Linear(np.eye(3)), rs.ReLU())
+    part = rs.partition(net, plane)
+    root = ET.fromstring(part.to_svg(axes=True, mark=True))
+    groups = {g.get("class"): g for g in root.iter(f"{SVG_NS}g")}
+    assert [t.text for t in groups["labels"].iter(f"{SVG_NS}text")] == [
+        "plane coordinate 1",
+        "plane coordinate 2",
+    ]
+    assert [t.text for t in groups["marks"].iter(f"{SVG_NS}text")] == ["0", "1", "2"]
+    root = ET.fromstring(part.to_svg(axes=True, axis_labels=("a", "b")))
+    assert [t.text for g in root.iter(f"{SVG_NS}g") if g.get("class") == "labels" for t in g] == [
+        "a",
+        "b",
+    ]

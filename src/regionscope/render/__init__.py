@@ -20,7 +20,15 @@ draw.  One module per concept:
 * :mod:`.png` -- :func:`to_png`, :func:`repr_png` and a zlib-only
   :func:`encode_png`;
 * :mod:`.mpl` -- :func:`plot`, :func:`plot_bent_hyperplanes` and
-  :func:`plot_1d` with matplotlib artists (imported lazily).
+  :func:`plot_1d` with matplotlib artists (imported lazily);
+* :mod:`.legend`, :mod:`.overlay`, :mod:`.decor` -- names of layers and
+  classes, and the figure around the domain (axes, title, colour bar,
+  legend) as primitives every back end draws;
+* :mod:`.figure` -- :func:`to_pdf` (whole figures with matplotlib) and the
+  text of PNG pictures;
+* :mod:`.jupyter` -- :func:`repr_format`: one picture per display;
+* :mod:`.html` -- :func:`to_html` and :func:`write_html`: an interactive,
+  self-contained viewer page (``viewer.js``).
 
 The functions above are re-exported here: ``regionscope.render.to_svg`` and
 so on.
@@ -40,7 +48,10 @@ True
 
 from __future__ import annotations
 
+from .figure import to_pdf
 from .fills import region_colors
+from .html import to_html, write_html
+from .jupyter import repr_format, repr_png_1d
 from .mpl import LEGEND_MAX_ENTRIES as LEGEND_MAX_ENTRIES
 from .mpl import plot, plot_1d, plot_bent_hyperplanes
 from .png import encode_png, repr_png, to_png
@@ -60,4 +71,9 @@ __all__ = [
     "plot_1d",
     "repr_svg",
     "repr_png",
+    "repr_format",
+    "repr_png_1d",
+    "to_pdf",
+    "to_html",
+    "write_html",
 ]

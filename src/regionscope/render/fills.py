@@ -33,7 +33,14 @@ from .style import check_int_option, check_style
 if TYPE_CHECKING:
     from regionscope.partitions import Partition
 
-__all__ = ["ValueScale", "region_colors", "resolve_region_colors"]
+__all__ = [
+    "ClassScale",
+    "ValueScale",
+    "class_colors",
+    "region_colors",
+    "resolve_fill",
+    "resolve_region_colors",
+]
 
 #: how far ``color_by="class"`` colours are lightened towards white (0: not, 1: white)
 CLASS_LIGHTEN = 0.35
@@ -69,6 +76,34 @@ class ValueScale:
     label: str
 
 
+@dataclasses.dataclass
+class ClassScale:
+    """A colouring by class: what a class legend shows.
+
+    Attributes
+    ----------
+    classes : (F,) int64
+        The class of each region (argmax of the outputs at its centroid; for
+        one output, 1 where it is positive).
+    num_classes : int
+        Number of classes of the network (its outputs, or 2 for one output).
+    """
+
+    classes: np.ndarray
+    num_classes: int
+
+
+def class_colors(classes: np.ndarray) -> np.ndarray:
+    """Fill colours ``(N, 4) float64`` of classes ``(N,) int`` (the palette, lightened).
+
+    Examples
+    --------
+    >>> class_colors(np.array([0])).round(3).tolist()
+    [[0.936, 0.755, 0.35, 1.0]]
+    """
+    return _lighten(categorical_colors(classes), CLASS_LIGHTEN)
+
+
 def _region_values(part: Partition) -> np.ndarray:
     """Network outputs ``(F, width) float64`` at the region centroids."""
     vals = np.asarray(part.region_values(part.centroids()), dtype=np.float64)
@@ -100,7 +135,7 @@ def _color_values(
 
 def _colors_by_name(
     part: Partition, st: dict[str, Any], color_by: str
-) -> tuple[np.ndarray, ValueScale | None]:
+) -> tuple[np.ndarray, ValueScale | ClassScale | None]:
     """Region colours ``(F, 4)`` for ``color_by`` "pattern", "none", "class" or "output"."""
     if color_by == "pattern":
         return hash_colors(np.asarray(part.pattern_keys(), dtype=np.uint64)), None
@@ -108,8 +143,8 @@ def _colors_by_name(
         return np.tile(np.array(to_rgba(st["fill"])), (int(part.num_regions), 1)), None
     vals = _region_values(part)
     if color_by == "class":
-        cls = vals.argmax(axis=1) if vals.shape[1] > 1 else (vals[:, 0] > 0).astype(int)
-        return _lighten(categorical_colors(cls), CLASS_LIGHTEN), None
+        cls = vals.argmax(axis=1) if vals.shape[1] > 1 else (vals[:, 0] > 0).astype(np.int64)
+        return class_colors(cls), ClassScale(cls.astype(np.int64), max(vals.shape[1], 2))
     k = st["output"]
     check_int_option(k, "output", "an int")
     if not -vals.shape[1] <= k < vals.shape[1]:
@@ -138,7 +173,18 @@ def _colors_from_function(
 def resolve_region_colors(
     part: Partition, st: dict[str, Any]
 ) -> tuple[np.ndarray, ValueScale | None]:
-    """Region colours of a checked style.
+    """Region colours of a checked style, and the value scale they show (if any).
+
+    As :func:`resolve_fill`, without the classes.
+    """
+    rgba, info = resolve_fill(part, st)
+    return rgba, info if isinstance(info, ValueScale) else None
+
+
+def resolve_fill(
+    part: Partition, st: dict[str, Any]
+) -> tuple[np.ndarray, ValueScale | ClassScale | None]:
+    """Region colours of a checked style, and what they show.
 
     Parameters
     ----------
@@ -150,9 +196,10 @@ def resolve_region_colors(
     -------
     rgba : (F, 4) float64
         RGBA in ``[0, 1]`` of each region, ``alpha`` applied.
-    scale : ValueScale or None
+    scale : ValueScale, ClassScale or None
         The value scale when the colours show values (``"output"``, a
-        colormap, a function returning values), else ``None``.
+        colormap, a function returning values), the classes for
+        ``"class"``, else ``None``.
     """
     color_by = st["color_by"]
     if _is_mpl_colormap(color_by) or (

@@ -4,9 +4,9 @@
 ``PolyCollection`` of the regions, a ``LineCollection`` per edge layer (with a
 legend), the boundaries, vertices, marks with labels and a colour bar for
 value colourings.  The pictures of 1-D partitions (the outputs along the
-segment) are matplotlib plots too (:func:`plot_1d`), and :func:`picture_1d` /
-:func:`picture_png` render them, or a 2-D picture with text, to file bytes
-for :mod:`.svg` and :mod:`.png`.
+segment) are matplotlib plots too (:func:`plot_1d`), and :func:`picture_1d`
+renders them to file bytes for :mod:`.svg` and :mod:`.png`.  Whole figures
+(PDF, and the text of PNG pictures) are in :mod:`.figure`.
 
 matplotlib is imported inside the functions only: the rest of
 :mod:`regionscope.render` works without it.
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LEGEND_MAX_ENTRIES",
     "picture_1d",
-    "picture_png",
     "plot",
     "plot_1d",
     "plot_bent_hyperplanes",
@@ -52,7 +51,7 @@ MAX_OUTPUTS_1D = 10
 #: room below and above the curves of :func:`plot_1d`, as fractions of their range
 MARGINS_1D = (0.08, 0.05)
 #: options of :func:`plot_1d` besides ``ax``, ``layer`` and ``outputs``
-OPTIONS_1D = ("breakpoint_color", "linewidth")
+OPTIONS_1D = ("breakpoint_color", "linewidth", "title")
 
 
 def region_polygons(part: Partition) -> list[np.ndarray]:
@@ -240,6 +239,19 @@ def _add_colorbar(ax: Any, info: ValueScale) -> Any:
     return ax.figure.colorbar(mappable, ax=ax, label=info.label)
 
 
+def _class_handles(scene: Scene) -> list[Any]:
+    """Legend patches of the classes, when regions are coloured by class."""
+    if scene.classes is None:
+        return []
+    from matplotlib.patches import Patch
+
+    return [
+        Patch(facecolor=e.color, edgecolor="#8c8c8c", label=e.label)
+        for e in scene.entries
+        if e.kind == "patch"
+    ]
+
+
 def plot(part: Partition, ax: Any = None, **style: Any) -> dict[str, Any]:
     """Draw a partition on matplotlib axes.
 
@@ -251,7 +263,9 @@ def plot(part: Partition, ax: Any = None, **style: Any) -> dict[str, Any]:
     **style
         Style options (see :mod:`regionscope.render.style`); ``axes``
         defaults to True, line widths are in points at 100 dpi (so one pixel
-        of :func:`~regionscope.render.to_png` is 0.72 pt).
+        of :func:`~regionscope.render.to_png` is 0.72 pt).  The legend (of
+        classes, edge layers and the decision boundary) is drawn inside the
+        axes, the title above them, the colour bar beside them.
 
     Returns
     -------
@@ -268,7 +282,8 @@ def plot(part: Partition, ax: Any = None, **style: Any) -> dict[str, Any]:
 
     style = dict(style)
     style.setdefault("axes", True)
-    scene = build_scene(part, style, "plot")
+    # the legend, colour bar and title are matplotlib's own here, not the scene's overlay
+    scene = build_scene(part, {**style, "legend": False, "colorbar": False, "title": None}, "plot")
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -288,13 +303,17 @@ def plot(part: Partition, ax: Any = None, **style: Any) -> dict[str, Any]:
     handles = _add_lines(ax, scene, out)
     _add_points(ax, scene, out)
     _frame(ax, scene)
+    handles = _class_handles(scene) + handles
     legend = style.get("legend")
     if legend is None:
         legend = 0 < len(handles) <= LEGEND_MAX_ENTRIES
     if legend and handles:
         out["legend"] = ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.85)
-    if scene.values is not None and style.get("colorbar", True):
+    colorbar = style.get("colorbar")
+    if scene.values is not None and (colorbar is None or colorbar):
         out["colorbar"] = _add_colorbar(ax, scene.values)
+    if style.get("title"):
+        ax.set_title(str(style["title"]))
     return out
 
 
@@ -368,8 +387,8 @@ def plot_1d(
     outputs : sequence of int, optional
         Output indices to draw (default: all, at most 10).
     **kw
-        ``breakpoint_color`` (default: by the layer that made it) and
-        ``linewidth``.
+        ``breakpoint_color`` (default: by the layer that made it),
+        ``linewidth`` and ``title``.
 
     Returns
     -------
@@ -414,6 +433,8 @@ def plot_1d(
     ax.set_ylabel("output" if layer == -1 else f"layer {layer} output")
     if lines:
         ax.legend(fontsize=8)
+    if kw.get("title"):
+        ax.set_title(str(kw["title"]))
     return {"lines": lines, "breakpoints": breaks, "ax": ax}
 
 
@@ -423,7 +444,7 @@ def picture_1d(part1d: Partition1D, fmt: str, style: dict[str, Any]) -> bytes:
     Parameters
     ----------
     part1d : Partition1D
-    fmt : {"png", "svg"}
+    fmt : {"png", "svg", "pdf"}
         File format.
     style : dict
         ``size`` (int width or ``(width, height)`` in pixels, default
@@ -456,36 +477,4 @@ def picture_1d(part1d: Partition1D, fmt: str, style: dict[str, Any]) -> bytes:
     plot_1d(part1d, ax=fig.add_subplot(), **style)
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, dpi=DPI)
-    return buf.getvalue()
-
-
-def picture_png(part: Partition, style: dict[str, Any]) -> bytes:
-    """A 2-D picture drawn by :func:`plot` as PNG bytes of exactly the scene's size.
-
-    Used by :func:`~regionscope.render.to_png` for text (``axes``,
-    ``mark_labels``) that the NumPy back end cannot draw.
-
-    Parameters
-    ----------
-    part : Partition
-    style : dict
-        Style options; ``legend`` defaults to False.
-
-    Returns
-    -------
-    bytes
-    """
-    from matplotlib.figure import Figure
-
-    scene = build_scene(part, {**style, "padding": 0, "axes": False}, "to_png")
-    w, h = scene.width, scene.height
-    fig = Figure(figsize=(w / DPI, h / DPI), dpi=DPI)
-    axes = bool(style.get("axes"))
-    if axes:
-        ax = fig.add_axes((56 / w, 30 / h, 1 - 68 / w, 1 - 40 / h))
-    else:
-        ax = fig.add_axes((0, 0, 1, 1))
-    plot(part, ax=ax, **{**style, "axes": axes, "legend": style.get("legend", False)})
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor=to_rgba(style.get("background", "white")))
     return buf.getvalue()

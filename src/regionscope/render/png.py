@@ -25,14 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .mpl import picture_1d, picture_png
+from .figure import mark_texts, text_layer
+from .mpl import picture_1d
+from .overlay import Text
 from .raster import rasterize
 from .scene import build_scene
 
 if TYPE_CHECKING:
     from regionscope.partitions import Partition, Partition1D
 
-__all__ = ["encode_png", "png_engine", "repr_png", "to_png"]
+__all__ = ["encode_png", "needs_text", "png_engine", "repr_png", "to_png"]
 
 #: picture width of :func:`repr_png`, in pixels
 REPR_SIZE = 400
@@ -88,14 +90,33 @@ def encode_png(image: np.ndarray, level: int = 6) -> bytes:
     )
 
 
+def needs_text(style: dict[str, Any]) -> bool:
+    """Whether a picture with these style options has text.
+
+    Text comes with ``axes``, ``title``, ``legend``, ``colorbar`` (its tick
+    labels) and ``mark_labels``.
+
+    Examples
+    --------
+    >>> needs_text({"size": 300}), needs_text({"title": "t"}), needs_text({"legend": False})
+    (False, True, False)
+    """
+    flags = ("axes", "legend", "colorbar")
+    return (
+        any(bool(style.get(k)) for k in flags)
+        or bool(style.get("title"))
+        or style.get("mark_labels") is not None
+    )
+
+
 def png_engine(engine: str, style: dict[str, Any]) -> str:
     """The back end :func:`to_png` uses: ``"numpy"`` or ``"matplotlib"``.
 
     Parameters
     ----------
     engine : {"auto", "numpy", "matplotlib"}
-        ``"auto"`` is ``"numpy"`` unless the style needs text (``axes`` or
-        ``mark_labels``) and matplotlib is installed.
+        ``"auto"`` is ``"numpy"`` unless the picture has text
+        (:func:`needs_text`) and matplotlib is installed.
     style : dict
         The style options.
 
@@ -113,9 +134,8 @@ def png_engine(engine: str, style: dict[str, Any]) -> str:
         raise ValueError(f"engine must be 'auto', 'numpy' or 'matplotlib', got {engine!r}")
     if engine != "auto":
         return engine
-    if style.get("axes") or style.get("mark_labels") is not None:
-        if importlib.util.find_spec("matplotlib") is not None:
-            return "matplotlib"
+    if needs_text(style) and importlib.util.find_spec("matplotlib") is not None:
+        return "matplotlib"
     return "numpy"
 
 
@@ -137,9 +157,12 @@ def to_png(
         File to write.
     engine : {"auto", "numpy", "matplotlib"}
         ``"numpy"`` rasterises with NumPy and zlib only (fast: ~1 s for
-        100 000 regions); it has no fonts, so ``"auto"`` switches to
-        matplotlib for ``axes=True`` or ``mark_labels`` when matplotlib is
-        installed.
+        100 000 regions); it has no fonts, so it draws no text.
+        ``"matplotlib"`` draws the same picture and writes its text (axes,
+        title, legend, colour bar, mark labels) with matplotlib.  ``"auto"``
+        (default) is ``"matplotlib"`` for pictures with text when matplotlib
+        is installed.  For a vector figure use :func:`~regionscope.render.to_svg`
+        or :func:`~regionscope.render.to_pdf`.
     **style
         Style options (see :mod:`regionscope.render.style`).
 
@@ -151,10 +174,14 @@ def to_png(
     engine = png_engine(engine, style)
     if getattr(part.domain, "dim", 2) == 1:
         data = picture_1d(part, "png", style)
-    elif engine == "numpy":
-        data = encode_png(rasterize(part, build_scene(part, style, "to_png")))
     else:
-        data = picture_png(part, style)
+        scene = build_scene(part, style, "to_png")
+        image = rasterize(part, scene)
+        if engine == "matplotlib":
+            texts = [it for it in scene.overlay if isinstance(it, Text)] + mark_texts(scene)
+            if texts:
+                image = text_layer(image, texts)
+        data = encode_png(image)
     if path is not None:
         Path(path).write_bytes(data)
     return data

@@ -28,12 +28,20 @@ import numpy as np
 
 from regionscope.geometry.arrays import expand
 
+from .overlay import Dot, Gradient, Item, Rect, Strokes
 from .scene import Scene
 
 if TYPE_CHECKING:
     from regionscope.partitions import Partition
 
-__all__ = ["blend", "disc_coverage", "fill_spans", "line_coverage", "rasterize"]
+__all__ = [
+    "blend",
+    "disc_coverage",
+    "draw_overlay",
+    "fill_spans",
+    "line_coverage",
+    "rasterize",
+]
 
 #: Floor of a segment's extent along its major axis, in pixels.  Not a geometric
 #: tolerance: zero-length segments are dropped from the output anyway; the floor
@@ -271,8 +279,71 @@ def blend(flat: np.ndarray, pix: np.ndarray, cov: np.ndarray, rgba: np.ndarray) 
     flat[touched] = flat[touched] * (1.0 - alpha) + color * alpha
 
 
+def _rect_pixels(x: float, y: float, w: float, h: float, width: int, height: int) -> np.ndarray:
+    """Pixels ``(P,) int64`` whose centres lie in the rectangle (half-open), clipped."""
+    c0, c1 = (int(np.clip(math.ceil(v - 0.5), 0, width)) for v in (x, x + w))
+    r0, r1 = (int(np.clip(math.ceil(v - 0.5), 0, height)) for v in (y, y + h))
+    rows, cols = np.meshgrid(np.arange(r0, r1), np.arange(c0, c1), indexing="ij")
+    return (rows * width + cols).ravel()
+
+
+def _draw_rect(flat: np.ndarray, r: Rect, width: int, height: int) -> None:
+    """A rectangle's fill and outline, in place."""
+    if r.fill is not None and r.fill[3] > 0:
+        pix = _rect_pixels(r.x, r.y, r.w, r.h, width, height)
+        blend(flat, pix, np.ones(len(pix)), np.tile(np.array(r.fill), (len(pix), 1)))
+    if r.stroke is not None and r.stroke_width > 0:
+        c = np.array([[r.x, r.y], [r.x + r.w, r.y], [r.x + r.w, r.y + r.h], [r.x, r.y + r.h]])
+        s = Strokes(c, np.roll(c, -1, axis=0), r.stroke, r.stroke_width)
+        _draw_strokes(flat, s, width, height)
+
+
+def _draw_strokes(flat: np.ndarray, s: Strokes, width: int, height: int) -> None:
+    pix, cov, _ = line_coverage(s.p0, s.p1, s.width, width, height)
+    blend(flat, pix, cov, np.tile(np.array(s.color), (len(pix), 1)))
+
+
+def _draw_gradient(flat: np.ndarray, g: Gradient, width: int, height: int) -> None:
+    """A vertical gradient: each pixel row takes the colour at its centre (bottom first)."""
+    pix = _rect_pixels(g.x, g.y, g.w, g.h, width, height)
+    rows = pix // width
+    t = np.clip((g.y + g.h - (rows + 0.5)) / g.h, 0.0, 1.0) * (len(g.colors) - 1)
+    lo = np.floor(t).astype(np.int64)
+    hi = np.minimum(lo + 1, len(g.colors) - 1)
+    frac = (t - lo)[:, None]
+    rgba = g.colors[lo] * (1.0 - frac) + g.colors[hi] * frac
+    blend(flat, pix, np.ones(len(pix)), rgba)
+
+
+def draw_overlay(flat: np.ndarray, items: list[Item], width: int, height: int) -> None:
+    """Draw the overlay's shapes (not its text) on a picture, in place.
+
+    Parameters
+    ----------
+    flat : (H*W, 3) float64
+        The picture, RGB in ``[0, 1]``.
+    items : list of Item
+        Overlay primitives (:mod:`.overlay`); :class:`~.overlay.Text` is
+        skipped (the NumPy back end has no fonts).
+    width, height : int
+        Picture size in pixels.
+    """
+    for item in items:
+        if isinstance(item, Rect):
+            _draw_rect(flat, item, width, height)
+        elif isinstance(item, Strokes):
+            _draw_strokes(flat, item, width, height)
+        elif isinstance(item, Gradient):
+            _draw_gradient(flat, item, width, height)
+        elif isinstance(item, Dot):
+            c = np.array([[item.x, item.y]])
+            for diameter, rgba in ((item.diameter + 2.0, item.stroke), (item.diameter, item.fill)):
+                pix, cov, _ = disc_coverage(c, diameter, width, height)
+                blend(flat, pix, cov, np.tile(np.array(rgba), (len(pix), 1)))
+
+
 def rasterize(part: Partition, scene: Scene) -> np.ndarray:
-    """Draw a scene with NumPy: regions, line passes, vertices and marks, in that order.
+    """Draw a scene with NumPy: regions, line passes, vertices, marks and the overlay's shapes.
 
     Parameters
     ----------
@@ -312,4 +383,5 @@ def rasterize(part: Partition, scene: Scene) -> np.ndarray:
         blend(flat, pix, cov, np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (len(pix), 1)))
         pix, cov, owner = disc_coverage(centers, scene.mark_size, w, h)
         blend(flat, pix, cov, scene.mark_rgba[owner])
+    draw_overlay(flat, scene.overlay, w, h)
     return np.clip(np.round(flat * 255.0), 0, 255).astype(np.uint8).reshape(h, w, 3)

@@ -36,7 +36,10 @@ import numpy as np
 from regionscope.geometry.arrays import mix64
 
 from .colors import LAYER_PALETTE, RGBA, categorical_colors, hash_colors, to_rgba
-from .fills import ValueScale, resolve_region_colors
+from .decor import Decor, decor_items, decor_margins, legend_size, nice_ticks, tick_text
+from .fills import ClassScale, ValueScale, class_colors, resolve_fill
+from .legend import MAX_CLASS_ENTRIES, Entry, class_labels, layer_label
+from .overlay import Item
 from .style import check_int_option, check_style
 
 if TYPE_CHECKING:
@@ -61,16 +64,15 @@ DEFAULT_WIDTH = 600
 DEFAULT_PADDING = 4
 #: extra room (left, right, top, bottom) in pixels for the tick labels of ``axes=True``
 AXES_MARGINS = (58, 12, 8, 30)
+#: decorations (legend, colour bar, axis names, title, axes) are left out while the domain
+#: would get less than this fraction of the picture's smaller side
+MIN_DOMAIN_FRACTION = 0.4
 #: largest picture side in pixels (bounds the memory of the rasteriser)
 MAX_PICTURE_SIDE = 20000
 #: default edge width is this times the side (in pixels) of an average region ...
 EDGE_WIDTH_PER_REGION_SIDE = 0.2
 #: ... clipped to this range of pixels
 EDGE_WIDTH_RANGE = (0.35, 1.2)
-#: Slack of the tick search, as a fraction of one tick step.  Not a geometric
-#: tolerance: the axes are drawn, not computed with; it only absorbs the rounding
-#: of ``lo / step`` so that a tick falling exactly on an end of the axis is kept.
-TICK_SLACK = 1e-9
 
 
 # --------------------------------------------------------------------------------------
@@ -142,6 +144,15 @@ class Scene:
     background : RGBA
     precision : int
         SVG coordinate decimals.
+    classes : ClassScale or None
+        The region classes when regions are coloured by class.
+    entries : list of Entry
+        Every legend entry the picture could show (classes, edge layers or
+        units, decision boundary), whether or not ``legend`` is on.
+    overlay : list of Item
+        Axes, title, colour bar and legend, in pixels (:mod:`.overlay`,
+        placed by :func:`~.decor.decor_items`).
+    title : str or None
     """
 
     width: int
@@ -163,6 +174,10 @@ class Scene:
     axes: bool
     background: RGBA
     precision: int
+    classes: ClassScale | None = None
+    entries: list[Entry] = dataclasses.field(default_factory=list)
+    overlay: list[Item] = dataclasses.field(default_factory=list)
+    title: str | None = None
 
     def px(self, xy: np.ndarray) -> np.ndarray:
         """Pixel coordinates ``(N, 2) float64`` (y down) of domain points ``(N, 2)``."""
@@ -235,7 +250,12 @@ def picture_size(
 
 
 def place_domain(
-    size: Any, bounds: tuple[float, float, float, float], padding: Any, axes: bool
+    size: Any,
+    bounds: tuple[float, float, float, float],
+    padding: Any,
+    axes: bool,
+    extra: tuple[int, int, int, int] = (0, 0, 0, 0),
+    min_height: int = 0,
 ) -> Frame:
     """Fit the domain into the picture: as large as the padding allows, centred.
 
@@ -249,6 +269,12 @@ def place_domain(
         Pixels around the domain (``None``: :data:`DEFAULT_PADDING`); with
         ``axes`` the :data:`AXES_MARGINS` are added for the tick labels.
     axes : bool
+    extra : (int, int, int, int)
+        More pixels ``(left, right, top, bottom)`` around the domain (for
+        the title, the legend...; see :func:`~.decor.decor_margins`).
+    min_height : int
+        The picture is at least this high when its height follows the
+        domain (a tall legend), pixels.
 
     Returns
     -------
@@ -265,8 +291,11 @@ def place_domain(
     pad = int(pad)
     if pad < 0:
         raise ValueError(f"padding must be >= 0, got {pad}")
-    pads = tuple(pad + m for m in AXES_MARGINS) if axes else (pad, pad, pad, pad)
+    base = tuple(pad + m for m in AXES_MARGINS) if axes else (pad, pad, pad, pad)
+    pads = tuple(int(b + e) for b, e in zip(base, extra, strict=True))
     w, h = picture_size(size, bounds, pads)
+    if size is None or isinstance(size, (int, np.integer)):
+        h = min(max(h, int(min_height)), MAX_PICTURE_SIDE)
     xmin, xmax, ymin, ymax = bounds
     left, right, top, bottom = pads
     scale = min((w - left - right) / (xmax - xmin), (h - top - bottom) / (ymax - ymin))
@@ -317,15 +346,6 @@ def line_widths(
     return ew, bw, dw
 
 
-def _layer_label(part: Partition, layer: int) -> str:
-    """Legend text of a layer: ``"layer 2 (relu1: ReLU)"`` when the program names it."""
-    try:
-        op = part.program.ops[layer]
-        return f"layer {layer} ({op.name}: {type(op.layer).__name__})"
-    except (AttributeError, IndexError, TypeError):
-        return f"layer {layer}"
-
-
 def _selected_layer(part: Partition, sel: Any) -> int | None:
     """The ``layer`` style option, checked against the partition's piecewise layers."""
     if sel is None:
@@ -360,11 +380,13 @@ def _edge_colors(
     neuron: np.ndarray,
     sel: int | None,
     edge_rgba: RGBA | None,
+    names: Any = None,
 ) -> tuple[np.ndarray, list[tuple[str, RGBA]], np.ndarray | None]:
     """Colours ``(M, 4)``, legend entries and layer groups of edges.
 
     ``layer`` and ``neuron`` are ``(M,) int64`` (what made each edge); ``mode``
-    is ``"layer"``, ``"neuron"`` or ``"color"`` (all in ``edge_rgba``).
+    is ``"layer"``, ``"neuron"`` or ``"color"`` (all in ``edge_rgba``);
+    ``names`` is the ``layer_names`` option.
     """
     legend: list[tuple[str, RGBA]] = []
     if mode == "layer":
@@ -372,7 +394,7 @@ def _edge_colors(
         cols = categorical_colors(np.searchsorted(np.array(known), layer), LAYER_PALETTE)
         for i, lay in enumerate(known):
             if (layer == lay).any():
-                legend.append((_layer_label(part, lay), _palette_color(i)))
+                legend.append((layer_label(part, lay, names), _palette_color(i)))
         return cols, legend, layer
     if mode == "neuron":
         cols = _neuron_colors(layer, neuron, sel is not None)
@@ -428,7 +450,9 @@ def _edge_lines(
         edge_rgba = to_rgba(edges_spec)
     if mode != "none" and normal.any():
         idx = np.flatnonzero(normal)
-        cols, legend, group = _edge_colors(part, mode, e_layer[idx], e_neuron[idx], sel, edge_rgba)
+        cols, legend, group = _edge_colors(
+            part, mode, e_layer[idx], e_neuron[idx], sel, edge_rgba, st["layer_names"]
+        )
         p0, p1 = verts[edges[idx, 0]], verts[edges[idx, 1]]
         lines.append(Lines(p0, p1, cols, width, "edges", legend, group))
     return lines
@@ -559,6 +583,126 @@ def _check_precision(precision: Any) -> int:
     return int(precision)
 
 
+def _class_entries(part: Partition, st: dict[str, Any], classes: ClassScale) -> list[Entry]:
+    """Legend entries of a class colouring: every class, or those present when there are many."""
+    names = class_labels(classes.num_classes, st["class_names"])
+    if classes.num_classes <= MAX_CLASS_ENTRIES:
+        shown = np.arange(classes.num_classes)
+    else:
+        shown = np.unique(classes.classes)[:MAX_CLASS_ENTRIES]
+    rgba = class_colors(shown)
+    rgba[:, 3] *= float(st["alpha"])
+    return [
+        Entry(names[c], tuple(rgba[i]), "patch", section="classes")  # type: ignore[arg-type]
+        for i, c in enumerate(shown.tolist())
+    ]
+
+
+def _legend_entries(
+    part: Partition, st: dict[str, Any], lines: list[Lines], classes: ClassScale | None
+) -> list[Entry]:
+    """Every entry a legend of the picture may show: classes, edges, decision boundary."""
+    entries = _class_entries(part, st, classes) if classes is not None else []
+    for lines_ in lines:
+        if lines_.kind == "other":
+            entries.append(Entry("other layers", tuple(lines_.colors[0]), section="edges"))
+        elif lines_.kind == "edges":
+            entries += [Entry(label, color, section="edges") for label, color in lines_.legend]
+        elif lines_.kind == "decision":
+            entries += [Entry(lab, col, width=3.0, section="other") for lab, col in lines_.legend]
+    return entries
+
+
+def _axis_labels(part: Partition, spec: Any) -> tuple[str, str] | None:
+    """The ``axis_labels`` option: ``None`` (by domain), ``False`` (none) or two strings."""
+    if spec is False:
+        return None
+    if spec is None:
+        if hasattr(part.domain, "to_plane"):
+            return ("plane coordinate 1", "plane coordinate 2")
+        return ("input 0", "input 1")
+    if isinstance(spec, str) or len(spec) != 2:
+        raise ValueError(f"axis_labels must be two strings (x, y) or False, got {spec!r}")
+    return (str(spec[0]), str(spec[1]))
+
+
+def _decor(
+    part: Partition, st: dict[str, Any], entries: list[Entry], values: ValueScale | None
+) -> Decor:
+    """What surrounds the domain: the title, legend, colour bar and axes options resolved."""
+    legend = bool(st["legend"])
+    colorbar = legend if st["colorbar"] is None else bool(st["colorbar"])
+    title = None if st["title"] is None else str(st["title"])
+    axes = bool(st["axes"])
+    return Decor(
+        title=title or None,
+        entries=entries if legend else [],
+        values=values if colorbar else None,
+        axes=axes,
+        axis_labels=_axis_labels(part, st["axis_labels"]) if axes else None,
+    )
+
+
+def _set_widths(lines: list[Lines], widths: tuple[float, float, float]) -> None:
+    """Give each drawing pass its width ``(edges, boundary, decision)``, in place."""
+    by_kind = {"other": widths[0], "edges": widths[0], "boundary": widths[1]}
+    for lines_ in lines:
+        lines_.width = by_kind.get(lines_.kind, widths[2])
+
+
+def _fit_decor(
+    st: dict[str, Any], decor: Decor, bounds: tuple[float, float, float, float]
+) -> tuple[Frame, Decor, int]:
+    """The frame with room for the decorations, leaving out those that do not fit.
+
+    When the domain would get less than :data:`MIN_DOMAIN_FRACTION` of the
+    picture's smaller side (or no room at all), the legend, colour bar, axis
+    names, title and axes are dropped, in that order, until it fits.
+    """
+    pad = DEFAULT_PADDING if st["padding"] is None else int(st["padding"])
+    drops = ("entries", "values", "axis_labels", "title", "axes")
+    for k in range(len(drops) + 1):
+        extra = decor_margins(decor)
+        top = pad + extra[2] + (AXES_MARGINS[2] if decor.axes else 0)
+        min_h = top + legend_size(decor.entries)[1] + pad
+        try:
+            frame = place_domain(st["size"], bounds, st["padding"], decor.axes, extra, min_h)
+        except ValueError:
+            if k == len(drops) or not _has_decor(decor):
+                raise
+            frame = None
+        if frame is not None:
+            side = frame.scale * min(bounds[1] - bounds[0], bounds[3] - bounds[2])
+            small = side < MIN_DOMAIN_FRACTION * min(frame.width, frame.height)
+            if not small or k == len(drops) or not _has_decor(decor):
+                return frame, decor, top
+        name = drops[k]
+        left_out = {"entries": [], "axes": False}.get(name)
+        decor = dataclasses.replace(decor, **{name: left_out})
+    raise AssertionError("unreachable")  # pragma: no cover: the last pass returns or raises
+
+
+def _has_decor(decor: Decor) -> bool:
+    return bool(decor.entries or decor.values or decor.axis_labels or decor.title or decor.axes)
+
+
+def _frame_and_overlay(
+    st: dict[str, Any], decor: Decor, bounds: tuple[float, float, float, float]
+) -> tuple[Frame, Decor, list[Item]]:
+    """The pixel frame, the decorations that fit, and those placed around the domain."""
+    frame, decor, top = _fit_decor(st, decor, bounds)
+    pad = DEFAULT_PADDING if st["padding"] is None else int(st["padding"])
+    xmin, xmax, ymin, ymax = bounds
+    box = (
+        frame.x0 + frame.scale * xmin,
+        frame.y0 - frame.scale * ymax,
+        frame.x0 + frame.scale * xmax,
+        frame.y0 - frame.scale * ymin,
+    )
+    room = (top, frame.height - pad, frame.width)
+    return frame, decor, decor_items(decor, box, bounds, room)
+
+
 def build_scene(part: Partition, style: dict[str, Any], where: str) -> Scene:
     """Resolve a style into the :class:`Scene` of a 2-D partition.
 
@@ -581,12 +725,16 @@ def build_scene(part: Partition, style: dict[str, Any], where: str) -> Scene:
     """
     st = check_style(style, where)
     bounds = tuple(float(v) for v in part.domain.bounds)
-    axes = bool(st["axes"])
-    frame = place_domain(st["size"], bounds, st["padding"], axes)
-    rgba, info = resolve_region_colors(part, st)
+    rgba, info = resolve_fill(part, st)
+    values = info if isinstance(info, ValueScale) else None
+    classes = info if isinstance(info, ClassScale) else None
+    lines = _scene_lines(part, st, (0.0, 0.0, 0.0))
+    entries = _legend_entries(part, st, lines, classes)
+    decor = _decor(part, st, entries, values)
+    frame, decor, overlay = _frame_and_overlay(st, decor, bounds)  # type: ignore[arg-type]
     px_area = part.domain.area * frame.scale * frame.scale / max(int(part.num_regions), 1)
     widths = line_widths(st["edge_width"], st["boundary_width"], st["decision_width"], px_area)
-    lines = _scene_lines(part, st, widths)
+    _set_widths(lines, widths)
     marks = _mark_points(part, st)
     mark_xy = mark_rgba = mark_labels = None
     if marks is not None:
@@ -601,7 +749,7 @@ def build_scene(part: Partition, style: dict[str, Any], where: str) -> Scene:
         y0=frame.y0,
         bounds=bounds,  # type: ignore[arg-type]
         region_rgba=rgba,
-        values=info,
+        values=values,
         lines=lines,
         vertex_xy=np.asarray(part.vertices, dtype=np.float64) if st["vertices"] else None,
         vertex_rgba=to_rgba(st["vertex_color"]),
@@ -610,55 +758,11 @@ def build_scene(part: Partition, style: dict[str, Any], where: str) -> Scene:
         mark_rgba=mark_rgba,
         mark_labels=mark_labels,
         mark_size=float(st["mark_size"]),
-        axes=axes,
+        axes=decor.axes,
         background=to_rgba(st["background"]),
         precision=precision,
+        classes=classes,
+        entries=entries,
+        overlay=overlay,
+        title=decor.title,
     )
-
-
-# --------------------------------------------------------------------------------------
-# ticks
-
-
-def nice_ticks(lo: float, hi: float, target: int = 5) -> np.ndarray:
-    """Round tick positions inside ``[lo, hi]``.
-
-    Parameters
-    ----------
-    lo, hi : float
-        The axis range, ``lo < hi``.
-    target : int
-        About how many steps the range should have.
-
-    Returns
-    -------
-    (T,) float64
-        Multiples of a step of 1, 2 or 5 times a power of ten (the smallest
-        such step at least ``(hi - lo) / target``), increasing, ends included.
-
-    Examples
-    --------
-    >>> nice_ticks(0.0, 2.0).tolist()
-    [0.0, 0.5, 1.0, 1.5, 2.0]
-    >>> nice_ticks(-0.13, 0.92).tolist(), nice_ticks(-0.13, 0.92, target=10).tolist()
-    ([0.0, 0.5], [0.0, 0.2, 0.4, 0.6, 0.8])
-    """
-    span = hi - lo
-    raw = span / max(target, 1)
-    mag = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1.0, 2.0, 5.0, 10.0) if m * mag >= raw)
-    first = math.ceil(lo / step - TICK_SLACK) * step
-    ticks = np.arange(first, hi + step * TICK_SLACK, step)
-    return np.round(ticks / step) * step
-
-
-def tick_text(v: float) -> str:
-    """Label of a tick: six significant digits, ``"0"`` for zero of either sign.
-
-    Examples
-    --------
-    >>> tick_text(0.5), tick_text(-0.0), tick_text(2.0), tick_text(1234567.0)
-    ('0.5', '0', '2', '1.23457e+06')
-    """
-    s = f"{v:.6g}"
-    return "0" if s in ("-0", "0") else s

@@ -55,19 +55,38 @@ mark_color : colour, sequence of colours or (N,) int
 mark_size : float
     Mark diameter in pixels (default 9).
 axes : bool
-    Frame with ticks in domain coordinates (default False, True in
-    :func:`~regionscope.render.plot`).
+    Frame with ticks in domain coordinates, and the axes' names (default
+    False, True in :func:`~regionscope.render.plot`).
+axis_labels : (str, str) or False, optional
+    Names of the axes (default ``"input 0"``, ``"input 1"``, or for a
+    :class:`~regionscope.Plane` ``"plane coordinate 1"``, ``"plane
+    coordinate 2"``); ``False`` writes none.
 background : colour
     Picture background (default white; ``"none"`` for a transparent SVG).
 padding : int
     Pixels around the domain (default 4; larger with ``axes``).
+title : str, optional
+    Title above the domain.
 legend : bool
-    Legend of edge layers (or of the units of ``layer``) and of the decision
-    boundary in :func:`~regionscope.render.plot` (default: when it has at
-    most 12 entries).
-colorbar : bool
-    Colour bar in :func:`~regionscope.render.plot` for value colourings
-    (default True).
+    Legend of the classes (``color_by="class"``), of the edge layers (or of
+    the units of ``layer``) and of the decision boundary, right of the
+    domain (default False; in :func:`~regionscope.render.plot`, inside the
+    axes when it has at most 12 entries).
+class_names : sequence of str or dict, optional
+    Names of the classes in the legend (default ``"class 0"``, ...): one per
+    output, or ``{class: name}``.
+layer_names : sequence of str or dict, optional
+    Names of the layers in the legend (default ``"ReLU 1"``, ``"ReLU 2"``...
+    for unnamed layers, ``"features.3 (ReLU)"`` for named ones): one per
+    piecewise layer, or ``{layer index or name: name}``.
+colorbar : bool, optional
+    Colour bar for value colourings (default: with the legend; always in
+    :func:`~regionscope.render.plot`).
+
+A picture too small for its decorations leaves out the legend, colour bar,
+axis names, title and axes, in that order, while the domain would get less
+than 40% of the picture's smaller side.  Text in PNG pictures is written by
+matplotlib (the NumPy back end has no fonts).
 precision : int
     SVG coordinate decimals (in pixels; default 2).
 
@@ -121,8 +140,12 @@ STYLE_KEYS: dict[str, Any] = {
     "background": "white",
     "padding": None,
     "legend": None,
-    "colorbar": True,
+    "colorbar": None,
     "precision": 2,
+    "title": None,
+    "class_names": None,
+    "layer_names": None,
+    "axis_labels": None,
 }
 
 

@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,8 @@ import numpy as np
 
 from .colors import RGBA, hex_array, to_hex
 from .mpl import picture_1d
-from .scene import Lines, Scene, build_scene, nice_ticks, tick_text
+from .overlay import Dot, Gradient, Item, Rect, Text
+from .scene import Lines, Scene, build_scene
 
 if TYPE_CHECKING:
     from regionscope.partitions import Partition, Partition1D
@@ -45,15 +47,19 @@ __all__ = [
     "svg_axes",
     "svg_lines",
     "svg_marks",
+    "svg_overlay",
     "svg_regions",
     "svg_vertices",
     "to_svg",
 ]
 
-#: above this many regions :func:`repr_svg` returns None (Jupyter then shows the PNG)
-SVG_REPR_MAX_REGIONS = 20_000
+#: above this many regions :func:`repr_svg` returns None (Jupyter then shows the PNG; an
+#: SVG of this many regions is about 350 kB)
+SVG_REPR_MAX_REGIONS = 3_000
 #: picture width of :func:`repr_svg`, in pixels
 REPR_SIZE = 400
+#: the overlay's groups, in drawing order
+OVERLAY_GROUPS = ("axes", "labels", "title", "colorbar", "legend")
 
 
 def _int_strings(a: np.ndarray) -> np.ndarray:
@@ -206,37 +212,109 @@ def svg_marks(scene: Scene, k: int) -> str:
     return "".join(out)
 
 
-def svg_axes(scene: Scene, k: int) -> str:
-    """A frame around the domain with ticks (:func:`~.scene.nice_ticks`) and labels.
+def _svg_text(t: Text, k: int) -> str:
+    """One ``<text>`` element, centred vertically on ``t.y``."""
+    x, y = t.x * k, t.y * k
+    attrs = (
+        f'x="{x:.0f}" y="{y:.0f}" font-size="{t.size * k:.4g}" '
+        f'text-anchor="{t.anchor}" dominant-baseline="central"'
+    )
+    if t.rotation:
+        attrs += f' transform="rotate({-t.rotation:.4g} {x:.0f} {y:.0f})"'
+    if t.bold:
+        attrs += ' font-weight="bold"'
+    if t.color != (0.0, 0.0, 0.0, 1.0):
+        attrs += " " + _color_attrs(t.color, "fill")
+    return f"<text {attrs}>{_escape(t.text)}</text>\n"
 
-    Returns a ``<g class="axes">`` element (``k`` as in :func:`svg_regions`).
+
+def _svg_rect(r: Rect, k: int, fill: str | None = None) -> str:
+    """One ``<rect>``; ``fill`` overrides the fill attribute (a gradient's ``url(#...)``)."""
+    attrs = f'x="{r.x * k:.0f}" y="{r.y * k:.0f}" width="{r.w * k:.0f}" height="{r.h * k:.0f}"'
+    if fill is not None:
+        attrs += f' fill="{fill}"'
+    else:
+        attrs += " " + (_color_attrs(r.fill, "fill") if r.fill is not None else 'fill="none"')
+    if r.stroke is not None:
+        attrs += f' {_color_attrs(r.stroke, "stroke")} stroke-width="{r.stroke_width * k:.4g}"'
+    else:
+        attrs += ' stroke="none"'
+    return f"<rect {attrs}/>\n"
+
+
+def _svg_gradient(g: Gradient, k: int) -> str:
+    """A ``<linearGradient>`` (bottom to top) and the ``<rect>`` it fills."""
+    key = zlib.crc32(np.ascontiguousarray(g.colors).tobytes()) ^ int(g.x * 131 + g.y * 7919)
+    gid = f"rs-gradient-{key & 0xFFFFFFFF:08x}"
+    stops = "".join(
+        f'<stop offset="{i / max(len(g.colors) - 1, 1):.4f}" stop-color="{c}"/>'
+        for i, c in enumerate(hex_array(g.colors).tolist())
+    )
+    return (
+        f'<defs><linearGradient id="{gid}" x1="0" y1="1" x2="0" y2="0">{stops}'
+        "</linearGradient></defs>\n" + _svg_rect(Rect(g.x, g.y, g.w, g.h, None), k, f"url(#{gid})")
+    )
+
+
+def _svg_item(item: Item, k: int) -> str:
+    """One overlay primitive as SVG."""
+    if isinstance(item, Text):
+        return _svg_text(item, k)
+    if isinstance(item, Rect):
+        return _svg_rect(item, k)
+    if isinstance(item, Gradient):
+        return _svg_gradient(item, k)
+    if isinstance(item, Dot):
+        return (
+            f'<circle cx="{item.x * k:.0f}" cy="{item.y * k:.0f}" r="{item.diameter * k / 2:.0f}" '
+            f'{_color_attrs(item.fill, "fill")} {_color_attrs(item.stroke, "stroke")} '
+            f'stroke-width="{k}"/>\n'
+        )
+    a = _point_strings(item.p0 * k)
+    b = _point_strings(item.p1 * k)
+    d = "".join(np.char.add(np.char.add(np.char.add("M", a), " "), b).tolist())
+    return (
+        f'<path fill="none" {_color_attrs(item.color, "stroke")} '
+        f'stroke-width="{item.width * k:.4g}" d="{d}"/>\n'
+    )
+
+
+def svg_overlay(scene: Scene, k: int, groups: tuple[str, ...] = OVERLAY_GROUPS) -> str:
+    """The scene's overlay (:mod:`.overlay`): one ``<g class="...">`` per group.
+
+    Parameters
+    ----------
+    scene : Scene
+    k : int
+        Coordinate units per pixel (``10**precision``).
+    groups : tuple of str
+        The groups to write, in this order.
+
+    Returns
+    -------
+    str
+        ``""`` when none of ``groups`` has anything to draw.
     """
-    xmin, xmax, ymin, ymax = scene.bounds
-    corners = scene.px(np.array([[xmin, ymin], [xmax, ymax]])) * k
-    (fx0, fy1), (fx1, fy0) = corners
-    parts = [
-        f'<g class="axes" stroke="#000000" stroke-width="{k}" font-family="sans-serif" '
-        f'font-size="{11 * k}">\n',
-        f'<rect x="{fx0:.0f}" y="{fy0:.0f}" width="{fx1 - fx0:.0f}" height="{fy1 - fy0:.0f}" '
-        'fill="none"/>\n',
-    ]
-    tick = 5 * k
-    for v in nice_ticks(xmin, xmax):
-        x = scene.px(np.array([[v, ymin]]))[0, 0] * k
-        parts.append(f'<path d="M{x:.0f} {fy1:.0f}v{tick}"/>\n')
-        parts.append(
-            f'<text x="{x:.0f}" y="{fy1 + tick + 12 * k:.0f}" stroke="none" '
-            f'text-anchor="middle">{tick_text(v)}</text>\n'
+    out = []
+    for group in groups:
+        items = [it for it in scene.overlay if it.group == group]
+        if not items:
+            continue
+        out.append(
+            f'<g class="{group}" font-family="sans-serif" stroke-linecap="butt">\n'
+            + "".join(_svg_item(it, k) for it in items)
+            + "</g>\n"
         )
-    for v in nice_ticks(ymin, ymax):
-        y = scene.px(np.array([[xmin, v]]))[0, 1] * k
-        parts.append(f'<path d="M{fx0:.0f} {y:.0f}h{-tick}"/>\n')
-        parts.append(
-            f'<text x="{fx0 - tick - 3 * k:.0f}" y="{y + 4 * k:.0f}" stroke="none" '
-            f'text-anchor="end">{tick_text(v)}</text>\n'
-        )
-    parts.append("</g>\n")
-    return "".join(parts)
+    return "".join(out)
+
+
+def svg_axes(scene: Scene, k: int) -> str:
+    """A frame around the domain with ticks (:func:`~.decor.nice_ticks`) and their labels.
+
+    Returns a ``<g class="axes">`` element (``k`` as in :func:`svg_regions`),
+    ``""`` when the scene has no axes.
+    """
+    return svg_overlay(scene, k, ("axes",))
 
 
 def _svg_document(part: Partition, scene: Scene) -> str:
@@ -255,8 +333,7 @@ def _svg_document(part: Partition, scene: Scene) -> str:
     out.extend(svg_lines(lines, scene, k) for lines in scene.lines)
     out.append(svg_vertices(scene, k))
     out.append(svg_marks(scene, k))
-    if scene.axes:
-        out.append(svg_axes(scene, k))
+    out.append(svg_overlay(scene, k))
     out.append("</svg>\n")
     return "".join(out)
 
