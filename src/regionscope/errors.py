@@ -23,9 +23,10 @@ class RegionLimitError(ValueError):
         self.where = where
         at = f" at {where}" if where else ""
         super().__init__(
-            f"max_regions={limit} exceeded{at}: the partition reached {count} regions; "
-            "pass a larger max_regions= (memory grows with it), or a smaller domain "
-            "(a smaller Box or Polygon, or a Plane with a smaller margin)"
+            f"max_regions={limit} exceeded{at}: the partition reached {count} regions. "
+            "Ask for less: a window of the domain (a smaller Box or Polygon, or "
+            "Plane(points, window=...)), or tiles computed one at a time "
+            "(rs.partition_tiles); or pass a larger max_regions= (memory grows with it)"
         )
 
 

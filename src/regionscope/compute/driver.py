@@ -42,6 +42,7 @@ from regionscope.network.evaluate import Evaluator, affine_of
 from regionscope.network.program import Op, Program
 from regionscope.tolerances import Budget, get_budget, get_tolerance
 
+from .estimate import first_layer_estimate
 from .merge import merge_layer
 from .pairs import disagreeing
 from .windowed import affine_input, cut_windowed
@@ -58,6 +59,8 @@ __all__ = [
 
 #: default limit on the number of regions
 DEFAULT_MAX_REGIONS = 4_000_000
+#: a run whose first layer alone makes this many regions shows progress on a terminal
+LONG_RUN = 200_000
 
 
 def evaluator(domain: Domain, program: Program) -> Evaluator:
@@ -118,6 +121,15 @@ class Progress:
                 self.bar = None
             else:
                 self.bar = tqdm(total=total, unit="unit", desc="regionscope")
+
+    def note(self, line: str) -> None:
+        """A line of information before the bar moves."""
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(f"regionscope: {line}", file=sys.stderr)
+        else:
+            sys.stderr.write(f"regionscope: {line}\n")
 
     def update(self, label: str, regions: int, units: int) -> None:
         if not self.enabled:
@@ -274,12 +286,16 @@ def cut_2d(
     mesh: Mesh,
     start: int,
     *,
-    progress: bool = False,
+    progress: bool | None = False,
     max_regions: int = DEFAULT_MAX_REGIONS,
 ) -> tuple[Mesh, dict[int, float]]:
     """Cut ``mesh`` by the piecewise ops of ``ev.program`` from op ``start`` on.
 
-    Returns the mesh and the seconds spent on each piecewise op.  Strict
+    Returns the mesh and the seconds spent on each piecewise op.  Before
+    cutting a fresh mesh, the first layer's lines are counted
+    (:func:`~regionscope.compute.estimate.first_layer_estimate`): a run
+    that would pass ``max_regions`` stops at once, and ``progress=None``
+    shows progress on a terminal when the run will be long.  Strict
     mode (:func:`regionscope.tolerances.tolerance`) checks the mesh after
     every layer.
     """
@@ -290,7 +306,18 @@ def cut_2d(
         program.ops[i].layer.num_units(program.ops[i].in_width)  # type: ignore[attr-defined]
         for i, _ in plan
     )
+    est = None
+    if start <= ev.prefix and mesh.num_regions == 1:
+        est = first_layer_estimate(ev, domain.polygon)
+    if est is not None and est.floor and est.regions > max_regions:
+        raise RegionLimitError(
+            est.regions, max_regions, f"layer {est.layer} ({est.name}), known before cutting"
+        )
+    if progress is None:  # show it where a person waits for a long run
+        progress = bool(est is not None and est.regions >= LONG_RUN and sys.stderr.isatty())
     bar = Progress(progress, total_units)
+    if est is not None:
+        bar.note(est.describe())
     seconds: dict[int, float] = {}
     point_tol = get_tolerance().point_rtol * domain.diameter
     strict = get_tolerance().strict

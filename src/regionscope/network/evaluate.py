@@ -531,14 +531,25 @@ class Evaluator:
                 raise ValueError("affine_maps needs num_regions when there are no patterns")
             num_regions = len(next(iter(pats.values())))
         op = self.program.ops[index]
+        folded = (
+            self.prefix > 0
+            and index >= self.prefix
+            and np.array_equal(lin, self.lift_linear)
+            and np.array_equal(off, self.lift_offset)
+        )
         a = np.empty((num_regions, op.out_width, dim))
         c = np.empty((num_regions, op.out_width))
         rows = (dim + 1) * max(self.program.max_width, 1)
         step = max(1, get_budget().chunk_values // rows)
         for s in range(0, num_regions, step):
             n = min(step, num_regions - s)
-            regs = {0: (np.tile(lin, (n, 1)), np.tile(off, (n, 1)))}  # rows f * dim + j, f
-            for o in self.program.ops[: index + 1]:
+            # rows f * dim + j, f; from the folded prefix when the lift is the evaluator's own
+            first = self.prefix if folded else 0
+            start_maps = self.prefix_maps if folded else {0: (lin, off)}
+            regs = {
+                r: (np.tile(a, (n, 1)), np.tile(b, (n, 1))) for r, (a, b) in start_maps.items()
+            }
+            for o in self.program.ops[first : index + 1]:
                 pat = pats.get(o.index) if o.layer.piecewise else None
                 if o.layer.piecewise and pat is None:
                     raise ValueError(f"affine_maps needs the pattern of layer {o.index}")

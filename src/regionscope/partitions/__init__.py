@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from regionscope import compute
+from regionscope.compute.estimate import Estimate, first_layer_estimate
 from regionscope.domains import Box, Domain1D, Domain2D, coerce_domain, domain_from_arrays
 from regionscope.geometry import Mesh
 from regionscope.network.coerce import as_layers
-from regionscope.network.layers import Sequential
+from regionscope.network.layers import Argmax, Sequential
 from regionscope.network.program import compile_model
 from regionscope.network.serialize import model_from_arrays
 
@@ -37,6 +38,7 @@ from .linear import Partition1D
 from .planar import Partition
 
 __all__ = [
+    "estimate",
     "Partition",
     "Partition1D",
     "PartitionBase",
@@ -51,9 +53,10 @@ def partition(
     model: Any,
     domain: Any = None,
     *,
-    progress: bool = False,
+    progress: bool | None = None,
     max_regions: int = compute.DEFAULT_MAX_REGIONS,
     until: str | None = None,
+    decision: bool = False,
 ) -> Partition | Partition1D:
     """Cut a domain into the activation regions of a network, exactly.
 
@@ -69,13 +72,24 @@ def partition(
         :class:`~regionscope.domains.Polygon`, :class:`~regionscope.domains.Plane`,
         or a 1-D :class:`~regionscope.domains.Interval` /
         :class:`~regionscope.domains.Segment`.  A number ``h`` means ``Box(h)``.
-    progress : bool
-        Show a progress bar (tqdm if installed) over the cutting steps.
+    progress : bool, optional
+        Show a progress bar (tqdm if installed) over the cutting steps, after
+        a line saying how many units of the first piecewise layer cross the
+        domain and how many regions they make (:func:`estimate`).  By default
+        it is shown on an interactive terminal when that layer alone makes
+        200 000 regions or more.
     max_regions : int
         Stop with :class:`~regionscope.errors.RegionLimitError` (a
-        ``ValueError``) beyond this many regions.
+        ``ValueError``) beyond this many regions; at once, before any cut,
+        when the first layer's lines alone make more.
     until : str, optional
         For torch modules: stop after the module of this name.
+    decision : bool
+        Also cut along the decision boundary of a classifier with ``K > 1``
+        outputs (an :class:`~regionscope.network.layers.Argmax` after the
+        network, unless it ends in one): every region then has one class.
+        Off by default, so that region counts are those of the activation
+        regions.  :meth:`Partition.with_decision` does the same afterwards.
 
     Returns
     -------
@@ -112,7 +126,11 @@ def partition(
         raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
     dom = Box(1.0) if domain is None else coerce_domain(domain)
     layers = as_layers(model, dom.input_shape, until)
-    ev = compute.evaluator(dom, compile_model(Sequential(*layers), dom.input_dim))
+    program = compile_model(Sequential(*layers), dom.input_dim)
+    if decision and program.out_width > 1 and not isinstance(program.ops[-1].layer, Argmax):
+        layers = (*layers, Argmax())
+        program = compile_model(Sequential(*layers), dom.input_dim)
+    ev = compute.evaluator(dom, program)
     if isinstance(dom, Domain2D):
         mesh, seconds = compute.cut_2d(
             ev,
@@ -129,6 +147,39 @@ def partition(
         )
         return Partition1D(dom, points, ev)
     raise TypeError(f"unsupported domain {dom!r}")  # pragma: no cover
+
+
+def estimate(model: Any, domain: Any = None, *, until: str | None = None) -> Estimate | None:
+    """What the first piecewise layer makes in a 2-D domain, counted before any cut.
+
+    Its first stage's units are lines in the domain; the count is exact:
+    units whose line crosses the domain, their crossings inside it, and the
+    ``1 + lines + crossings`` regions of their arrangement (for lines in
+    general position).  For a layer that never merges (ReLU, LeakyReLU,
+    HardTanh) that is a floor on the final region count: later layers only
+    cut further.  It costs one pass over the units, so it is the thing to
+    ask before a long run.
+
+    Returns
+    -------
+    Estimate or None
+        ``None`` for a network without a piecewise layer.
+
+    Examples
+    --------
+    >>> import regionscope as rs
+    >>> net = rs.Sequential(rs.Linear([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, 9.0]),
+    ...                     rs.ReLU())
+    >>> est = rs.estimate(net, rs.Box(1.0))
+    >>> est.units, est.crossing, est.crossings, est.regions
+    (3, 2, 1, 4)
+    """
+    dom = Box(1.0) if domain is None else coerce_domain(domain)
+    if not isinstance(dom, Domain2D):
+        raise TypeError(f"estimate needs a 2-D domain, got {dom!r}")
+    layers = as_layers(model, dom.input_shape, until)
+    ev = compute.evaluator(dom, compile_model(Sequential(*layers), dom.input_dim))
+    return first_layer_estimate(ev, dom.polygon)
 
 
 def _array(arrays: Mapping[str, Any], key: str, dtype_kinds: str, ndim: int) -> np.ndarray:

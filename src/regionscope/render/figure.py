@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .fills import drawn_partition
 from .mpl import DPI, POINTS_PER_PIXEL, picture_1d, plot
 from .overlay import Dot, Gradient, Item, Rect, Strokes, Text
 from .scene import Scene, build_scene
@@ -207,6 +208,7 @@ def figure(part: Partition, style: dict[str, Any]) -> Any:
     _need_matplotlib("PDF and matplotlib figures")
     from matplotlib.figure import Figure
 
+    part = drawn_partition(part, style)
     scene = build_scene(part, style, "figure")
     w, h = scene.width, scene.height
     fig = Figure(figsize=(w / DPI, h / DPI), dpi=DPI, facecolor=scene.background)

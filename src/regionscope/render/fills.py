@@ -170,6 +170,20 @@ def _colors_from_function(
     )
 
 
+def drawn_partition(part: Any, style: dict[str, Any]) -> Any:
+    """The partition to draw with ``style``.
+
+    Colouring by class needs one class per region.  A classifier with ``K > 1``
+    outputs and no Argmax layer has a decision boundary that crosses regions,
+    so its picture is drawn from the partition with the decision cut in
+    (:meth:`Partition.with_decision <regionscope.partitions.planar.Partition.with_decision>`):
+    exact class colours, and the boundary drawn.  Any other partition is drawn as it is.
+    """
+    if style.get("color_by") == "class" and hasattr(part, "with_decision"):
+        return part.with_decision()
+    return part
+
+
 def resolve_region_colors(
     part: Partition, st: dict[str, Any]
 ) -> tuple[np.ndarray, ValueScale | None]:

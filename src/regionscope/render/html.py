@@ -43,6 +43,7 @@ import numpy as np
 from regionscope.geometry import decode_source
 
 from .colors import LAYER_PALETTE, categorical_colors, to_hex
+from .fills import drawn_partition
 from .legend import class_labels, layer_label
 from .scene import build_scene
 
@@ -436,7 +437,7 @@ def write_html(
     >>> '"label":"after"' in page, "<title>two steps</title>" in page
     (True, True)
     """
-    parts = list(partitions)
+    parts = [drawn_partition(p, options) for p in partitions]
     if not parts:
         raise ValueError("partitions must hold at least one partition")
     _check_same_domain(parts)

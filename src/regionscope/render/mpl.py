@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .colors import CATEGORICAL, LAYER_PALETTE, categorical_colors, to_rgba
+from .fills import drawn_partition
 from .scene import Lines, Scene, build_scene
 
 if TYPE_CHECKING:
@@ -283,6 +284,7 @@ def plot(part: Partition, ax: Any = None, **style: Any) -> dict[str, Any]:
     style = dict(style)
     style.setdefault("axes", True)
     # the legend, colour bar and title are matplotlib's own here, not the scene's overlay
+    part = drawn_partition(part, style)
     scene = build_scene(part, {**style, "legend": False, "colorbar": False, "title": None}, "plot")
     if ax is None:
         import matplotlib.pyplot as plt

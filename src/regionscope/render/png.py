@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .figure import mark_texts, text_layer
+from .fills import drawn_partition
 from .mpl import picture_1d
 from .overlay import Text
 from .raster import rasterize
@@ -175,6 +176,7 @@ def to_png(
     if getattr(part.domain, "dim", 2) == 1:
         data = picture_1d(part, "png", style)
     else:
+        part = drawn_partition(part, style)
         scene = build_scene(part, style, "to_png")
         image = rasterize(part, scene)
         if engine == "matplotlib":

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .colors import RGBA, hex_array, to_hex
+from .fills import drawn_partition
 from .mpl import picture_1d
 from .overlay import Dot, Gradient, Item, Rect, Text
 from .scene import Lines, Scene, build_scene
@@ -364,6 +365,7 @@ def to_svg(part: Partition | Partition1D, path: str | Path | None = None, **styl
         text = picture_1d(part, "svg", style).decode("utf-8")
     else:
         style.setdefault("background", "none")
+        part = drawn_partition(part, style)
         text = _svg_document(part, build_scene(part, style, "to_svg"))
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")

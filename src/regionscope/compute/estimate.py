@@ -1,0 +1,151 @@
+"""What the first piecewise layer will make, known before any cut.
+
+When the input of the first piecewise layer is affine on the domain (always,
+through the folded prefix), each unit of its first stage is an affine
+function of the domain point, and its zero set a line.  For a layer that
+never merges (ReLU, LeakyReLU, HardTanh...) those lines stay in the final
+partition, which later layers only refine, so the arrangement they make in
+the domain is a floor on the final count: ``1 + lines + crossings`` regions
+for lines in general position (lines meeting three at a point make fewer).
+
+The crossings are counted from where the lines meet the domain's boundary:
+two chords of a convex polygon cross inside it exactly when their ends
+interleave along the boundary, which is counted in ``O(n log n)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from regionscope.network.evaluate import Evaluator
+
+__all__ = ["Estimate", "first_layer_estimate", "interleaved_pairs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Estimate:
+    """The first piecewise layer's lines in the domain.
+
+    Attributes
+    ----------
+    layer : int
+        Its op index.
+    name : str
+        Its name.
+    units : int
+        Units of its first stage.
+    crossing : int
+        Units whose zero line crosses the domain.
+    crossings : int
+        Pairs of those lines that cross inside the domain.
+    regions : int
+        ``1 + crossing + crossings``: the regions of the lines' arrangement.
+    floor : bool
+        Whether ``regions`` is a floor on the final count (the layer never
+        merges regions).
+    """
+
+    layer: int
+    name: str
+    units: int
+    crossing: int
+    crossings: int
+    regions: int
+    floor: bool
+
+    def describe(self) -> str:
+        """One line for a progress report."""
+        what = "at least" if self.floor else "before merging,"
+        return (
+            f"layer {self.layer} ({self.name}): {self.crossing} of {self.units} units cross "
+            f"the domain, {self.crossings} crossings inside; this layer alone makes {what} "
+            f"{self.regions} regions"
+        )
+
+
+def interleaved_pairs(a: np.ndarray, b: np.ndarray) -> int:
+    """Pairs ``i, j`` with ``a[i] < a[j] < b[i] < b[j]``: chords whose ends interleave.
+
+    Parameters
+    ----------
+    a, b : (n,) float64
+        The two ends of each chord along the boundary (chords with
+        ``a >= b`` are empty and cross nothing).
+
+    >>> interleaved_pairs(np.array([0.0, 1.0, 2.5]), np.array([2.0, 3.0, 2.7]))
+    1
+    """
+    keep = a < b  # an empty chord crosses nothing
+    a, b = a[keep], b[keep]
+    n = len(a)
+    if n < 2:
+        return 0
+    order = np.argsort(a, kind="stable")
+    a, b = a[order], b[order]
+    # chords that start strictly inside chord i: a_i < a_j < b_i
+    starts_inside = np.searchsorted(a, b, side="left") - np.searchsorted(a, a, side="right")
+    # of those, the ones that also end by b_i (b_j <= b_i): a dominance count, by a Fenwick
+    # tree over the ranks of b, walking the chords by decreasing a (ties in a together)
+    sorted_b = np.sort(b)
+    slot = np.searchsorted(sorted_b, b, side="left") + 1
+    upto = np.searchsorted(sorted_b, b, side="right")
+    tree = np.zeros(n + 1, dtype=np.int64)
+    nested = 0
+    hi = n
+    while hi > 0:
+        lo = int(np.searchsorted(a, a[hi - 1], side="left"))
+        for i in range(lo, hi):  # ask before inserting the chords with the same start
+            r = int(upto[i])
+            while r > 0:
+                nested += int(tree[r])
+                r -= r & -r
+        for i in range(lo, hi):
+            r = int(slot[i])
+            while r <= n:
+                tree[r] += 1
+                r += r & -r
+        hi = lo
+    return int(np.clip(starts_inside, 0, None).sum() - nested)
+
+
+def first_layer_estimate(ev: Evaluator, polygon: np.ndarray) -> Estimate | None:
+    """The :class:`Estimate` of the first piecewise op of ``ev`` on the convex ``polygon``
+    ``(K, 2)`` (counter-clockwise), or ``None`` when the program has no piecewise op."""
+    ops = ev.program.ops
+    index = ev.prefix
+    if index >= len(ops) or not ops[index].layer.piecewise:
+        return None
+    op = ops[index]
+    layer: Any = op.layer
+    # each unit's value at the origin and the unit points: exact for the affine first stage
+    if ev.prefix:
+        lin, off = ev.prefix_maps[op.inputs[0]]
+    else:
+        lin, off = ev.lift_linear, ev.lift_offset
+    three = np.concatenate([off[None, :], off[None, :] + lin])
+    z = layer.stage_values(three, 0)
+    tol = np.broadcast_to(ev.unit_tol[index], z.shape[1:])
+    at_corner = z[0] + polygon @ (z[1:] - z[0])  # (K, units)
+    crosses = (at_corner.min(axis=0) < -tol) & (at_corner.max(axis=0) > tol)
+    zc = at_corner[:, crosses]
+    # where each crossing line meets the boundary, as a position along it (edge + fraction)
+    nxt = np.roll(zc, -1, axis=0)
+    change = (zc > 0) != (nxt > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(change, zc / (zc - nxt), np.nan)
+    pos = np.arange(len(polygon))[:, None] + np.clip(frac, 0.0, 1.0)
+    ends_a, ends_b = np.nanmin(pos, axis=0), np.nanmax(pos, axis=0)
+    crossing = int(crosses.sum())
+    crossings = interleaved_pairs(ends_a, ends_b)
+    return Estimate(
+        index,
+        op.name,
+        int(z.shape[1]),
+        crossing,
+        crossings,
+        1 + crossing + crossings,
+        not layer.merge,
+    )
