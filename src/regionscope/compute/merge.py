@@ -8,10 +8,31 @@ import numpy as np
 
 from regionscope.geometry import Mesh, decode_source
 from regionscope.geometry.arrays import expand
-from regionscope.geometry.merging import interior_sides, merge_across
+from regionscope.geometry.merging import merge_across
 from regionscope.network.evaluate import Evaluator
 
 __all__ = ["merge_layer"]
+
+
+def _sides_made_by(
+    mesh: Mesh, index: int, groups: slice | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(i1, i2, group)``: the two incidences of each interior side made by op ``index``
+    (by ``groups`` only, if given), and the group that made it.
+
+    Both incidences of a side carry the code of the unit that made it, so the
+    sides are paired among those incidences alone: the work grows with them.
+    """
+    layer_of, unit = decode_source(mesh.incidence_source)
+    ours = layer_of == index
+    if groups is not None:
+        ours &= (unit >= groups.start) & (unit < groups.stop)
+    inc = ours.nonzero()[0]
+    key = mesh.side_keys[inc]
+    order = key.argsort(kind="stable")
+    pair = (key[order][1:] == key[order][:-1]).nonzero()[0]
+    i1, i2 = inc[order[pair]], inc[order[pair + 1]]
+    return i1, i2, unit[i1]
 
 
 def merge_layer(
@@ -36,13 +57,7 @@ def merge_layer(
 
     Returns the merged mesh and the old vertices it kept.
     """
-    i1, i2 = interior_sides(mesh)
-    layer_of, group = decode_source(mesh.incidence_source[i1])
-    ours_side = layer_of == index
-    if groups is not None:
-        ours_side &= (group >= groups.start) & (group < groups.stop)
-    mine = ours_side.nonzero()[0]
-    i1, i2, group = i1[mine], i2[mine], group[mine]
+    i1, i2, group = _sides_made_by(mesh, index, groups)
     if x is not None and len(x) != mesh.num_vertices:
         x = None  # computed at the corners, for the groups compared only
     # the groups to compare across each side: its own, those whose chords coincided with
