@@ -29,7 +29,10 @@ Supported
 ``Linear``; ``Conv1d/2d/3d`` (zero padding, any stride, dilation, groups);
 ``BatchNorm1d/2d/3d`` in evaluation mode (folded into a per-channel affine
 map); ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``, ``mean`` over sample axes;
-``MaxPool1d/2d`` (windowed max); ``Flatten``, ``Unflatten``, ``view``,
+``MaxPool1d/2d`` (windowed max); ``AdaptiveMaxPool1d/2d`` (any output size)
+and maxima over sample axes (``torch.amax(x, dim)``, ``x.amax(dim)``, the
+values of ``torch.max(x, dim)`` and ``x.max(dim)``: global max-pooling is
+``x.amax(dim=(2, 3))``); ``Flatten``, ``Unflatten``, ``view``,
 ``reshape``, ``flatten``, ``squeeze``, ``unsqueeze``; ``ReLU``,
 ``LeakyReLU``, ``PReLU``, ``ReLU6``, ``Hardtanh``, ``clamp`` with constant
 bounds; ``Identity`` and dropout in evaluation mode; ``+``/``-`` of two
@@ -58,6 +61,8 @@ Layout
     Handlers of torch.nn modules, of torch functions, of tensor methods.
 ``builders``
     The layers of one traced operation, shared by the handlers.
+``maxima``
+    The groups of maxima over axes and of adaptive max-pooling.
 ``support``
     torch's namespaces (imported lazily), the layer types converted by type,
     error text.

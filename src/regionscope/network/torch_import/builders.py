@@ -34,12 +34,15 @@ from regionscope.network.layers import (
     ReLU,
 )
 
+from .maxima import adaptive_max_groups, axes_max_groups
+
 if TYPE_CHECKING:
     from .converter import Converter
 
 __all__ = [
     "activation",
     "adaptive_avgpool",
+    "adaptive_maxpool",
     "affine_const",
     "arith",
     "avgpool",
@@ -48,6 +51,7 @@ __all__ = [
     "clamp",
     "convolution",
     "linear",
+    "max_over_axes",
     "maxpool",
     "mean",
     "prelu",
@@ -156,6 +160,41 @@ def adaptive_avgpool(c: Converter, node: Any, x: Any, d: int, output_size: Any) 
     except (TypeError, ValueError) as exc:
         raise c.fail(node, str(exc)) from None
     c.emit(node, layer, [x])
+
+
+def adaptive_maxpool(c: Converter, node: Any, x: Any, d: int, output_size: Any) -> None:
+    """Adaptive max-pooling over ``d`` spatial axes (any output size: torch's windows)."""
+    shape = _pool_shape(_in_shape(c, node, x), d)
+    _check_pool_rank(c, node, shape, d)
+    try:
+        groups = adaptive_max_groups(shape, output_size)
+    except (TypeError, ValueError) as exc:
+        raise c.fail(node, f"adaptive max-pooling: {exc}") from None
+    c.emit(node, MaxPool(groups), [x])
+
+
+def max_over_axes(c: Converter, node: Any, x: Any, dim: Any, what: str) -> None:
+    """The maximum over axes ``dim`` of a sample (``torch.amax``, ``torch.max(x, dim)``).
+
+    ``node`` is the node whose value is the maximum (with or without
+    ``keepdim``: the flat order is the same); ``what`` names the call in errors.
+    """
+    shape = _in_shape(c, node, x)
+    ndim = len(shape) + 1
+    dims = [dim] if isinstance(dim, (int, np.integer)) else list(dim or ())
+    if not dims or not all(isinstance(a, (int, np.integer)) for a in dims):
+        raise c.fail(
+            node,
+            f"{what} needs dim= as an int or a tuple of ints (axes of a sample); without it"
+            " the maximum includes the batch axis",
+        )
+    if any(not -ndim <= a < ndim for a in dims):
+        raise c.fail(node, f"{what}: dim={dim!r} is out of range for tensors with {ndim} axes")
+    axes = sorted({int(a) % ndim for a in dims})
+    if 0 in axes:
+        raise c.fail(node, f"{what} over the batch axis (dim 0) mixes samples")
+    groups = axes_max_groups(shape, [a - 1 for a in axes])
+    c.emit(node, MaxPool(groups), [x])
 
 
 def reshape(c: Converter, node: Any, x: Any) -> None:

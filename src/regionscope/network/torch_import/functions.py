@@ -186,6 +186,32 @@ def _adaptive(d: int) -> Handler:
     )
 
 
+def _adaptive_max(d: int) -> Handler:
+    def build(c: Converter, n: Any, kw: dict) -> None:
+        if c.const(n, kw["return_indices"]):
+            raise c.fail(n, "max-pooling with return_indices=True is not supported")
+        builders.adaptive_maxpool(c, n, kw["input"], d, c.const(n, kw["output_size"]))
+
+    params = [("input", REQUIRED), ("output_size", REQUIRED), ("return_indices", False)]
+    return _call(params, build)
+
+
+def _amax(c: Converter, n: Any) -> None:
+    kw = c.bind(n, [("input", REQUIRED), ("dim", ()), ("keepdim", False)])
+    x = c.data(n, kw["input"])
+    builders.max_over_axes(c, n, x, c.const(n, kw["dim"]), "torch.amax")
+
+
+def _tensor_max(c: Converter, n: Any) -> None:
+    """``torch.max`` returning one tensor: of two tensors (``torch.max(x)`` drops the batch)."""
+    raise c.fail(
+        n,
+        "torch.max of two tensors (an elementwise maximum) is not supported; write "
+        "b + F.relu(a - b), or use torch.amax(x, dim) / torch.max(x, dim).values for a maximum "
+        "over axes",
+    )
+
+
 def _pools() -> dict[Any, Handler]:
     torch, F = torch_names().torch, torch_names().F
     mean = _call(
@@ -204,6 +230,10 @@ def _pools() -> dict[Any, Handler]:
         F.adaptive_avg_pool1d: _adaptive(1),
         F.adaptive_avg_pool2d: _adaptive(2),
         torch.mean: mean,
+        F.adaptive_max_pool1d: _adaptive_max(1),
+        F.adaptive_max_pool2d: _adaptive_max(2),
+        torch.amax: _amax,
+        torch.max: _tensor_max,
     }
 
 
@@ -247,8 +277,43 @@ def _reshape(c: Converter, n: Any) -> None:
     builders.reshape(c, n, n.args[0] if n.args else n.kwargs["input"])
 
 
+def _max_with_dim(node: Any) -> tuple[str, str] | None:
+    """``(input parameter, what)`` if ``node`` is ``torch.max(x, dim)`` or ``x.max(dim)``."""
+    if not hasattr(node, "op"):
+        return None
+    if node.op == "call_function" and node.target is torch_names().torch.max:
+        return "input", "torch.max(x, dim)"
+    if node.op == "call_method" and node.target == "max":
+        return "self", "x.max(dim)"
+    return None
+
+
 def _indexing(c: Converter, n: Any) -> None:
-    raise c.fail(n, "indexing or slicing a tensor is not supported")
+    """``t[i]`` or ``t.name`` giving a tensor: the values of a maximum over an axis only."""
+    source = n.args[0] if n.args else None
+    if c.is_data(source):
+        raise c.fail(n, "indexing or slicing a tensor is not supported")
+    found = _max_with_dim(source)
+    if found is None:
+        raise c.fail(
+            n,
+            "taking a part of a result that is not a tensor is not supported (only the values "
+            "of torch.max(x, dim) and x.max(dim) are; return_indices=True is not)",
+        )
+    first, what = found
+    key = c.const(n, n.args[1]) if len(n.args) > 1 else None
+    position = key if isinstance(key, int) and not isinstance(key, bool) else None
+    if position in (1, -1) or key == "indices":
+        raise c.fail(
+            n,
+            f"the indices of {what} are positions, not a piecewise-linear function of the "
+            "input; use its values (or torch.amax)",
+        )
+    if position not in (0, -2) and key != "values":
+        raise c.fail(n, f"only the values ([0] or .values) of {what} are supported, got {key!r}")
+    kw = c.bind(source, [(first, REQUIRED), ("dim", REQUIRED), ("keepdim", False)])
+    x = c.data(n, kw[first])
+    builders.max_over_axes(c, n, x, c.const(n, kw["dim"]), what)
 
 
 def _shapes() -> dict[Any, Handler]:

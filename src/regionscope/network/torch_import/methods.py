@@ -70,6 +70,21 @@ def _mean(c: Converter, n: Any) -> None:
     builders.mean(c, n, kw["self"], c.const(n, kw["dim"]), kw["keepdim"], kw["dtype"])
 
 
+def _amax(c: Converter, n: Any) -> None:
+    kw = c.bind(n, [("self", REQUIRED), ("dim", ()), ("keepdim", False)])
+    x = c.data(n, kw["self"])
+    builders.max_over_axes(c, n, x, c.const(n, kw["dim"]), "x.amax")
+
+
+def _tensor_max(c: Converter, n: Any) -> None:
+    """``x.max(...)`` returning one tensor: of two tensors (``x.max()`` drops the batch)."""
+    raise c.fail(
+        n,
+        "x.max(other) (an elementwise maximum) is not supported; write other + F.relu(x - other),"
+        " or use x.amax(dim) / x.max(dim).values for a maximum over axes",
+    )
+
+
 def _metadata(c: Converter, n: Any) -> None:
     return None  # size(), dim(): not tensors, used as arguments only
 
@@ -89,7 +104,7 @@ def _table() -> dict[str, Handler]:
     table.update({m: clamp for m in ("clamp", "clamp_", "clip", "clip_")})
     table.update({m: _clamp([("min", REQUIRED)]) for m in ("clamp_min", "clamp_min_")})
     table.update({m: _clamp([("max", REQUIRED)]) for m in ("clamp_max", "clamp_max_")})
-    table.update({"neg": _neg, "neg_": _neg, "mean": _mean})
+    table.update({"neg": _neg, "neg_": _neg, "mean": _mean, "amax": _amax, "max": _tensor_max})
     table.update({m: _metadata for m in ("size", "dim", "numel")})
     return table
 

@@ -74,6 +74,13 @@ def _adaptive(d: int) -> Handler:
     return handler
 
 
+def _adaptive_max(d: int) -> Handler:
+    def handler(c: Converter, m: Any, node: Any) -> None:
+        builders.adaptive_maxpool(c, node, node.args[0], d, m.output_size)
+
+    return handler
+
+
 def _reshape(c: Converter, m: Any, node: Any) -> None:
     builders.reshape(c, node, node.args[0])
 
@@ -114,6 +121,8 @@ def _table() -> tuple[tuple[Any, Handler], ...]:
         (nn.AvgPool2d, _avgpool(2)),
         (nn.AdaptiveAvgPool1d, _adaptive(1)),
         (nn.AdaptiveAvgPool2d, _adaptive(2)),
+        (nn.AdaptiveMaxPool1d, _adaptive_max(1)),
+        (nn.AdaptiveMaxPool2d, _adaptive_max(2)),
         ((nn.Flatten, nn.Unflatten), _reshape),
         (nn.ReLU, _relu),
         (nn.LeakyReLU, _leaky),
@@ -155,7 +164,8 @@ def module_handler(c: Converter, node: Any, m: Any) -> Callable[[Any], None]:
                 "it is in training mode, where its output depends on the batch or on "
                 "randomness; call model.eval() before converting",
             )
-    if isinstance(m, (nn.MaxPool1d, nn.MaxPool2d)) and m.return_indices:
+    max_pools = (nn.MaxPool1d, nn.MaxPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
+    if isinstance(m, max_pools) and m.return_indices:
         raise c.fail(node, "max-pooling with return_indices=True is not supported")
     for types, handler in _table():
         if isinstance(m, types):

@@ -21,6 +21,7 @@ __all__ = [
 #: short list of what can be converted, quoted in error messages
 SUPPORTED = (
     "Linear, Conv1d/2d/3d, BatchNorm (eval), AvgPool, AdaptiveAvgPool, mean, MaxPool1d/2d, "
+    "AdaptiveMaxPool1d/2d, amax/max over axes, "
     "Flatten/view/reshape, ReLU, LeakyReLU, PReLU, ReLU6, Hardtanh, clamp, Identity, "
     "Dropout (eval), x + y, x - y, affine ops with constants, torch.cat(dim=1)"
 )
@@ -69,6 +70,8 @@ class TorchNames:
             nn.AdaptiveAvgPool2d,
             nn.MaxPool1d,
             nn.MaxPool2d,
+            nn.AdaptiveMaxPool1d,
+            nn.AdaptiveMaxPool2d,
             nn.Flatten,
             nn.Unflatten,
             nn.ReLU,
