@@ -448,7 +448,7 @@ def _work_mlp(tool: str, case: str, seed: int, data: dict) -> dict:
         )
         record["regions"] = int(part.num_regions)
         record["layer_seconds"] = {
-            str(k): v for k, v in part.stats.get("layer_seconds", {}).items()
+            str(k): v for k, v in part.timings.get("layer_seconds", {}).items()
         }
         if case != "wide":  # wide: 1024 outputs, the affine maps alone would be 16 KB a region
             record["affine_error"] = _check_affine(part, _numpy_forward(layers, relus))
@@ -503,7 +503,7 @@ def _work_cnn(case: str, seed: int, data: dict, window: str | None) -> dict:
     )
     record["convert_s"] = convert_s
     record["regions"] = int(part.num_regions)
-    record["layer_seconds"] = {str(k): v for k, v in part.stats.get("layer_seconds", {}).items()}
+    record["layer_seconds"] = {str(k): v for k, v in part.timings.get("layer_seconds", {}).items()}
     if until is None:
         ref = model.double()
 

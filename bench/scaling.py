@@ -2,7 +2,7 @@
 
 For networks ``[2, w, ..., w]`` of growing width ``w`` (weights as in the
 benchmark suite: PyTorch's default init, seed 0, domain [-1, 1]^2) each hidden
-layer's time (Linear + ReLU) is read from ``part.stats["layer_seconds"]`` of
+layer's time (Linear + ReLU) is read from ``part.timings["layer_seconds"]`` of
 one ``partition`` call (``--mode add`` instead times ``Partition.add`` steps
 from outside).  Each point of the plot is one layer of one network: its time
 against the number of regions after it.  If the cost
@@ -51,7 +51,7 @@ def time_layers(width: int, depth: int, seed: int, reps: int, mode: str = "stats
     """Partition ``[2] + [width] * depth`` and time each hidden layer.
 
     ``mode="stats"`` makes one ``partition`` call and reads the time each
-    layer took from ``part.stats["layer_seconds"]`` (measured inside
+    layer took from ``part.timings["layer_seconds"]`` (measured inside
     regionscope around each Linear + ReLU step); ``mode="add"`` partitions the
     first layer and adds the others one by one with ``Partition.add``, timing
     each call from outside.
@@ -73,11 +73,11 @@ def time_layers(width: int, depth: int, seed: int, reps: int, mode: str = "stats
     for _ in range(reps):
         if mode == "stats":
             part = rs.partition(suite.regionscope_model(net, weights), domain)
-            seconds = part.stats.get("layer_seconds")
+            seconds = part.timings.get("layer_seconds")
             if not seconds or len(seconds) != depth:
                 raise RuntimeError(
                     f"{net.name}: partition did not record one time per layer "
-                    f"(stats['layer_seconds'] = {seconds!r}); use --mode add"
+                    f"(timings['layer_seconds'] = {seconds!r}); use --mode add"
                 )
             piecewise = sorted(seconds)
             for k, index in enumerate(piecewise):

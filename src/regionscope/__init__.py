@@ -37,7 +37,7 @@ from .network.layers import (
     Residual,
     Sequential,
 )
-from .partitions import Partition, Partition1D, load, partition
+from .partitions import Partition, Partition1D, estimate, load, partition
 from .tolerances import Budget, Tolerance, budget, get_budget, get_tolerance, tolerance
 
 __version__ = "0.1.0"
@@ -57,6 +57,7 @@ __all__ = [
     "MaxPool",
     "Partition",
     "Partition1D",
+    "Path",
     "Plane",
     "Polygon",
     "ReLU",
@@ -64,19 +65,24 @@ __all__ = [
     "Residual",
     "Segment",
     "Sequential",
+    "Timeline",
     "Tolerance",
     "bounds",
     "budget",
     "check_affine",
     "compare_with_grid",
+    "estimate",
     "get_budget",
     "get_tolerance",
     "grid_patterns",
     "load",
     "max_regions_network",
+    "neighbourhood_planes",
     "partition",
+    "partition_tiles",
     "perturbation_series",
     "region_count_stats",
+    "sweep",
     "tolerance",
 ]
 
@@ -90,6 +96,12 @@ _LAZY = {
     "check_affine": "lab",
     "lab_network": "lab",
     "arrangement_box": "lab",
+    "partition_tiles": "scale",
+    "sweep": "scale",
+    "load_tiles": "scale",
+    "Timeline": "workflows",
+    "Path": "workflows",
+    "neighbourhood_planes": "workflows",
 }
 
 
@@ -107,6 +119,8 @@ _MODULES = {
     "conv": ".network.conv",
     "compute": ".compute",
     "partitions": ".partitions",
+    "scale": ".scale",
+    "workflows": ".workflows",
 }
 
 

@@ -92,8 +92,9 @@ def test_class_pictures_use_the_decision_cut():
     regions = svg.split('class="regions"')[1].split("</g>")[0]
     assert regions.count("<path") == 2  # one path per class region
     png = part.to_png(color_by="class", engine="numpy", size=(64, 64), padding=0)
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3)
     upper_left, lower_right = pixels[5 * 64 + 5], pixels[58 * 64 + 58]

@@ -77,7 +77,8 @@ class PartitionBase:
     def __init__(self, domain: Domain, ev: Evaluator, stats: dict[str, Any] | None) -> None:
         self.domain = domain
         self._ev = ev
-        self.stats: dict[str, Any] = dict(stats or {})
+        #: what the cut measured: ``timings["layer_seconds"]`` (seconds per piecewise op)
+        self.timings: dict[str, Any] = dict(stats or {})
         self._cache: dict[Any, Any] = {}
 
     # -- the network -------------------------------------------------------------------
@@ -332,7 +333,7 @@ class PartitionBase:
         out: dict[str, np.ndarray] = {
             "format": np.array(FORMAT),
             "model": np.array(text),
-            "stats": np.array(json.dumps(stats_to_json(self.stats))),
+            "stats": np.array(json.dumps(stats_to_json(self.timings))),
             **arrays,
         }
         for key, value in self.domain.to_arrays().items():

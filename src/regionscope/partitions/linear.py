@@ -160,7 +160,7 @@ class Partition1D(PartitionBase):
         """A new partition with ``layers`` applied after the current model."""
         start, ev = self._extended(layers)
         points = compute.cut_1d(ev, self.domain, self.points, start, max_regions=max_regions)
-        return Partition1D(self.domain, points, ev, self.stats)
+        return Partition1D(self.domain, points, ev, self.timings)
 
     @property
     def num_regions(self) -> int:
@@ -253,3 +253,9 @@ class Partition1D(PartitionBase):
 
     def __repr__(self) -> str:
         return f"<Partition1D of {self.domain!r}: {self.num_regions} pieces>"
+
+    def _repr_png_(self) -> bytes | None:
+        """The outputs along the segment, for Jupyter (``None`` without matplotlib)."""
+        from regionscope import render
+
+        return render.repr_png_1d(self)

@@ -79,7 +79,7 @@ class Partition(PartitionBase):
     def add(
         self,
         *layers: Layer,
-        progress: bool = False,
+        progress: bool | None = None,
         max_regions: int = compute.DEFAULT_MAX_REGIONS,
     ) -> Partition:
         """A new partition with ``layers`` applied after the current model.
@@ -100,8 +100,8 @@ class Partition(PartitionBase):
         mesh, seconds = compute.cut_2d(
             ev, self.domain, self.mesh, start, progress=progress, max_regions=max_regions
         )
-        before = dict(self.stats.get("layer_seconds", {}))
-        stats = {**self.stats, "layer_seconds": {**before, **seconds}}
+        before = dict(self.timings.get("layer_seconds", {}))
+        stats = {**self.timings, "layer_seconds": {**before, **seconds}}
         return Partition(self.domain, mesh, ev, stats)
 
     # -- arrays ----------------------------------------------------------------------
@@ -227,17 +227,79 @@ class Partition(PartitionBase):
         argmax_layers = [op.index for op in self.program.ops if isinstance(op.layer, Argmax)]
         return np.isin(self.edge_layer, argmax_layers)
 
-    def decision_segments(self, output: int = 0) -> np.ndarray:
+    @property
+    def num_outputs(self) -> int:
+        """The width of the network's output (``K`` logits of a classifier)."""
+        return int(self.program.out_width)
+
+    def _ends_in_argmax(self) -> bool:
+        ops = self.program.ops
+        return bool(ops) and isinstance(ops[-1].layer, Argmax)
+
+    def with_decision(self, max_regions: int = compute.DEFAULT_MAX_REGIONS) -> Partition:
+        """This partition with the classifier's decision cut in, exactly.
+
+        A network with ``K > 1`` outputs decides for the largest: the decision
+        boundary is where the largest changes, and it crosses regions.  This
+        adds an :class:`~regionscope.network.layers.Argmax` after the network
+        (its output is its input, so affine maps still describe the logits):
+        each region of the result has one class (:meth:`classes`).  A network
+        that ends in an Argmax already, or has one output (whose zero set is
+        its decision, :meth:`decision_segments`), is returned as it is.  The
+        result is computed once and kept.
+
+        Examples
+        --------
+        >>> import regionscope as rs
+        >>> net = rs.Sequential(rs.Linear([[1.0, 0.0], [0.0, 1.0]]))   # two logits
+        >>> part = rs.partition(net, rs.Box(1.0))
+        >>> part.num_regions, part.with_decision().num_regions
+        (1, 2)
+        >>> sorted(part.with_decision().classes().tolist())
+        [0, 1]
+        """
+        if self._ends_in_argmax() or self.num_outputs == 1:
+            return self
+        cached = getattr(self, "_with_decision", None)
+        if cached is None:
+            cached = self.add(Argmax(), max_regions=max_regions)
+            self._with_decision = cached
+        return cached
+
+    def classes(self) -> np.ndarray:
+        """``(F,) int64``: the class of each region (the largest output; for one output,
+        1 where it is positive).
+
+        Defined when the class is constant on every region: when the network
+        ends in an Argmax (see :meth:`with_decision`) or has one output.
+        """
+        if self._ends_in_argmax():
+            return self.activation_patterns(self.program.ops[-1].index)[:, 0].astype(np.int64)
+        if self.num_outputs == 1:
+            a, c = self.affine_maps()
+            values = np.einsum("fwd,fd->fw", a, self.centroids()) + c
+            return (values[:, 0] > 0).astype(np.int64)
+        raise ValueError(
+            f"the network has {self.num_outputs} outputs and no decision cut, so a region "
+            "may hold several classes; use part.with_decision().classes() (or "
+            "rs.partition(..., decision=True))"
+        )
+
+    def decision_segments(self, output: int | None = None) -> np.ndarray:
         """The decision boundary as segments ``(S, 2, 2)`` in domain coordinates.
 
-        With an Argmax layer: its edges.  Otherwise the zero set of output
-        ``output`` of the network (the decision of a single-logit classifier),
-        cut exactly out of every region.
+        With an Argmax layer: its edges.  With ``K > 1`` outputs and no Argmax:
+        the edges of the decision cut (:meth:`with_decision`).  With one output:
+        its zero set, cut exactly out of every region.  ``output=i`` asks for the
+        zero set of output ``i`` instead.
         """
         mask = self.decision_boundary()
-        if mask.any():
+        if output is None and mask.any():
             return self.vertices[self.edges[mask]]
+        if output is None and self.num_outputs > 1 and not self._ends_in_argmax():
+            return self.with_decision().decision_segments()
         values = self.vertex_values(-1)
+        output = 0 if output is None else output
         if not 0 <= output < values.shape[1]:
             raise ValueError(f"output must be in 0..{values.shape[1] - 1}, got {output}")
         code = np.array([encode_source(len(self.program.ops), 0)])
@@ -250,6 +312,26 @@ class Partition(PartitionBase):
             np.iinfo(np.int64).max,
         )
         return res.mesh.vertices[res.mesh.edge_vertices[res.mesh.edge_source == code[0]]]
+
+    def stats(self, near: float | None = None) -> dict[str, Any]:
+        """Exact summary statistics: region count, area distribution, decision-boundary
+        length, the regions it crosses, density near and far from it, regions per class.
+
+        See :func:`regionscope.workflows.statistics.partition_stats`.  (What the
+        cut measured, seconds per layer, is :attr:`timings`.)
+        """
+        from regionscope.workflows.statistics import partition_stats
+
+        return partition_stats(self, near)
+
+    def local_complexity(self, points: Any, radius: Any) -> np.ndarray:
+        """``(N,) int64``: regions meeting the disk of ``radius`` around each point, exactly.
+
+        See :func:`regionscope.workflows.complexity.local_complexity`.
+        """
+        from regionscope.workflows.complexity import local_complexity
+
+        return local_complexity(self, points, radius)
 
     def slice(self, p: Any, q: Any) -> Any:
         """The partition along the segment from ``p`` to ``q`` (domain coordinates).
@@ -324,15 +406,22 @@ class Partition(PartitionBase):
 
         return render.plot_bent_hyperplanes(self, layer, ax=ax, **style)
 
+    def to_html(self, path: Any = None, **options: Any) -> str:
+        """An interactive page of the regions (see :func:`regionscope.render.to_html`)."""
+        from regionscope import render
+
+        return render.to_html(self, path, **options)
+
+    # Jupyter keeps every representation that is not None: answer with one, by size
     def _repr_svg_(self) -> str | None:
         from regionscope import render
 
-        return render.repr_svg(self)
+        return render.repr_svg(self) if render.repr_format(self) == "svg" else None
 
-    def _repr_png_(self) -> bytes:
+    def _repr_png_(self) -> bytes | None:
         from regionscope import render
 
-        return render.repr_png(self)
+        return render.repr_png(self) if render.repr_format(self) == "png" else None
 
     def __repr__(self) -> str:
         return (
