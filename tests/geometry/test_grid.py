@@ -10,11 +10,13 @@ from regionscope.geometry.grid import boxes_meeting_lines
 
 
 def brute_force(lo, hi, normal, offset, pad):
-    corners = [(lo[:, 0], lo[:, 1]), (lo[:, 0], hi[:, 1]), (hi[:, 0], lo[:, 1]), (hi[:, 0], hi[:, 1])]
+    corners = [
+        (lo[:, 0], lo[:, 1]), (lo[:, 0], hi[:, 1]), (hi[:, 0], lo[:, 1]), (hi[:, 0], hi[:, 1])
+    ]
     vals = np.stack([x[:, None] * normal[None, :, 0] + y[:, None] * normal[None, :, 1]
                      for x, y in corners]) + offset
     meets = (vals.min(axis=0) <= pad) & (vals.max(axis=0) >= -pad)
-    return set(zip(*(a.tolist() for a in np.nonzero(meets))))
+    return set(zip(*(a.tolist() for a in np.nonzero(meets)), strict=True))
 
 
 @settings(max_examples=40, deadline=None)
@@ -33,7 +35,7 @@ def test_every_meeting_pair_is_found_and_only_those(seed, nbox, nline, axis_alig
     offset = -(normal * through).sum(axis=1)
     pad = rng.uniform(0, 0.01, nline) * (rng.random(nline) < 0.7)
     box, line = boxes_meeting_lines(centre - half, centre + half, normal, offset, pad)
-    got = set(zip(box.tolist(), line.tolist()))
+    got = set(zip(box.tolist(), line.tolist(), strict=True))
     want = brute_force(centre - half, centre + half, normal, offset, pad)
     assert want <= got  # conservative: nothing missed
     # and nothing far: every reported pair is within rounding of meeting
@@ -53,7 +55,7 @@ def test_hand_example():
     hi = np.array([[1.0, 1.0], [3.0, 1.0], [1.0, 3.0]])
     normal = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])  # x = 2.5, y = 0.5, x = y
     box, line = boxes_meeting_lines(lo, hi, normal, np.array([-2.5, -0.5, 0.0]), np.zeros(3))
-    assert list(zip(box.tolist(), line.tolist())) == [(0, 1), (0, 2), (1, 0), (1, 1)]
+    assert list(zip(box.tolist(), line.tolist(), strict=True)) == [(0, 1), (0, 2), (1, 0), (1, 1)]
 
 
 def test_empty_inputs():
