@@ -67,3 +67,15 @@ def test_progress_reports_the_estimate_first(capsys, monkeypatch):
     assert "units cross the domain" in lines[0] and "at least" in lines[0]
     rs.partition(random_mlp([2, 10, 10], seed=2), rs.Box(1.0))  # not a terminal: quiet
     assert capsys.readouterr().err == ""
+
+
+def test_small_networks_skip_the_count():
+    from regionscope.compute import evaluator
+    from regionscope.compute.estimate import first_layer_estimate
+    from regionscope.network.program import compile_model
+
+    box = rs.Box(1.0)
+    ev = evaluator(box, compile_model(random_mlp([2, 10]), 2))
+    full = first_layer_estimate(ev, box.polygon)
+    assert first_layer_estimate(ev, box.polygon, above=10**6) is None  # 10 lines: <= 56
+    assert first_layer_estimate(ev, box.polygon, above=full.regions - 1) == full

@@ -62,3 +62,12 @@ def test_empty_inputs():
     box, line = boxes_meeting_lines(np.zeros((0, 2)), np.zeros((0, 2)), np.ones((2, 2)),
                                     np.zeros(2), np.zeros(2))
     assert len(box) == len(line) == 0
+
+
+def test_a_point_box_on_a_line_through_it():
+    """A box of no size (one point) with lines through it exactly: found, whatever rounding."""
+    point = np.array([[-0.85304637, -0.84335682]])
+    normal = np.array([[1.57231287, 1.01081542], [0.27252432, -0.52596469]])
+    offset = -(normal @ point[0])
+    box, line = boxes_meeting_lines(point, point, normal, offset, np.zeros(2))
+    assert box.tolist() == [0, 0] and line.tolist() == [0, 1]

@@ -308,7 +308,9 @@ def cut_2d(
     )
     est = None
     if start <= ev.prefix and mesh.num_regions == 1:
-        est = first_layer_estimate(ev, domain.polygon)
+        # counted exactly only when it could matter: a limit, a long run, a report
+        above = None if progress else min(max_regions, LONG_RUN - 1)
+        est = first_layer_estimate(ev, domain.polygon, above)
     if est is not None and est.floor and est.regions > max_regions:
         raise RegionLimitError(
             est.regions, max_regions, f"layer {est.layer} ({est.name}), known before cutting"

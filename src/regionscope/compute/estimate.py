@@ -111,9 +111,16 @@ def interleaved_pairs(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.clip(starts_inside, 0, None).sum() - nested)
 
 
-def first_layer_estimate(ev: Evaluator, polygon: np.ndarray) -> Estimate | None:
+def first_layer_estimate(
+    ev: Evaluator, polygon: np.ndarray, above: int | None = None
+) -> Estimate | None:
     """The :class:`Estimate` of the first piecewise op of ``ev`` on the convex ``polygon``
-    ``(K, 2)`` (counter-clockwise), or ``None`` when the program has no piecewise op."""
+    ``(K, 2)`` (counter-clockwise), or ``None`` when the program has no piecewise op.
+
+    With ``above``, also ``None`` when ``1 + c + c (c - 1) / 2`` for the ``c``
+    crossing lines (the most regions they can make) is at most ``above``: the
+    crossings are then not counted (the cost of a small network stays small).
+    """
     ops = ev.program.ops
     index = ev.prefix
     if index >= len(ops) or not ops[index].layer.piecewise:
@@ -130,6 +137,9 @@ def first_layer_estimate(ev: Evaluator, polygon: np.ndarray) -> Estimate | None:
     tol = np.broadcast_to(ev.unit_tol[index], z.shape[1:])
     at_corner = z[0] + polygon @ (z[1:] - z[0])  # (K, units)
     crosses = (at_corner.min(axis=0) < -tol) & (at_corner.max(axis=0) > tol)
+    c = int(crosses.sum())
+    if above is not None and 1 + c + c * (c - 1) // 2 <= above:
+        return None
     zc = at_corner[:, crosses]
     # where each crossing line meets the boundary, as a position along it (edge + fraction)
     nxt = np.roll(zc, -1, axis=0)

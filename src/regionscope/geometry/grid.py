@@ -98,10 +98,14 @@ def boxes_meeting_lines(
     if nbox == 0 or nline == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     lo_all, hi_all = box_lo.min(axis=0), box_hi.max(axis=0)
-    extent = np.maximum(hi_all - lo_all, 1e-300)
+    magnitude = np.abs(lo_all) + np.abs(hi_all)
+    extent = np.maximum(hi_all - lo_all, 1e-9 * magnitude + 1e-300)
     cells = int(np.clip(np.sqrt(nbox), 1, 4096))
     size = extent / cells
-    pad = np.maximum(pad, 0.0) + 1e-9 * np.abs(normal) @ extent  # rounding of the cell tests
+    # rounding of the cell tests: relative to the cells and to where the boxes sit
+    slack = 1e-9 * (np.abs(normal) @ extent)
+    slack += 1e-12 * (np.abs(normal) @ (magnitude + extent) + np.abs(offset))
+    pad = np.maximum(pad, 0.0) + slack
     line, cell = _line_cells(normal, offset, pad, lo_all, size, cells)
     bx0, bx1 = _cell_range(box_lo[:, 0], box_hi[:, 0], lo_all[0], size[0], cells)
     by0, by1 = _cell_range(box_lo[:, 1], box_hi[:, 1], lo_all[1], size[1], cells)
