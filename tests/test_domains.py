@@ -302,6 +302,8 @@ def test_plane_nearly_collinear_threshold_follows_tolerance():
         rs.Polygon(SQUARE[::-1] + 1e12),
         rs.Plane(np.arange(3 * 2 * 2 * 2, dtype=float).reshape(3, 2, 2, 2) ** 1.3, margin=0.1),
         rs.Plane(_plane_points(1e-7, 9, seed=3, offset=10.0)),
+        rs.Plane(np.eye(4).reshape(4, 2, 2)[:3], window=((0.1, -0.2), 0.3)),
+        rs.Plane(_plane_points(1e-3, 6, seed=4, offset=1.0), window=(-1.0, 2.0, 0.5, 0.75)),
         rs.Interval(-0.5, 2.0),
         rs.Segment(np.zeros((1, 2, 2)), np.ones((1, 2, 2)), margin=0.3),
         SliceOf(rs.Box(1.0), [-1, 0.5], [1, -0.25]),
@@ -372,3 +374,116 @@ def test_self_intersecting_polygons_finely_sampled_circle_is_convex():
     )  # fmt: skip
     assert len(octagon.polygon) == 8
     assert octagon.area == pytest.approx(1 - 2 * cut**2, rel=1e-15)
+
+
+# -- windows on a plane, tiles of a domain -----------------------------------------------
+
+
+def test_plane_window_forms_keep_the_plane_coordinates():
+    rng = np.random.default_rng(5)
+    pts = rng.normal(size=(3, 3, 4, 4))
+    plain = rs.Plane(pts)
+    centred = rs.Plane(pts, window=((0.5, -1.0), 2.0))
+    boxed = rs.Plane(pts, window=(-1.5, 2.5, -3.0, 1.0))
+    uneven = rs.Plane(pts, window=([0.5, -1.0], [2.0, 1.0]))
+    assert centred.bounds == (-1.5, 2.5, -3.0, 1.0) == boxed.bounds
+    assert uneven.bounds == (-1.5, 2.5, -2.0, 0.0)
+    for plane in (centred, boxed, uneven):
+        # the same plane coordinates, bit for bit: only the polygon changes
+        np.testing.assert_array_equal(plane.origin, plain.origin)
+        np.testing.assert_array_equal(plane.basis, plain.basis)
+        np.testing.assert_array_equal(plane.projected, plain.projected)
+        u = rng.uniform(-1, 1, size=(5, 2))
+        np.testing.assert_array_equal(plane.lift(u), plain.lift(u))
+    assert boxed.window == (-1.5, 2.5, -3.0, 1.0) and plain.window is None
+    assert boxed.area == 16.0
+    # a window need not hold the three points
+    far = rs.Plane(pts, window=((100.0, 100.0), 1.0))
+    assert not far.contains(far.projected).any()
+
+
+@pytest.mark.parametrize(
+    ("window", "error", "match"),
+    [
+        ((1.0, 0.0, 0.0, 1.0), ValueError, "window needs u0 < u1"),
+        (((0.0, 0.0), 0.0), ValueError, "half_width must be positive"),
+        (((0.0, 0.0), -1.0), ValueError, "half_width must be positive"),
+        (((0.0, 0.0, 0.0), 1.0), ValueError, "center must be 2 numbers"),
+        (((0.0, 0.0), (1.0, 1.0, 1.0)), ValueError, "half_width must be 1 or 2"),
+        ((0.0, 1.0, 2.0), ValueError, "3 entries"),
+        ((0.0, np.inf, 0.0, 1.0), ValueError, "finite"),
+        (2.0, TypeError, "window must be"),
+        ("box", TypeError, "window must be"),
+    ],
+)
+def test_plane_window_errors_name_the_window(window, error, match):
+    with pytest.raises(error, match=match):
+        rs.Plane(np.eye(3), window=window)
+
+
+def test_box_and_polygon_tiles():
+    box = rs.Box(0, 4, 0, 2)
+    assert box.subdomain(1, 3, -5, 1).bounds == (1.0, 3.0, 0.0, 1.0)
+    assert isinstance(box.subdomain(1, 3, -5, 1), rs.Box)
+    assert box.subdomain(4, 5, 0, 1) is None  # touches along a side only
+    with pytest.raises(ValueError, match="u0 < u1"):
+        box.subdomain(2, 1, 0, 1)
+    tri = rs.Polygon([[0, 0], [4, 0], [0, 4]])
+    piece = tri.subdomain(1, 5, 1, 5)  # the triangle x, y >= 1, x + y <= 4
+    assert isinstance(piece, rs.Polygon)
+    assert piece.area == pytest.approx(2.0, rel=1e-15)
+    assert sorted(map(tuple, piece.polygon.tolist())) == [(1.0, 1.0), (1.0, 3.0), (3.0, 1.0)]
+    assert tri.subdomain(3, 5, 3, 5) is None
+    with pytest.raises(TypeError, match="no tiles"):
+        rs.domains.Domain2D().subdomain(0, 1, 0, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 4), st.integers(1, 4))
+def test_polygon_tiles_fit_together(seed, kx, ky):
+    # a random convex polygon cut by a grid: the tiles' areas add up, each tile lies in its
+    # box and in the polygon, and neighbours agree on the points of their common border
+    rng = np.random.default_rng(seed)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, size=rng.integers(3, 9)))
+    poly = rs.Polygon(np.stack([np.cos(angles), np.sin(angles)], 1) * rng.uniform(0.5, 2.0))
+    xmin, xmax, ymin, ymax = poly.bounds
+    xs = np.linspace(xmin, xmax, kx + 1)
+    ys = np.linspace(ymin, ymax, ky + 1)
+    tiles = {}
+    for i in range(kx):
+        for j in range(ky):
+            tile = poly.subdomain(xs[i], xs[i + 1], ys[j], ys[j + 1])
+            if tile is None:
+                continue
+            tiles[i, j] = tile.polygon
+            c = tile.polygon
+            assert (c[:, 0] >= xs[i]).all() and (c[:, 0] <= xs[i + 1]).all()
+            assert (c[:, 1] >= ys[j]).all() and (c[:, 1] <= ys[j + 1]).all()
+            assert poly.contains(c).all()
+    assert sum(rs.Polygon(c).area for c in tiles.values()) == pytest.approx(poly.area, rel=1e-12)
+
+    def on_line(c, x):  # the points a tile has on x = const, other than the grid's corners
+        y = c[c[:, 0] == x, 1]
+        return set(y[np.abs(y[:, None] - ys[None, :]).min(axis=1) > 1e-9].tolist())
+
+    # where the polygon's boundary crosses the border of two tiles, both make the same point
+    for (i, j), c in tiles.items():
+        if (i + 1, j) in tiles:
+            assert on_line(c, xs[i + 1]) == on_line(tiles[i + 1, j], xs[i + 1])
+
+
+def test_plane_tiles_are_windows_with_the_same_coordinates():
+    rng = np.random.default_rng(1)
+    plane = rs.Plane(rng.normal(size=(3, 2, 3)), window=(-2.0, 2.0, -1.0, 1.0))
+    tile = plane.subdomain(0.0, 5.0, -1.0, 0.5)
+    assert isinstance(tile, rs.Plane) and tile.window == (0.0, 2.0, -1.0, 0.5)
+    np.testing.assert_array_equal(tile.basis, plane.basis)
+    np.testing.assert_array_equal(tile.origin, plane.origin)
+    assert tile.input_shape == plane.input_shape == (2, 3)
+    assert plane.subdomain(2.0, 3.0, 0.0, 1.0) is None
+    # a plane with a margin box tiles the same way
+    plain = rs.Plane(rng.normal(size=(3, 4)))
+    u0, u1, v0, v1 = plain.bounds
+    half = plain.subdomain(u0, 0.5 * (u0 + u1), v0, v1)
+    assert half.area == pytest.approx(0.5 * plain.area, rel=1e-14)
+    np.testing.assert_array_equal(half.basis, plain.basis)

@@ -44,6 +44,7 @@ __all__ = [
     "Domain1D",
     "Interval",
     "Segment",
+    "clip_polygon_to_box",
 ]
 
 
@@ -68,6 +69,9 @@ class Domain:
     def input_dim(self) -> int:
         """Number of network inputs per point, ``prod(input_shape)``."""
         return int(math.prod(self.input_shape))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.dim}-D domain, inputs of shape {self.input_shape}>"
 
 
 class Domain2D(Domain):
@@ -116,6 +120,86 @@ class Domain2D(Domain):
     def to_arrays(self) -> dict[str, Any]:
         """Arrays that rebuild this domain with :func:`domain_from_arrays`."""
         return {"kind": "polygon", "polygon": self.polygon}
+
+    def subdomain(self, u0: float, u1: float, v0: float, v1: float) -> Domain2D | None:
+        """The part of this domain inside the box ``[u0, u1] x [v0, v1]``, or ``None``.
+
+        A tile of the domain: the same kind of domain, with the same
+        coordinates and the same map to network inputs (see
+        :meth:`Box.subdomain`, :meth:`Polygon.subdomain`, :meth:`Plane.subdomain`).
+        """
+        raise TypeError(f"{type(self).__name__} has no tiles (subdomain)")
+
+
+def _check_box(box: Any, name: str) -> tuple[float, float, float, float]:
+    """``(u0, u1, v0, v1)`` as floats with ``u0 < u1`` and ``v0 < v1``, or ValueError."""
+    arr = as_finite(box, name)
+    if arr.shape != (4,):
+        raise ValueError(f"{name} must be (u0, u1, v0, v1), got shape {arr.shape}")
+    u0, u1, v0, v1 = (float(v) for v in arr)
+    if not (u0 < u1 and v0 < v1):
+        raise ValueError(f"{name} needs u0 < u1 and v0 < v1, got ({u0}, {u1}, {v0}, {v1})")
+    return u0, u1, v0, v1
+
+
+def _box_overlap(
+    bounds: tuple[float, float, float, float], box: tuple[float, float, float, float]
+) -> tuple[float, float, float, float] | None:
+    """The intersection of two ``(u0, u1, v0, v1)`` boxes, ``None`` when it has no area."""
+    u0, u1 = max(bounds[0], box[0]), min(bounds[1], box[1])
+    v0, v1 = max(bounds[2], box[2]), min(bounds[3], box[3])
+    if not (u0 < u1 and v0 < v1):
+        return None
+    return u0, u1, v0, v1
+
+
+def clip_polygon_to_box(polygon: np.ndarray, box: Any) -> np.ndarray | None:
+    """Corners ``(M, 2)`` of a convex polygon ``(K, 2)`` cut to a box, or ``None`` if empty.
+
+    Every new corner is computed from the polygon's own sides, with the
+    box side's coordinate set exactly: two boxes sharing a side get the same
+    points on it, bit for bit (so tiles of a polygon fit together).
+
+    >>> tri = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    >>> clip_polygon_to_box(tri, (1.0, 5.0, -1.0, 5.0)).tolist()
+    [[1.0, 0.0], [4.0, 0.0], [1.0, 3.0]]
+    >>> clip_polygon_to_box(tri, (3.0, 5.0, 3.0, 5.0)) is None
+    True
+    """
+    u0, u1, v0, v1 = _check_box(box, "box")
+    poly = np.asarray(polygon, dtype=np.float64)
+    a, b = poly, np.roll(poly, -1, axis=0)
+    inside = (poly[:, 0] >= u0) & (poly[:, 0] <= u1) & (poly[:, 1] >= v0) & (poly[:, 1] <= v1)
+    found = [poly[inside]]
+    for axis, cuts in ((0, (u0, u1)), (1, (v0, v1))):
+        other = 1 - axis
+        lo_other, hi_other = (v0, v1) if axis == 0 else (u0, u1)
+        for c in cuts:
+            cross = (a[:, axis] - c) * (b[:, axis] - c) < 0
+            # each side from its lexicographically smaller end: the same bits on both tiles
+            swap = (b[:, 0] < a[:, 0]) | ((b[:, 0] == a[:, 0]) & (b[:, 1] < a[:, 1]))
+            p = np.where(swap[:, None], b, a)[cross]
+            q = np.where(swap[:, None], a, b)[cross]
+            t = (c - p[:, axis]) / (q[:, axis] - p[:, axis])
+            pts = np.empty_like(p)
+            pts[:, axis] = c
+            pts[:, other] = p[:, other] + t * (q[:, other] - p[:, other])
+            keep = (pts[:, other] >= lo_other) & (pts[:, other] <= hi_other)
+            found.append(pts[keep])
+    corners = np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]])
+    rel = corners[:, None, :] - a[None, :, :]
+    edge = b - a
+    side = edge[None, :, 0] * rel[..., 1] - edge[None, :, 1] * rel[..., 0]
+    found.append(corners[(side >= 0).all(axis=1)])
+    pts = np.unique(np.concatenate(found), axis=0)
+    if len(pts) < 3:
+        return None
+    centre = pts.mean(axis=0)
+    pts = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
+    try:
+        return _clean_convex_polygon(pts, "the polygon cut to the box")
+    except ValueError:
+        return None  # no area left
 
 
 def _signed_area(poly: np.ndarray) -> float:
@@ -241,6 +325,15 @@ class Polygon(Domain2D):
         self.polygon = _clean_convex_polygon(points, "points")
         self.input_shape = (2,)
 
+    def subdomain(self, u0: float, u1: float, v0: float, v1: float) -> Polygon | None:
+        """The polygon cut to the box ``[u0, u1] x [v0, v1]`` (``None`` if nothing is left).
+
+        >>> Polygon([[0, 0], [4, 0], [0, 4]]).subdomain(0, 2, 0, 2).area
+        4.0
+        """
+        corners = clip_polygon_to_box(self.polygon, (u0, u1, v0, v1))
+        return None if corners is None else Polygon(corners)
+
     def __repr__(self) -> str:
         return f"Polygon({self.polygon.tolist()})"
 
@@ -311,6 +404,15 @@ class Box(Polygon):
         """Arrays that rebuild this box with :func:`domain_from_arrays`."""
         return {"kind": "box", "bounds": np.array(self.bounds)}
 
+    def subdomain(self, u0: float, u1: float, v0: float, v1: float) -> Box | None:
+        """The sub-box inside ``[u0, u1] x [v0, v1]`` (``None`` if it has no area).
+
+        >>> Box(1.0).subdomain(0.0, 2.0, -1.0, 0.0).bounds
+        (0.0, 1.0, -1.0, 0.0)
+        """
+        part = _box_overlap(self.bounds, _check_box((u0, u1, v0, v1), "box"))
+        return None if part is None else Box(*part)
+
     def __repr__(self) -> str:
         xmin, xmax, ymin, ymax = self.bounds
         if xmin == ymin == -xmax == -ymax:
@@ -329,6 +431,13 @@ class Plane(Domain2D):
     margin : float
         The box around the projected points is enlarged on every side by
         ``margin`` times its larger side, so the points are always inside.
+    window : tuple, optional
+        A window of the plane instead of the box around the points, in plane
+        coordinates: ``(center, half_width)`` (``center`` two numbers,
+        ``half_width`` one positive number or two) or ``(u0, u1, v0, v1)``.
+        The plane coordinates (origin and basis) are those of the plane
+        without a window, so windows of one plane fit together (``margin``
+        is then unused).
 
     Attributes
     ----------
@@ -340,6 +449,8 @@ class Plane(Domain2D):
         The orthonormal axes of the plane (rows), orthonormal to rounding.
     projected : ndarray, shape (3, 2), float64
         The points in plane coordinates.
+    window : tuple of 4 floats or None
+        ``(u0, u1, v0, v1)`` of the window, if one was given.
 
     Raises
     ------
@@ -367,9 +478,13 @@ class Plane(Domain2D):
     Traceback (most recent call last):
     ...
     ValueError: points are collinear: ... at most collinear_rtol=1e-09 times its longest side ...
+    >>> Plane(np.eye(3), window=((0.0, 0.0), 0.5)).bounds      # same coordinates, a window
+    (-0.5, 0.5, -0.5, 0.5)
+    >>> Plane(np.eye(3), window=(0, 1, -1, 0)).area
+    1.0
     """
 
-    def __init__(self, points: Any, margin: float = 0.25) -> None:
+    def __init__(self, points: Any, margin: float = 0.25, window: Any = None) -> None:
         pts = as_finite(points, "points")
         if pts.ndim < 2 or pts.shape[0] != 3:
             raise ValueError(
@@ -416,17 +531,33 @@ class Plane(Domain2D):
         self.basis = np.stack([e1, e2])  # (2, D)
         self.margin = margin
         self.projected = self.to_plane(flat)  # (3, 2)
-        lo = self.projected.min(axis=0)
-        hi = self.projected.max(axis=0)
-        pad = margin * float((hi - lo).max())
-        self.polygon = np.array(
-            [
-                [lo[0] - pad, lo[1] - pad],
-                [hi[0] + pad, lo[1] - pad],
-                [hi[0] + pad, hi[1] + pad],
-                [lo[0] - pad, hi[1] + pad],
-            ]
-        )
+        self.window = None if window is None else _plane_window(window)
+        if self.window is None:
+            lo = self.projected.min(axis=0)
+            hi = self.projected.max(axis=0)
+            pad = margin * float((hi - lo).max())
+            u0, u1, v0, v1 = lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad
+        else:
+            u0, u1, v0, v1 = self.window
+        self.polygon = np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], dtype=np.float64)
+
+    def subdomain(self, u0: float, u1: float, v0: float, v1: float) -> Plane | None:
+        """The window of this plane inside ``[u0, u1] x [v0, v1]`` (``None`` if empty).
+
+        The result is a :class:`Plane` through the same points with a window:
+        its plane coordinates are this plane's.
+
+        >>> import numpy as np
+        >>> plane = Plane(np.eye(3), window=(-1, 1, -1, 1))
+        >>> tile = plane.subdomain(0, 2, 0, 2)
+        >>> tile.window, bool((tile.basis == plane.basis).all())
+        ((0.0, 1.0, 0.0, 1.0), True)
+        """
+        part = _box_overlap(self.bounds, _check_box((u0, u1, v0, v1), "box"))
+        if part is None:
+            return None
+        points = self.points.reshape((3, *self.input_shape))
+        return Plane(points, margin=self.margin, window=part)
 
     def to_plane(self, x: Any) -> np.ndarray:
         """Project inputs ``(N, ...)`` (or one input) onto plane coordinates ``(N, 2)``."""
@@ -449,14 +580,45 @@ class Plane(Domain2D):
         return self.origin + pts @ self.basis
 
     def to_arrays(self) -> dict[str, Any]:
-        return {
+        out = {
             "kind": "plane",
             "points": self.points.reshape((3, *self.input_shape)),
             "margin": np.float64(self.margin),
         }
+        if self.window is not None:
+            out["window"] = np.array(self.window, dtype=np.float64)
+        return out
 
     def __repr__(self) -> str:
         return f"Plane(points of shape {self.input_shape}, margin={self.margin})"
+
+
+def _plane_window(window: Any) -> tuple[float, float, float, float]:
+    """A plane's ``window`` as ``(u0, u1, v0, v1)``: from ``(center, half_width)`` or a box.
+
+    >>> _plane_window(((1.0, 2.0), 0.5)), _plane_window(((0, 0), (2, 1)))
+    ((0.5, 1.5, 1.5, 2.5), (-2.0, 2.0, -1.0, 1.0))
+    """
+    if isinstance(window, (str, bytes)) or not hasattr(window, "__len__"):
+        kind = type(window).__name__
+        raise TypeError(f"window must be (center, half_width) or (u0, u1, v0, v1), got {kind}")
+    if len(window) == 4:
+        return _check_box(window, "window")
+    if len(window) != 2:
+        raise ValueError(
+            f"window must be (center, half_width) or (u0, u1, v0, v1), got {len(window)} entries"
+        )
+    center = as_finite(window[0], "window center")
+    half = as_finite(window[1], "window half_width")
+    if center.shape != (2,):
+        raise ValueError(f"window center must be 2 numbers (u, v), got shape {center.shape}")
+    if half.shape not in ((), (2,)):
+        raise ValueError(f"window half_width must be 1 or 2 numbers, got shape {half.shape}")
+    hu, hv = np.broadcast_to(half, (2,)).tolist()
+    if not (hu > 0 and hv > 0):
+        raise ValueError(f"window half_width must be positive, got {half.tolist()}")
+    cu, cv = center.tolist()
+    return _check_box((cu - hu, cu + hu, cv - hv, cv + hv), "window")
 
 
 class Domain1D(Domain):
@@ -593,6 +755,9 @@ class SliceOf(Domain1D):
         out.update(kind="slice", p=self.p, q=self.q)
         return out
 
+    def __repr__(self) -> str:
+        return f"SliceOf({self.parent!r}, p={self.p.tolist()}, q={self.q.tolist()})"
+
 
 def _saved(d: Mapping[str, Any], key: str, ndim: int | None = None) -> np.ndarray:
     """The real finite array ``d[key]`` of a saved domain (with ``ndim`` dimensions if given)."""
@@ -653,7 +818,8 @@ def _domain_from_arrays(d: Mapping[str, Any]) -> Domain:
     if kind == "polygon":
         return Polygon(_saved(d, "polygon", 2))
     if kind == "plane":
-        return Plane(_saved(d, "points"), margin=_margin(d))
+        window = _saved(d, "window", 1) if "window" in d else None
+        return Plane(_saved(d, "points"), margin=_margin(d), window=window)
     if kind == "interval":
         return Interval(float(_saved(d, "lo", 0)), float(_saved(d, "hi", 0)))
     if kind == "segment":

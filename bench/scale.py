@@ -1,0 +1,296 @@
+"""Scaling, measured: sweeps and tiles on 1 and 2 Dask workers of this machine.
+
+Three measurements (each on a fresh ``LocalCluster`` of processes, one thread
+per worker):
+
+* ``sweep``: a small CNN trained on scikit-learn's 8x8 digits, with a
+  checkpoint saved after each of 20 epochs; :func:`regionscope.sweep` over the
+  20 checkpoints (loaded on the workers) on the plane through three test
+  digits, with 1 and with 2 workers: wall time, speed-up, regions per
+  checkpoint;
+* ``tiles``: the CIFAR-shaped CNN (conv 3->16 3x3 pad 1, BN, ReLU, conv
+  16->32 3x3 stride 2 pad 1, ReLU, max-pool 2, linear 2048->64, ReLU, linear
+  64->10; PyTorch's default initialisation, seed 0) on the plane through three
+  32x32x3 patches of ``sklearn.datasets.load_sample_images``.  The whole plane
+  is far too large today; a square window around the first patch is computed
+  in ``k x k`` tiles with 1 and 2 workers (regions, time, peak memory per
+  worker), and as one partition for comparison when ``--whole`` is given;
+* ``all``: both.
+
+Run::
+
+    python bench/scale.py all --out out/scale
+
+Results go to ``OUT/scale.json`` and a picture of the tiled window to
+``OUT/cnn_tiles.png``; a Markdown summary is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import regionscope as rs
+from regionscope.scale.grid import peak_rss_mb, reset_peak_rss
+
+
+def _cluster(workers: int) -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        silence_logs=50,
+    )
+    return cluster, Client(cluster)
+
+
+# -- the sweep over checkpoints ----------------------------------------------------------
+
+
+def digits_cnn() -> Any:
+    """A small CNN for 1x8x8 digits: conv 1->8, BN, ReLU, max-pool 2, linear 128->10."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(128, 10),
+    ).double()
+
+
+def train_checkpoints(folder: Path, epochs: int, seed: int = 0) -> tuple[list[Path], np.ndarray]:
+    """Train on the digits, save the state dict after every epoch; the three test images."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images / 16.0)[:, None].astype(np.float64)
+    y = digits.target
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    train, test = order[:1500], order[1500:]
+    torch.manual_seed(seed)
+    model = digits_cnn()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    xt, yt = torch.from_numpy(x[train]), torch.from_numpy(y[train])
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for epoch in range(epochs):
+        model.train()
+        for batch in torch.randperm(len(train)).split(64):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(xt[batch]), yt[batch]).backward()
+            opt.step()
+        path = folder / f"epoch_{epoch + 1:02d}.pt"
+        torch.save(model.state_dict(), path)
+        paths.append(path)
+    picks = [test[np.flatnonzero(y[test] == c)[0]] for c in (0, 3, 7)]
+    return paths, x[picks]
+
+
+def bench_sweep(out: Path, checkpoints: int, workers: list[int]) -> dict[str, Any]:
+    paths, images = train_checkpoints(out / "checkpoints", checkpoints)
+    plane = rs.Plane(images)
+    template = digits_cnn()
+    runs = {}
+    frame = None
+    for n in workers:
+        cluster, client = _cluster(n)
+        try:
+            t0 = time.perf_counter()
+            frame = rs.sweep(
+                [str(p) for p in paths],
+                {"digits 0, 3, 7": plane},
+                stats=["num_regions", "num_vertices", "decision_edges", "time", "peak_rss_mb"],
+                template=template,
+                client=client,
+                progress=False,
+            )
+            wall = time.perf_counter() - t0
+        finally:
+            client.close()
+            cluster.close()
+        runs[n] = {
+            "wall_s": wall,
+            "task_s_total": float(frame["time"].sum()),
+            "peak_rss_mb": sorted(frame["peak_rss_mb"].tolist()),
+        }
+    assert frame is not None
+    return {
+        "checkpoints": len(paths),
+        "runs": runs,
+        "regions": frame["num_regions"].tolist(),
+        "vertices": frame["num_vertices"].tolist(),
+        "decision_edges": frame["decision_edges"].tolist(),
+    }
+
+
+# -- the CIFAR-shaped CNN in tiles -------------------------------------------------------
+
+
+def cifar_cnn() -> Any:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2048, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+    ).eval()
+
+
+def sample_patches() -> np.ndarray:
+    """Three 32x32x3 patches of scikit-learn's sample images, as (3, 3, 32, 32) in [0, 1]."""
+    from sklearn.datasets import load_sample_images
+
+    china, flower = load_sample_images().images
+    patches = [china[100:132, 200:232], china[300:332, 400:432], flower[200:232, 300:332]]
+    return np.stack(patches).transpose(0, 3, 1, 2).astype(np.float64) / 255.0
+
+
+def bench_tiles(
+    out: Path, half_width: float, tiles: int, workers: list[int], whole: bool, picture: bool
+) -> dict[str, Any]:
+    patches = sample_patches()
+    plane = rs.Plane(patches)
+    centre = tuple(float(v) for v in plane.projected[0])
+    window = rs.Plane(patches, window=(centre, half_width))
+    net = rs.Sequential(*rs.network.coerce.as_layers(cifar_cnn(), (3, 32, 32)))
+    result: dict[str, Any] = {
+        "plane_bounds": plane.bounds,
+        "window": window.window,
+        "tiles": [tiles, tiles],
+        "runs": {},
+    }
+    tiled = None
+    for n in workers:
+        cluster, client = _cluster(n)
+        try:
+            t0 = time.perf_counter()
+            tiled = rs.partition_tiles(net, window, tiles, client=client)
+            wall = time.perf_counter() - t0
+        finally:
+            client.close()
+            cluster.close()
+        stats = tiled.tile_stats
+        per_worker = {}
+        for pid, peak in zip(stats["pid"].tolist(), stats["peak_rss_mb"].tolist(), strict=True):
+            per_worker[pid] = max(per_worker.get(pid, 0.0), peak)
+        result["runs"][n] = {
+            "wall_s": wall,
+            "tile_s_total": float(stats["seconds"].sum()),
+            "tile_s_max": float(stats["seconds"].max()),
+            "peak_rss_mb_per_worker": sorted(per_worker.values()),
+        }
+    assert tiled is not None
+    result.update(
+        regions=tiled.num_regions,
+        vertices=tiled.num_vertices,
+        edges=tiled.num_edges,
+        tile_regions=tiled.tile_stats["num_regions"].tolist(),
+        regions_across_borders=int((tiled.num_pieces() > 1).sum()),
+    )
+    if picture:
+        t0 = time.perf_counter()
+        tiled.to_png(out / "cnn_tiles.png", size=600)
+        result["picture_s"] = time.perf_counter() - t0
+    if whole:
+        reset_peak_rss()
+        t0 = time.perf_counter()
+        part = rs.partition(net, window)
+        result["whole"] = {
+            "seconds": time.perf_counter() - t0,
+            "regions": part.num_regions,
+            "vertices": part.num_vertices,
+            "peak_rss_mb": peak_rss_mb(),
+            "same_counts": (part.num_regions, part.num_vertices, part.num_edges)
+            == (tiled.num_regions, tiled.num_vertices, tiled.num_edges),
+        }
+    return result
+
+
+def summary(results: dict[str, Any]) -> str:
+    lines = []
+    if "sweep" in results:
+        s = results["sweep"]
+        lines += [
+            f"sweep of {s['checkpoints']} checkpoints (digits CNN, plane through 3 digits): "
+            f"regions {min(s['regions'])}..{max(s['regions'])}",
+            "| workers | wall (s) | sum of task times (s) | speed-up |",
+            "|---|---|---|---|",
+        ]
+        base = s["runs"][min(s["runs"])]["wall_s"]
+        for n, r in sorted(s["runs"].items()):
+            speed = base / r["wall_s"]
+            lines.append(f"| {n} | {r['wall_s']:.1f} | {r['task_s_total']:.1f} | {speed:.2f}x |")
+    if "tiles" in results:
+        t = results["tiles"]
+        lines += [
+            "",
+            f"CIFAR-shaped CNN, window {t['window']} in {t['tiles']} tiles: {t['regions']} "
+            f"regions, {t['vertices']} vertices ({t['regions_across_borders']} across borders)",
+            "| workers | wall (s) | sum of tile times (s) | slowest tile (s) | peak MiB/worker |",
+            "|---|---|---|---|---|",
+        ]
+        for n, r in sorted(t["runs"].items()):
+            peaks = ", ".join(f"{v:.0f}" for v in r["peak_rss_mb_per_worker"])
+            lines.append(
+                f"| {n} | {r['wall_s']:.1f} | {r['tile_s_total']:.1f} | {r['tile_s_max']:.1f} "
+                f"| {peaks} |"
+            )
+        if "whole" in t:
+            w = t["whole"]
+            lines.append(
+                f"one partition of the window: {w['regions']} regions in {w['seconds']:.1f} s, "
+                f"peak {w['peak_rss_mb']:.0f} MiB, same counts: {w['same_counts']}"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["sweep", "tiles", "all"])
+    parser.add_argument("--out", type=Path, default=Path("out/scale"))
+    parser.add_argument("--checkpoints", type=int, default=20)
+    parser.add_argument("--half-width", type=float, default=0.05)
+    parser.add_argument("--tiles", type=int, default=3)
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--whole", action="store_true", help="also one partition of the window")
+    parser.add_argument("--no-picture", action="store_true", help="do not draw the tiles")
+    args = parser.parse_args(argv)
+    workers = [int(v) for v in args.workers.split(",")]
+    args.out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"python": sys.version.split()[0]}
+    if args.what in ("sweep", "all"):
+        results["sweep"] = bench_sweep(args.out, args.checkpoints, workers)
+    if args.what in ("tiles", "all"):
+        results["tiles"] = bench_tiles(
+            args.out, args.half_width, args.tiles, workers, args.whole, not args.no_picture
+        )
+    (args.out / "scale.json").write_text(json.dumps(results, indent=1, default=str))
+    print(summary(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

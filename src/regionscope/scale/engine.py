@@ -1,0 +1,243 @@
+"""Where tasks run: a Dask cluster, a local pool of processes, or this process.
+
+:class:`Engine` hides the difference.  ``client`` is one of
+
+* ``None``: a :class:`dask.distributed.LocalCluster` of processes over this
+  machine's cores (one thread each), started for the call and closed after;
+* a :class:`dask.distributed.Client` of any cluster (``LocalCluster``,
+  dask-jobqueue, Kubernetes...), used as it is and left open;
+* ``"serial"``: every task in this process, one after the other (no Dask
+  needed; for debugging and for small jobs).
+
+Dask is imported only when it is used (the extra ``regionscope[dask]``).
+:meth:`Engine.run` submits tasks with a bounded number in flight, hands
+each result to a callback as soon as it arrives (so the caller can write it
+to disk) and shows progress with tqdm when asked.
+
+Examples
+--------
+>>> with Engine("serial") as engine:
+...     done = {}
+...     failed = engine.run([("a", pow, (2, 3)), ("b", pow, (2, 4))], done.__setitem__)
+>>> done, failed
+({'a': 8, 'b': 16}, {})
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+__all__ = ["Engine", "import_distributed", "snapshot_settings", "with_settings"]
+
+
+def import_distributed() -> Any:
+    """The ``distributed`` module, or an ImportError naming the extra to install."""
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - the test extras install it
+        raise ImportError(
+            "regionscope's tiles and sweeps run on Dask: pip install regionscope[dask] "
+            "(dask[distributed] and pandas), or pass client='serial'"
+        ) from exc
+    return distributed
+
+
+def snapshot_settings() -> dict[str, dict[str, Any]]:
+    """This thread's tolerances and budgets, to apply again in a worker process.
+
+    Context variables do not travel to other processes; every task runs
+    under the caller's settings (:func:`with_settings`).
+    """
+    import dataclasses
+
+    from regionscope.tolerances import get_budget, get_tolerance
+
+    return {
+        "tolerance": dataclasses.asdict(get_tolerance()),
+        "budget": dataclasses.asdict(get_budget()),
+    }
+
+
+def with_settings(settings: Mapping[str, Mapping[str, Any]], fn: Callable[..., Any], *args: Any):
+    """Call ``fn(*args)`` under the tolerances and budgets of :func:`snapshot_settings`."""
+    from regionscope.tolerances import budget, tolerance
+
+    with tolerance(**settings["tolerance"]), budget(**settings["budget"]):
+        return fn(*args)
+
+
+class _Done:
+    """A finished task of the serial engine (computed when its result is asked for)."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.fn, self.args = fn, args
+
+    def run(self) -> tuple[bool, Any]:
+        try:
+            return True, self.fn(*self.args)
+        except Exception as exc:  # handed to the caller, as Dask does
+            return False, exc
+
+
+class Engine:
+    """Run tasks on Dask or in this process (see the module docstring).
+
+    Parameters
+    ----------
+    client : None, dask.distributed.Client or "serial"
+    workers : int, optional
+        Workers of the LocalCluster started when ``client`` is ``None``
+        (default: the machine's cores).
+    progress : bool
+        Show a tqdm bar over finished tasks (when tqdm is installed).
+    """
+
+    def __init__(self, client: Any = None, workers: int | None = None, progress: bool = False):
+        if isinstance(client, str) and client != "serial":
+            raise ValueError(f"client must be a dask Client, None or 'serial', got {client!r}")
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+        ):
+            raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        if client is not None and client != "serial" and not hasattr(client, "submit"):
+            raise TypeError(
+                f"client must be a dask.distributed.Client, None or 'serial', "
+                f"got {type(client).__name__}"
+            )
+        self.client = client
+        self.workers = workers
+        self.progress = bool(progress)
+        self._owned: list[Any] = []
+
+    @property
+    def serial(self) -> bool:
+        return self.client == "serial"
+
+    def __enter__(self) -> Engine:
+        if self.client is None:
+            dist = import_distributed()
+            n = self.workers or os.cpu_count() or 1
+            cluster = dist.LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=40,
+            )
+            self._owned = [cluster, dist.Client(cluster)]
+            self.client = self._owned[1]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for thing in reversed(self._owned):
+            thing.close()
+        if self._owned:
+            self.client = None
+        self._owned = []
+
+    def share(self, obj: Any) -> Any:
+        """``obj`` sent once to every worker (a Dask future), or ``obj`` itself when serial."""
+        if self.serial:
+            return obj
+        return self.client.scatter(obj, broadcast=True, hash=False)
+
+    def run(
+        self,
+        tasks: Iterable[tuple[Any, Callable[..., Any], tuple[Any, ...]]],
+        on_result: Callable[[Any, Any], None],
+        *,
+        total: int | None = None,
+        max_in_flight: int | None = None,
+        description: str = "tasks",
+    ) -> dict[Any, BaseException]:
+        """Run ``tasks`` (``(key, function, args)``); ``on_result(key, value)`` as each ends.
+
+        ``tasks`` may be a generator: it is read only as tasks are submitted,
+        at most ``max_in_flight`` ahead of the finished ones (so the caller
+        may load each task's data when it is asked for).  Returns ``{key:
+        exception}`` of the tasks that raised; the others all reached
+        ``on_result``.  A task whose worker dies is run again by Dask.
+        ``KeyboardInterrupt`` cancels what is left and propagates.
+        """
+        if total is None and hasattr(tasks, "__len__"):
+            total = len(tasks)  # type: ignore[arg-type]
+        bar = _bar(self.progress, total, description)
+        failed: dict[Any, BaseException] = {}
+        try:
+            for key, ok, value in self._completed(tasks, max_in_flight):
+                if ok:
+                    on_result(key, value)
+                else:
+                    failed[key] = value
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        return failed
+
+    def _completed(
+        self, tasks: Iterable[tuple[Any, Callable[..., Any], tuple[Any, ...]]], limit: int | None
+    ) -> Iterator[tuple[Any, bool, Any]]:
+        if self.serial:
+            for key, fn, args in tasks:
+                ok, value = _Done(fn, args).run()
+                yield key, ok, value
+            return
+        dist = import_distributed()
+        pending = iter(tasks)
+        by_future: dict[Any, Any] = {}
+        limit = limit or (1 << 62)
+
+        def submit_next() -> Any:
+            for key, fn, args in pending:
+                fut = self.client.submit(fn, *args, pure=False, retries=0)
+                by_future[fut] = key
+                return fut
+            return None
+
+        queue = dist.as_completed()
+        try:
+            for _ in range(limit):
+                fut = submit_next()
+                if fut is None:
+                    break
+                queue.add(fut)
+            for fut in queue:
+                key = by_future.pop(fut)
+                if fut.status == "finished":
+                    yield key, True, fut.result()
+                else:
+                    yield key, False, _exception(fut)
+                fut.release()
+                nxt = submit_next()
+                if nxt is not None:
+                    queue.add(nxt)
+        finally:
+            if by_future:
+                self.client.cancel(list(by_future))
+
+
+def _exception(fut: Any) -> BaseException:
+    """The exception of a failed Dask future (a cancelled one gets a RuntimeError)."""
+    if fut.status == "cancelled":
+        return RuntimeError("the task was cancelled")
+    exc = fut.exception()
+    return exc if isinstance(exc, BaseException) else RuntimeError(str(exc))
+
+
+def _bar(enabled: bool, total: int | None, description: str) -> Any:
+    """A tqdm progress bar, or ``None`` when not asked for or tqdm is missing."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with the plot and test extras
+        import warnings
+
+        warnings.warn("progress=True needs tqdm (pip install tqdm)", stacklevel=3)
+        return None
+    return tqdm(total=total, desc=description, unit="task", file=sys.stderr)

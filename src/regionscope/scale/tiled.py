@@ -1,0 +1,513 @@
+"""A domain computed as a grid of tiles: :func:`partition_tiles` and :class:`TiledPartition`.
+
+Each tile is an ordinary :class:`~regionscope.Partition` of its part of the
+domain, computed by a worker (:mod:`.engine`), so a worker's memory is
+bounded by its tile.  The tiles are joined exactly (:mod:`.stitch`): a
+region cut by tile borders is one region, and the counts, areas, centroids,
+patterns and the picture are those of the partition of the whole domain.
+Tiles are kept as ordinary partition files in a directory (or in memory),
+loaded one at a time when asked for.
+
+Examples
+--------
+>>> import regionscope as rs
+>>> net = rs.Sequential(rs.Linear([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0.0, 0.0, -0.5]),
+...                     rs.ReLU())
+>>> tiled = partition_tiles(net, rs.Box(1.0), tiles=(3, 2), client="serial")
+>>> tiled.num_regions, tiled.num_vertices, tiled.num_edges, tiled.num_tiles
+(7, 13, 19, 6)
+>>> whole = rs.partition(net, rs.Box(1.0))
+>>> (whole.num_regions, whole.num_vertices, whole.num_edges)
+(7, 13, 19)
+>>> part, f = tiled.region(int(tiled.locate([[0.9, 0.9]])[0]))   # a region, in its tile
+>>> part.activation_patterns(1)[f]
+array([ True,  True,  True])
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regionscope.domains import Domain2D, coerce_domain, domain_from_arrays
+from regionscope.network.coerce import as_layers
+from regionscope.network.layers import Sequential
+from regionscope.network.serialize import model_from_arrays, model_to_arrays
+from regionscope.tolerances import get_tolerance
+
+from .engine import Engine, snapshot_settings, with_settings
+from .grid import compute_tile, tile_borders, tile_domains
+from .stitch import Stitched, stitch
+
+__all__ = ["TiledPartition", "partition_tiles", "load_tiles", "INDEX_NAME", "TILES_FORMAT"]
+
+#: the file format of a tiled partition's index
+TILES_FORMAT = "regionscope-tiles-1"
+#: name of the index file in a tiled partition's directory
+INDEX_NAME = "tiled.npz"
+#: the arrays of :class:`~.stitch.Stitched` kept in the index
+_STITCHED = (
+    "labels",
+    "piece_offsets",
+    "areas",
+    "centroids",
+    "num_pieces",
+    "representative",
+    "bv_point",
+    "bv_offsets",
+    "point_xy",
+    "point_is_vertex",
+    "edge_points",
+    "edge_layer",
+    "edge_unit",
+)
+#: per-tile numbers kept in the index
+_PER_TILE = ("num_regions", "seconds", "peak_rss_mb", "pid")
+
+
+def tile_file(ij: tuple[int, int]) -> str:
+    """Name of tile ``(i, j)``'s partition file in a tiled partition's directory."""
+    return f"tile_{int(ij[0])}_{int(ij[1])}.npz"
+
+
+class TiledPartition:
+    """The partition of a domain computed as a grid of tiles (see the module docstring).
+
+    Build one with :func:`partition_tiles`; read one with :func:`load_tiles`.
+
+    Attributes
+    ----------
+    domain : Domain2D
+    model : Sequential
+    xs, ys : ndarray, float64
+        The grid's borders, ``(kx+1,)`` and ``(ky+1,)``.
+    tiles : list of (int, int)
+        The tiles that meet the domain, in the order their pieces are numbered.
+    tile_stats : dict of str to ndarray
+        Per tile: ``num_regions``, ``seconds`` (partition time), ``peak_rss_mb``
+        (peak memory of the worker process during the tile, on Linux) and ``pid``.
+    stitched : Stitched
+        The global tables.
+    tolerance : float
+        Border vertices of neighbouring tiles this close are one point.
+    """
+
+    def __init__(
+        self,
+        domain: Domain2D,
+        model: Sequential,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        tiles: list[tuple[int, int]],
+        stitched: Stitched,
+        tile_stats: dict[str, np.ndarray],
+        store: dict[tuple[int, int], dict[str, np.ndarray]] | str,
+        tolerance: float,
+    ) -> None:
+        self.domain = domain
+        self.model = model
+        self.xs, self.ys = xs, ys
+        self.tiles = [tuple(int(v) for v in ij) for ij in tiles]
+        self.stitched = stitched
+        self.tile_stats = tile_stats
+        self._store = store
+        self._index = {ij: t for t, ij in enumerate(self.tiles)}
+        self.tolerance = float(tolerance)
+        self._keys: np.ndarray | None = None
+
+    # -- counts and tables -----------------------------------------------------------
+
+    @property
+    def num_regions(self) -> int:
+        return self.stitched.num_regions
+
+    @property
+    def num_vertices(self) -> int:
+        return self.stitched.num_vertices
+
+    @property
+    def num_edges(self) -> int:
+        return self.stitched.num_edges
+
+    @property
+    def num_tiles(self) -> int:
+        return len(self.tiles)
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """``(kx, ky)``: tiles along each axis."""
+        return len(self.xs) - 1, len(self.ys) - 1
+
+    def areas(self) -> np.ndarray:
+        """``(F,) float64``: area of each region (the sum of its pieces)."""
+        return self.stitched.areas
+
+    def centroids(self) -> np.ndarray:
+        """``(F, 2) float64``: centroid of each region (area-weighted over its pieces)."""
+        return self.stitched.centroids
+
+    def pattern_keys(self) -> np.ndarray:
+        """``(F,) uint64``: hash of each region's pattern (as :meth:`Partition.pattern_keys`).
+
+        Read from each region's largest piece, one tile at a time (the tiles
+        computed only the patterns of the regions on their borders).
+        """
+        if self._keys is None:
+            keys = np.zeros(self.num_regions, dtype=np.uint64)
+            for regions, got in self._per_region(lambda part, f: part.pattern_keys()[f]):
+                keys[regions] = got
+            self._keys = keys
+        return self._keys
+
+    def num_pieces(self) -> np.ndarray:
+        """``(F,) int64``: how many tiles each region meets."""
+        return self.stitched.num_pieces
+
+    # -- tiles and pieces ------------------------------------------------------------
+
+    def _tile_number(self, ij: Any) -> int:
+        key = tuple(int(v) for v in ij)
+        if key not in self._index:
+            raise ValueError(f"no tile {key}; tiles are {self.tiles}")
+        return self._index[key]
+
+    def tile(self, ij: Any) -> Any:
+        """The :class:`~regionscope.Partition` of tile ``(i, j)`` (read from its file)."""
+        from regionscope.partitions import from_arrays
+
+        return from_arrays(self.tile_arrays(ij))
+
+    def tile_arrays(self, ij: Any) -> dict[str, np.ndarray]:
+        """Tile ``(i, j)``'s partition as named arrays (its file's contents)."""
+        from regionscope.io import load_arrays
+
+        key = self.tiles[self._tile_number(ij)]
+        if isinstance(self._store, str):
+            return load_arrays(os.path.join(self._store, tile_file(key)))
+        return self._store[key]
+
+    def border_points(self, ij: Any) -> np.ndarray:
+        """``(B,) int64``: the border point (:mod:`.stitch`) of each vertex on tile ``(i, j)``'s
+        boundary, in the order of their mesh indices."""
+        t = self._tile_number(ij)
+        off = self.stitched.bv_offsets
+        return self.stitched.bv_point[off[t] : off[t + 1]]
+
+    def labels(self, ij: Any) -> np.ndarray:
+        """``(F_t,) int64``: the region of the whole domain of each region of tile ``(i, j)``."""
+        t = self._tile_number(ij)
+        off = self.stitched.piece_offsets
+        return self.stitched.labels[off[t] : off[t + 1]]
+
+    def pieces(self, region: int) -> list[tuple[tuple[int, int], int]]:
+        """The pieces ``[((i, j), tile region)]`` of a region of the whole domain."""
+        g = self._check_region(region)
+        where = np.flatnonzero(self.stitched.labels == g)
+        tile = np.searchsorted(self.stitched.piece_offsets, where, side="right") - 1
+        local = where - self.stitched.piece_offsets[tile]
+        return [
+            (self.tiles[t], int(f)) for t, f in zip(tile.tolist(), local.tolist(), strict=True)
+        ]
+
+    def region(self, region: int) -> tuple[Any, int]:
+        """A region as ``(Partition of its tile, index in it)``: the tile with its largest piece.
+
+        The tile's partition is an ordinary :class:`~regionscope.Partition`;
+        the region's patterns and affine map there are the region's.
+        """
+        g = self._check_region(region)
+        piece = int(self.stitched.representative[g])
+        t = int(np.searchsorted(self.stitched.piece_offsets, piece, side="right") - 1)
+        return self.tile(self.tiles[t]), piece - int(self.stitched.piece_offsets[t])
+
+    def _check_region(self, region: Any) -> int:
+        if isinstance(region, bool) or not isinstance(region, (int, np.integer)):
+            raise TypeError(f"region must be an int, got {type(region).__name__}")
+        if not 0 <= region < self.num_regions:
+            raise ValueError(f"region must be in 0..{self.num_regions - 1}, got {region}")
+        return int(region)
+
+    def _per_region(self, fn: Any) -> list[tuple[np.ndarray, Any]]:
+        """``fn(tile partition, local regions)`` for the representative pieces of each tile."""
+        rep = self.stitched.representative
+        tile_of = np.searchsorted(self.stitched.piece_offsets, rep, side="right") - 1
+        out = []
+        for t, ij in enumerate(self.tiles):
+            regions = np.flatnonzero(tile_of == t)
+            if len(regions):
+                local = rep[regions] - self.stitched.piece_offsets[t]
+                out.append((regions, fn(self.tile(ij), local)))
+        return out
+
+    def activation_patterns(self, layer: int | str | None = None) -> Any:
+        """Pattern of every region, as :meth:`Partition.activation_patterns`.
+
+        Read from each region's largest piece, one tile at a time.
+        """
+
+        def rows(part: Any, local: np.ndarray) -> Any:
+            pats = part.activation_patterns(layer)
+            return {k: v[local] for k, v in pats.items()} if layer is None else pats[local]
+
+        got = self._per_region(rows)
+        if layer is None:
+            out = {}
+            for name in got[0][1]:
+                first = got[0][1][name]
+                arr = np.zeros((self.num_regions, *first.shape[1:]), dtype=first.dtype)
+                for regions, pats in got:
+                    arr[regions] = pats[name]
+                out[name] = arr
+            return out
+        first = got[0][1]
+        arr = np.zeros((self.num_regions, *first.shape[1:]), dtype=first.dtype)
+        for regions, pats in got:
+            arr[regions] = pats
+        return arr
+
+    def affine_maps(self, layer: int | str = -1) -> tuple[np.ndarray, np.ndarray]:
+        """The affine map on each region, as :meth:`Partition.affine_maps` (``A``, ``c``)."""
+        got = self._per_region(lambda part, local: part.affine_maps(layer, local))
+        a0, c0 = got[0][1]
+        A = np.zeros((self.num_regions, *a0.shape[1:]))
+        c = np.zeros((self.num_regions, *c0.shape[1:]))
+        for regions, (a, b) in got:
+            A[regions], c[regions] = a, b
+        return A, c
+
+    def locate(self, points: Any) -> np.ndarray:
+        """``(N,) int64``: the region of each point (``-1`` outside the domain)."""
+        from regionscope.checks import as_finite
+
+        pts = as_finite(points, "points").reshape(-1, 2)
+        col = np.clip(np.searchsorted(self.xs, pts[:, 0], side="right") - 1, 0, self.grid[0] - 1)
+        row = np.clip(np.searchsorted(self.ys, pts[:, 1], side="right") - 1, 0, self.grid[1] - 1)
+        out = np.full(len(pts), -1, dtype=np.int64)
+        inside = self.domain.contains(pts)
+        for ij in sorted(set(zip(col[inside].tolist(), row[inside].tolist(), strict=True))):
+            if ij not in self._index:
+                continue
+            sel = np.flatnonzero(inside & (col == ij[0]) & (row == ij[1]))
+            local = self.tile(ij).locate(pts[sel])
+            ok = local >= 0
+            out[sel[ok]] = self.labels(ij)[local[ok]]
+        return out
+
+    # -- pictures --------------------------------------------------------------------
+
+    def raster(self, client: Any = "serial", **style: Any) -> np.ndarray:
+        """The picture as ``(H, W, 3) uint8``, drawn tile by tile (see :mod:`.picture`)."""
+        from .picture import render_tiles
+
+        return render_tiles(self, style, client)
+
+    def to_png(self, path: Any = None, client: Any = "serial", **style: Any) -> bytes:
+        """PNG of the regions, drawn tile by tile; equal to ``Partition.to_png`` of the whole."""
+        from regionscope.render import encode_png
+
+        data = encode_png(self.raster(client, **style))
+        if path is not None:
+            Path(path).write_bytes(data)
+        return data
+
+    # -- files -----------------------------------------------------------------------
+
+    def index_arrays(self) -> dict[str, np.ndarray]:
+        """Everything but the tiles, as named arrays (the index file)."""
+        text, arrays = model_to_arrays(self.model)
+        s = self.stitched
+        out: dict[str, np.ndarray] = {
+            "format": np.array(TILES_FORMAT),
+            "model": np.array(text),
+            **arrays,
+            "xs": self.xs,
+            "ys": self.ys,
+            "tiles": np.array(self.tiles, dtype=np.int64).reshape(-1, 2),
+            "counts": np.array([s.num_regions, s.num_vertices, s.num_edges, s.collisions]),
+            "tolerance": np.array(self.tolerance),
+        }
+        for key, value in self.domain.to_arrays().items():
+            out[f"domain/{key}"] = np.asarray(value)
+        for name in _STITCHED:
+            out[f"stitched/{name}"] = np.asarray(getattr(s, name))
+        for name in _PER_TILE:
+            out[f"tile/{name}"] = np.asarray(self.tile_stats[name])
+        return out
+
+    def save(self, directory: Any) -> None:
+        """Write the index and every tile's partition file to ``directory`` (created)."""
+        from regionscope.io import save_arrays
+
+        target = os.fspath(directory)
+        os.makedirs(target, exist_ok=True)
+        same = isinstance(self._store, str) and os.path.samefile(self._store, target)
+        if not same:
+            for ij in self.tiles:
+                self.tile(ij).save(os.path.join(target, tile_file(ij)))
+        save_arrays(os.path.join(target, INDEX_NAME), self.index_arrays())
+
+    def __repr__(self) -> str:
+        kx, ky = self.grid
+        return (
+            f"<TiledPartition of {self.domain!r} in {kx}x{ky} tiles: {self.num_regions} "
+            f"regions, {self.num_vertices} vertices>"
+        )
+
+
+def load_tiles(directory: Any) -> TiledPartition:
+    """Read a tiled partition written by :meth:`TiledPartition.save` (tiles stay on disk)."""
+    from regionscope.io import load_arrays
+
+    target = os.fspath(directory)
+    arrays = load_arrays(os.path.join(target, INDEX_NAME))
+    if str(arrays.get("format", "")) != TILES_FORMAT:
+        raise ValueError(f"{target}: not a tiled regionscope partition (no {TILES_FORMAT!r})")
+    try:
+        return _from_index(arrays, target)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{target}: the tiled partition's index is malformed: {exc}") from None
+
+
+def _from_index(arrays: dict[str, np.ndarray], store: str) -> TiledPartition:
+    model = model_from_arrays(str(arrays["model"]), arrays)
+    layers = model.layers if isinstance(model, Sequential) else (model,)
+    desc = {k[len("domain/") :]: arrays[k] for k in arrays if k.startswith("domain/")}
+    desc = {k: (str(v) if v.dtype.kind == "U" else v) for k, v in desc.items()}
+    domain = domain_from_arrays(desc)
+    if not isinstance(domain, Domain2D):
+        raise ValueError(f"{store}: a tiled partition needs a 2-D domain")
+    counts = [int(v) for v in arrays["counts"]]
+    fields = {name: arrays[f"stitched/{name}"] for name in _STITCHED}
+    stitched = Stitched(
+        **fields,
+        num_regions=counts[0],
+        num_vertices=counts[1],
+        num_edges=counts[2],
+        collisions=counts[3],
+    )
+    tiles = [(int(a), int(b)) for a, b in arrays["tiles"]]
+    stats = {name: arrays[f"tile/{name}"] for name in _PER_TILE}
+    return TiledPartition(
+        domain,
+        Sequential(*layers),
+        arrays["xs"],
+        arrays["ys"],
+        tiles,
+        stitched,
+        stats,
+        store,
+        float(arrays["tolerance"]),
+    )
+
+
+def partition_tiles(
+    model: Any,
+    domain: Any,
+    tiles: Any = (2, 2),
+    *,
+    client: Any = None,
+    workers: int | None = None,
+    directory: Any = None,
+    progress: bool = False,
+    max_regions: int | None = None,
+) -> TiledPartition:
+    """Compute the partition of a domain as a grid of tiles, on Dask.
+
+    Parameters
+    ----------
+    model : Layer or torch.nn.Module
+        As for :func:`regionscope.partition` (a torch module is converted once,
+        here, and the converted network is sent to the workers).
+    domain : Box, Polygon or Plane
+        A plane is tiled into planes with windows (same plane coordinates).
+    tiles : int or (kx, ky)
+        ``k x k`` tiles, or per axis a number of equal tiles or the cut
+        positions (see :func:`~regionscope.scale.grid.tile_borders`).
+    client : None, dask.distributed.Client or "serial"
+        Where the tiles are computed (:class:`~regionscope.scale.engine.Engine`):
+        a local cluster of processes by default, any Dask cluster, or this process.
+    workers : int, optional
+        Workers of the local cluster started when ``client`` is None.
+    directory : str or Path, optional
+        Write each tile's partition file there as it arrives, and the index
+        at the end (:func:`load_tiles` reads it).  Without one, tiles are kept
+        in memory.
+    progress : bool
+        Show progress over the tiles.
+    max_regions : int, optional
+        Per tile, as for :func:`regionscope.partition`.
+
+    Returns
+    -------
+    TiledPartition
+        Its counts, areas, centroids, patterns and picture equal those of
+        ``regionscope.partition(model, domain)``.
+
+    Notes
+    -----
+    Each tile is an ordinary partition of its part of the domain, whose
+    tolerances follow that part (its own corners and diameter), as when it
+    is computed on its own.  Exact coincidences (a border through a vertex
+    or along an edge) come out the same as in one partition; in the
+    near-degenerate cases that the tolerances decide, a tile may decide
+    differently from the whole domain.
+    """
+    from regionscope import compute
+
+    dom = coerce_domain(domain)
+    if not isinstance(dom, Domain2D):
+        raise TypeError(f"domain must be a 2-D domain (Box, Polygon, Plane), got {dom!r}")
+    limit = compute.DEFAULT_MAX_REGIONS if max_regions is None else max_regions
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+        raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
+    net = Sequential(*as_layers(model, dom.input_shape))
+    xs, ys = tile_borders(dom, tiles)
+    parts = tile_domains(dom, xs, ys)
+    tol = get_tolerance().point_rtol * min(t.diameter for _, t in parts)
+    store: dict[tuple[int, int], dict[str, np.ndarray]] | str = {}
+    if directory is not None:
+        store = os.fspath(directory)
+        os.makedirs(store, exist_ok=True)
+    summaries: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+
+    def arrived(ij: tuple[int, int], result: Any) -> None:
+        summary, arrays = result
+        summaries[ij] = summary
+        if isinstance(store, str):
+            from regionscope.io import save_arrays
+
+            save_arrays(os.path.join(store, tile_file(ij)), arrays)
+        else:
+            store[ij] = arrays
+
+    settings = snapshot_settings()
+    with Engine(client, workers, progress) as engine:
+        shared = engine.share(net)
+        tasks = [
+            (ij, with_settings, (settings, compute_tile, shared, t, ij, xs, ys, tol, int(limit)))
+            for ij, t in parts
+        ]
+        limit_flight = None if engine.serial else 2 * _worker_count(engine) + 2
+        failed = engine.run(tasks, arrived, max_in_flight=limit_flight, description="tiles")
+    if failed:
+        ij, exc = next(iter(failed.items()))
+        raise RuntimeError(f"tile {ij} failed: {type(exc).__name__}: {exc}") from exc
+    order = [ij for ij, _ in parts]
+    sums = [summaries[ij] for ij in order]
+    stitched = stitch(sums, dom.polygon, tol)
+    stats = {name: np.array([np.asarray(s[name]).item() for s in sums]) for name in _PER_TILE}
+    tiled = TiledPartition(dom, net, xs, ys, order, stitched, stats, store, tol)
+    if isinstance(store, str):
+        tiled.save(store)
+    return tiled
+
+
+def _worker_count(engine: Engine) -> int:
+    """Number of workers of the engine's Dask cluster (at least 1)."""
+    try:
+        return max(1, len(engine.client.scheduler_info().get("workers", {})))
+    except Exception:  # a client that cannot tell: assume one
+        return 1

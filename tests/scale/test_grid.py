@@ -1,0 +1,76 @@
+"""Tiles of a domain, and what a tile's partition tells about its border."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import regionscope as rs
+from regionscope.scale.grid import compute_tile, tile_borders, tile_domains, tile_summary
+
+
+def test_tile_borders():
+    xs, ys = tile_borders(rs.Box(0, 3, -1, 1), (3, [0.25]))
+    assert xs.tolist() == [0.0, 1.0, 2.0, 3.0] and ys.tolist() == [-1.0, 0.25, 1.0]
+    xs, ys = tile_borders(rs.Box(1.0), 1)
+    assert xs.tolist() == [-1.0, 1.0] and ys.tolist() == [-1.0, 1.0]
+    with pytest.raises(ValueError, match="at least 1 tile"):
+        tile_borders(rs.Box(1.0), (0, 1))
+    with pytest.raises(ValueError, match="increasing"):
+        tile_borders(rs.Box(1.0), ([0.5, 0.0], 1))
+    with pytest.raises(ValueError, match="strictly inside"):
+        tile_borders(rs.Box(1.0), ([-1.0], 1))
+    with pytest.raises(TypeError, match="number of tiles or a sequence"):
+        tile_borders(rs.Box(1.0), ("a", 1))
+    with pytest.raises(ValueError, match="k or"):
+        tile_borders(rs.Box(1.0), (1, 2, 3))
+
+
+def test_tile_domains_cover_the_domain():
+    tri = rs.Polygon([[0, 0], [4, 0], [0, 4]])
+    xs, ys = tile_borders(tri, 4)
+    tiles = tile_domains(tri, xs, ys)
+    # the 6 tiles above the diagonal x + y = 4 are empty, or touch it at a corner only
+    assert len(tiles) == 10
+    assert sum(t.area for _, t in tiles) == pytest.approx(8.0, rel=1e-14)
+    for (i, j), t in tiles:
+        x0, x1, y0, y1 = t.bounds
+        assert xs[i] <= x0 < x1 <= xs[i + 1] and ys[j] <= y0 < y1 <= ys[j + 1]
+
+
+def test_tile_summary_by_hand():
+    # Box [0, 2] x [0, 1] split at x = 1; in the left tile, one ReLU cuts at y = 0.5
+    net = rs.Sequential(rs.Linear([[0.0, 1.0]], [-0.5]), rs.ReLU())
+    box = rs.Box(0, 2, 0, 1)
+    xs, ys = tile_borders(box, (2, 1))
+    (ij, left), _ = tile_domains(box, xs, ys)
+    part = rs.partition(net, left)
+    s = tile_summary(part, ij, xs, ys, 1e-12)
+    assert int(s["num_regions"]) == 2 and int(s["num_vertices"]) == 6
+    assert int(s["inner_vertices"]) == 0  # every vertex is on the tile's boundary
+    on_line = s["bv_vline"] == 1  # the border x = 1: 3 vertices, y = 0, 0.5, 1
+    assert sorted(s["bv_xy"][on_line, 1].tolist()) == [0.0, 0.5, 1.0]
+    assert (s["bv_hline"] == -1).all()  # one row of tiles: no horizontal inner line
+    # the vertex (1, 0.5) has one inner edge; the corners none
+    degree = dict(
+        zip(
+            s["bv_xy"][:, 1][on_line].tolist(), s["bv_inner_degree"][on_line].tolist(), strict=True
+        )
+    )
+    assert degree == {0.0: 0, 0.5: 1, 1.0: 0}
+    # two sides along the border, one per region; both regions have patterns there
+    assert len(s["bs_ends"]) == 2 and (s["bs_axis"] == 0).all() and (s["bs_line"] == 1).all()
+    assert sorted(s["bs_region"].tolist()) == [0, 1]
+    assert s["pattern/1"].tolist() in ([[False], [True]], [[True], [False]])
+    assert s["areas"].sum() == pytest.approx(1.0)
+
+
+def test_compute_tile_is_an_ordinary_partition():
+    net = rs.Sequential(rs.Linear(np.eye(2), [0.1, -0.2]), rs.ReLU())
+    box = rs.Box(1.0)
+    xs, ys = tile_borders(box, 2)
+    ij, tile = tile_domains(box, xs, ys)[3]
+    summary, arrays = compute_tile(net, tile, ij, xs, ys, 1e-12, 100)
+    part = rs.partitions.from_arrays(arrays)
+    assert part.num_regions == int(summary["num_regions"]) == 2  # only x = -0.1 misses it
+    assert float(summary["seconds"]) >= 0 and int(summary["pid"]) > 0

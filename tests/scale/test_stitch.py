@@ -1,0 +1,81 @@
+"""Stitching tiles: border points, joins verified by full patterns, counts by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import regionscope as rs
+from regionscope.scale.grid import tile_borders, tile_domains, tile_summary
+from regionscope.scale.stitch import border_points, first_difference, stitch
+
+
+def summaries(net, domain, tiles):
+    xs, ys = tile_borders(domain, tiles)
+    return [
+        tile_summary(rs.partition(net, t), ij, xs, ys, 1e-12)
+        for ij, t in tile_domains(domain, xs, ys)
+    ]
+
+
+def test_border_points_group_within_the_tolerance_along_a_line():
+    xy = np.array(
+        [[1.0, 0.0], [1.0, 1e-15], [1.0, 0.5], [1.0, 0.5 + 1e-9], [0.3, 1.0], [0.3 + 1e-15, 1.0]]
+    )
+    vline = np.array([1, 1, 1, 1, -1, -1])
+    hline = np.array([-1, -1, -1, -1, 2, 2])
+    point, n = border_points(xy, vline, hline, 1e-12)
+    assert n == 4
+    assert point[0] == point[1] and point[4] == point[5]
+    assert len({point[0], point[2], point[3], point[4]}) == 4
+
+
+def test_first_difference():
+    pats = {
+        "pattern/1": np.array([[True, False], [True, True], [True, False]]),
+        "pattern/3": np.array([[0], [0], [2]]),
+    }
+    layer, unit = first_difference(pats, np.array([0, 0, 1]), np.array([1, 2, 1]))
+    assert layer.tolist() == [1, 3, -1] and unit.tolist() == [1, 0, -1]
+
+
+def test_star_by_hand():
+    # units x, y, x + y, x - y on Box(1) in 2 x 2 tiles: every border runs along an edge and
+    # the tile corner is the vertex where the 8 edges meet
+    star = rs.Sequential(rs.Linear([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, -1.0]]), rs.ReLU())
+    s = stitch(summaries(star, rs.Box(1.0), 2), rs.Box(1.0).polygon, 1e-12)
+    # regions: 8; vertices: the centre, 4 corners, 4 midpoints of the sides; E = V + F - 1
+    assert (s.num_regions, s.num_vertices, s.num_edges) == (8, 9, 16)
+    assert s.num_pieces.tolist() == [1] * 8  # no region crosses a border
+    assert s.areas.tolist() == [0.5] * 8
+    # the 4 half-borders from the centre are edges made by unit 0 (x = 0) or 1 (y = 0)
+    assert len(s.edge_layer) == 4
+    assert sorted(s.edge_unit.tolist()) == [0, 0, 1, 1]
+    centre = np.flatnonzero((np.abs(s.point_xy) < 1e-12).all(axis=1))
+    assert len(centre) == 1 and s.point_is_vertex[centre[0]]
+
+
+def test_one_line_across_tiles_by_hand():
+    # one ReLU y = 0.3 x + 0.1 across 3 x 3 tiles: 2 regions, 4 vertices (corners) + 2 where
+    # the line meets the sides; the points where it crosses inner borders are not vertices
+    net = rs.Sequential(rs.Linear([[-0.3, 1.0]], [-0.1]), rs.ReLU())
+    s = stitch(summaries(net, rs.Box(1.0), 3), rs.Box(1.0).polygon, 1e-12)
+    assert (s.num_regions, s.num_vertices, s.num_edges) == (2, 6, 7)
+    # the line crosses the middle row of tiles and, from x = 7 / 9 on, the top right one:
+    # above it, the 3 top tiles and 3 middle ones; below it, the 6 lower ones and the top right
+    assert sorted(s.num_pieces.tolist()) == [6, 7]
+    # the line makes no edge along a border
+    assert len(s.edge_layer) == 0
+    below = 2.0 * (0.1 + 1.0)  # area under the line y = 0.3 x + 0.1 in [-1, 1]^2
+    assert sorted(s.areas.tolist()) == pytest.approx(sorted([below, 4.0 - below]), rel=1e-14)
+
+
+def test_equal_keys_but_different_patterns_are_kept_apart():
+    # tamper with one tile's keys: the full patterns still decide
+    net = rs.Sequential(rs.Linear([[1.0, 0.0]], [0.0]), rs.ReLU())
+    sums = summaries(net, rs.Box(1.0), (2, 1))  # the border x = 0 is the ReLU's edge
+    assert stitch(sums, rs.Box(1.0).polygon, 1e-12).num_regions == 2
+    right = dict(sums[1])
+    right["border_keys"] = sums[0]["border_keys"].copy()  # a "collision" across the edge
+    s = stitch([sums[0], right], rs.Box(1.0).polygon, 1e-12)
+    assert s.num_regions == 2 and s.collisions == 1
