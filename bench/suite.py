@@ -8,7 +8,11 @@ tool: regionscope as ``Linear(weight (out, in), bias)``, regioncam as
 
 A ReLU follows every hidden linear layer.  Pure ReLU networks have no output
 layer (the last hidden ReLU is the last op); a network with ``classes`` set ends
-with a linear layer to that many outputs and an argmax.
+with a linear layer to that many outputs and an argmax.  A maxout network
+(``maxout = k``) has one hidden layer of ``widths[1]`` groups of ``k`` linear
+units, each group followed by its maximum; regioncam, which has no grouped
+maximum, gets one ``linear`` of the input and one ``max_pool`` per group (the
+same regions: every group's maximum cuts the plane).
 
 This module imports NumPy only, so the benchmark workers load nothing else than
 the tool they measure.
@@ -36,20 +40,30 @@ class Net:
         Input width (2) followed by the hidden widths, each followed by a ReLU.
     classes : int or None
         If set, a final linear layer to ``classes`` outputs and an argmax.
+    maxout : int or None
+        If set, one hidden layer of ``widths[1]`` maxout units of ``maxout``
+        linear pieces each (instead of ReLUs).
     """
 
     name: str
     widths: tuple[int, ...]
     classes: int | None = None
+    maxout: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.maxout is not None and (len(self.widths) != 2 or self.classes is not None):
+            raise ValueError("a maxout network of the suite has one hidden layer and no classes")
 
     @property
     def num_neurons(self) -> int:
-        """Number of hidden ReLU neurons (argmax classes not counted)."""
-        return int(sum(self.widths[1:]))
+        """Number of hidden neurons: ReLUs, or the linear units of maxout groups."""
+        return int(sum(self.widths[1:])) * (self.maxout or 1)
 
     @property
     def description(self) -> str:
         """Human-readable architecture, e.g. ``[2,64,64,64]``."""
+        if self.maxout is not None:
+            return f"[2,{self.widths[1]} maxout of {self.maxout}]"
         text = "[" + ",".join(str(w) for w in self.widths) + "]"
         if self.classes is not None:
             text += f" -> {self.classes} -> argmax"
@@ -59,12 +73,16 @@ class Net:
 SUITE: tuple[Net, ...] = (
     Net("2-300", (2, 300)),
     Net("2-1000", (2, 1000)),
+    Net("2-32x2", (2, 32, 32)),
+    Net("2-32x3", (2, 32, 32, 32)),
     Net("2-64x3", (2, 64, 64, 64)),
     Net("2-100x3", (2, 100, 100, 100)),
     Net("2-256x3", (2, 256, 256, 256)),
     Net("2-32x9", (2,) + (32,) * 9),
     Net("2-500x2", (2, 500, 500)),
+    Net("2-64x2-argmax10", (2, 64, 64), classes=10),
     Net("2-128x4-argmax10", (2, 128, 128, 128, 128), classes=10),
+    Net("2-maxout64x4", (2, 64), maxout=4),
 )
 
 SUITE_BY_NAME: dict[str, Net] = {net.name: net for net in SUITE}
@@ -89,6 +107,8 @@ def draw_weights(net: Net, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]
     """
     rng = np.random.default_rng(seed)
     widths = list(net.widths)
+    if net.maxout is not None:
+        widths[1] *= net.maxout  # the linear units of all groups, group by group
     if net.classes is not None:
         widths.append(net.classes)
     layers = []
@@ -104,6 +124,10 @@ def regionscope_model(net: Net, weights: list[tuple[np.ndarray, np.ndarray]]):
     """Build the regionscope ``Sequential`` for ``net`` from drawn weights."""
     import regionscope as rs
 
+    if net.maxout is not None:
+        ((weight, bias),) = weights
+        groups = np.arange(len(bias)).reshape(net.widths[1], net.maxout)
+        return rs.Sequential(rs.Linear(weight, bias), rs.MaxPool(groups))
     ops: list = []
     num_hidden = len(net.widths) - 1
     for k, (weight, bias) in enumerate(weights):
@@ -134,6 +158,14 @@ def run_regioncam(net: Net, rc_layers: list[tuple[np.ndarray, np.ndarray]]) -> i
     import regioncam
 
     cam = regioncam.Regioncam(HALF_WIDTH)
+    if net.maxout is not None:
+        ((weight, bias),) = rc_layers  # weight (2, groups * k)
+        k = net.maxout
+        for g in range(net.widths[1]):  # each group: its linear units of the input, max
+            cols = slice(g * k, (g + 1) * k)
+            cam.linear(np.ascontiguousarray(weight[:, cols]), bias[cols], input_layer=0)
+            cam.max_pool()
+        return int(cam.num_faces)
     num_hidden = len(net.widths) - 1
     for k, (weight, bias) in enumerate(rc_layers):
         cam.linear(weight, bias)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regionscope.geometry.arrays import (
+    argsort_ints,
     changes,
     components,
+    cycles,
     exclusive_cumsum,
     expand,
     lexsort2,
     mix64,
-    order_cycles,
+    sort_by,
+    untie,
 )
 
 counts_strategy = st.lists(st.integers(0, 5), max_size=12)
@@ -71,20 +75,55 @@ def test_components_match_union_find(n, links):
     assert components(n, a, b).tolist() == want
 
 
-@given(st.permutations(list(range(9))))
-def test_order_cycles_labels_and_ranks(perm):
+@given(st.permutations(list(range(12))))
+def test_cycles_list_each_cycle_from_its_smallest_element(perm):
     succ = np.array(perm, dtype=np.int64)
-    label, rank = order_cycles(succ)
+    offsets, members = cycles(succ)
+    # a plain walk: cycles in order of their smallest element, each from it
+    seen, want = set(), []
     for start in range(len(succ)):
+        if start in seen:
+            continue
         cycle = [start]
         while succ[cycle[-1]] != start:
             cycle.append(int(succ[cycle[-1]]))
-        root = min(cycle)
-        assert label[start] == root
-        steps, x = 0, root
-        while x != start:
-            x, steps = int(succ[x]), steps + 1
-        assert rank[start] == steps
+        seen.update(cycle)
+        want.append(cycle)
+    got = [members[offsets[k] : offsets[k + 1]].tolist() for k in range(len(offsets) - 1)]
+    assert got == want
+
+
+def test_cycles_of_nothing_and_refuses_a_non_permutation():
+    offsets, members = cycles(np.zeros(0, dtype=np.int64))
+    assert offsets.tolist() == [0] and len(members) == 0
+    with pytest.raises(ValueError, match="not a permutation"):
+        cycles(np.array([1, 2, 1]))
+
+
+@given(st.lists(st.integers(-5, 70_000), max_size=40), st.sampled_from([0, 1, 2]))
+def test_argsort_ints_is_a_stable_sort_whatever_the_range(keys, shift):
+    keys = np.array(keys, dtype=np.int64) + (0, 1 << 20, 1 << 40)[shift]
+    order = argsort_ints(keys)
+    want = sorted(range(len(keys)), key=lambda i: (keys[i], i))
+    assert order.tolist() == want
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0.0, 0.25, 1.0])), max_size=30))
+def test_sort_by_is_the_total_order_major_minor_index(pairs):
+    major = np.array([p[0] for p in pairs], dtype=np.int64)
+    minor = np.array([p[1] for p in pairs], dtype=np.float64)
+    want = sorted(range(len(pairs)), key=lambda i: (major[i], minor[i], i))
+    assert sort_by(major, minor).tolist() == want
+    last = -np.arange(len(pairs))  # break ties the other way round
+    want = sorted(range(len(pairs)), key=lambda i: (major[i], minor[i], -i))
+    assert sort_by(major, minor, last).tolist() == want
+
+
+def test_untie_orders_only_the_runs_of_equal_keys():
+    major = np.array([0, 0, 0, 1, 1])
+    minor = np.array([0.5, 0.5, 0.7, 0.1, 0.1])
+    order = np.array([4, 2, 0, 3, 1])  # sorted by keys, ties out of order
+    assert untie(order, major, minor).tolist() == [2, 4, 0, 1, 3]
 
 
 def test_mix64_is_a_bijection_on_a_sample():

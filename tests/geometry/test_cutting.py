@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from regionscope.errors import RegionLimitError
 from regionscope.geometry.chords import (
+    along_chords,
     chord_crossings,
     chord_ends,
     chord_segments,
@@ -18,6 +19,8 @@ from regionscope.geometry.chords import (
 )
 from regionscope.geometry.cutting import classify, crossed_pairs, cut, rebuild_regions
 from regionscope.geometry.mesh import Mesh, encode_source
+
+pytestmark = pytest.mark.usefixtures("both_backends")
 
 SQUARE = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]))
 
@@ -30,11 +33,11 @@ def lines(mesh, abc):
 
 def steps(mesh, abc, point_tol=1e-12):
     values = lines(mesh, abc)
-    signs = classify(values, np.zeros(len(abc)))
-    pr, pu = crossed_pairs(signs, mesh.region_vertices, mesh.region_offsets)
-    ends = chord_ends(mesh, signs, values, pr, pu)
-    points, vid, pos = edge_points(ends, mesh.vertices, point_tol)
-    chords = make_chords(ends, vid, pos, encode_source(0, np.arange(len(abc))))
+    tol = np.zeros(len(abc))
+    pr, pu = crossed_pairs(values, tol, mesh.region_vertices, mesh.region_offsets)
+    ends = chord_ends(mesh, values, tol, pr, pu)
+    points, at = edge_points(ends, mesh.vertices, point_tol)
+    chords = make_chords(ends, at, encode_source(0, np.arange(len(abc))))
     return values, ends, points, chords
 
 
@@ -44,18 +47,22 @@ def test_classify_uses_each_units_own_tolerance():
     assert got.tolist() == [[0, 1], [0, 1]]
 
 
-@settings(max_examples=40)
+@settings(max_examples=40, deadline=None)
 @given(st.integers(1, 3), st.integers(1, 130), st.integers(0, 2**16))
 def test_crossed_pairs_match_brute_force(nregions, n, seed):
-    # regions of 3 corners each over a shared vertex table; signs at random
+    # regions of 3 corners each over a shared vertex table; values at random, some zero
     rng = np.random.default_rng(seed)
     nverts = 6
     rv = rng.integers(0, nverts, size=3 * nregions)
     offsets = np.arange(0, 3 * nregions + 1, 3)
-    signs = rng.integers(-1, 2, size=(nverts, n)).astype(np.int8)
+    values = rng.normal(size=(nverts, n)) * (rng.random((nverts, n)) < 0.8)
+    tol = rng.random(n) * 0.3
+    signs = classify(values, tol)
     active = rng.random((nregions, n)) < 0.7
     for act in (None, active):
-        got = set(zip(*(a.tolist() for a in crossed_pairs(signs, rv, offsets, act)), strict=True))
+        pairs = crossed_pairs(values, tol, rv, offsets, act)
+        assert all(np.diff(pairs[0] * n + pairs[1]) > 0)  # sorted by region, then unit
+        got = set(zip(*(a.tolist() for a in pairs), strict=True))
         want = {
             (f, u)
             for f in range(nregions)
@@ -75,6 +82,21 @@ def test_chord_ends_on_sides_and_at_corners():
     lo, hi = SQUARE.vertices[ends.side_lo[0]], SQUARE.vertices[ends.side_hi[0]]
     crossing = lo + ends.side_t[0][:, None] * (hi - lo)
     np.testing.assert_allclose(crossing[:, 0], 0.5)  # where x - 0.5 = 0
+
+
+def test_end_vertices_say_where_each_end_lies_around_its_region():
+    # x - 0.5 crosses the bottom side (corner 0 -> 1) and the top side (corner 2 -> 3);
+    # x - y runs through corners 0 and 2
+    values = lines(SQUARE, [[1, 0, -0.5], [1, -1, 0]])
+    tol = np.zeros(2)
+    ends = chord_ends(SQUARE, values, tol, *crossed_pairs(values, tol, SQUARE.region_vertices,
+                                                          SQUARE.region_offsets))
+    points, at = edge_points(ends, SQUARE.vertices, 1e-12)
+    assert sorted(map(tuple, at.corner[0].reshape(-1, 1).tolist())) == [(0,), (2,)]
+    assert at.step[0].tolist() == [1, 1] and at.step[1].tolist() == [0, 0]
+    assert sorted(at.corner[1].tolist()) == [0, 2]
+    assert sorted(at.pos[0].tolist()) == [0.75, 2.25]  # a quarter of the way, and back
+    assert (at.vid[0] >= 4).all() and len(points.key) == 2
 
 
 def test_edge_points_merge_units_meeting_a_side_at_one_point():
@@ -100,10 +122,13 @@ def test_chord_crossings_and_segments():
     np.testing.assert_allclose(crossings.xy, [[0.0, 0.0]], atol=1e-15)
     np.testing.assert_allclose([crossings.s_a[0], crossings.s_b[0]], [0.5, 0.5])
     point_of, roots, _ = merge_concurrent(crossings, chords, xy, 1e-12)
-    seg_a, seg_b, seg_chord = chord_segments(chords, crossings, len(xy) + point_of)
-    assert len(seg_a) == 4 and sorted(seg_chord.tolist()) == [0, 0, 1, 1]
-    centre = len(xy)  # the one crossing vertex
-    assert ((seg_a == centre) | (seg_b == centre)).all()
+    paths = chord_segments(chords, crossings, len(xy) + point_of)
+    assert len(paths.seg_from) == 4 and paths.seg_chord.tolist() == [0, 0, 1, 1]
+    assert paths.first_seg.tolist() == [0, 2, 4]
+    centre = len(xy)  # the one crossing vertex, visited once by each chord
+    assert paths.seg_to[[0, 2]].tolist() == [centre, centre]
+    assert paths.seg_from[[1, 3]].tolist() == [centre, centre]
+    assert paths.visit_vertex.tolist() == [centre, centre] and paths.single.tolist() == [True]
 
 
 def test_chord_crossings_respect_the_region_limit():
@@ -121,6 +146,23 @@ def test_merge_concurrent_makes_three_lines_through_a_point_one_vertex():
     assert len(crossings) == 3
     point_of, roots, _ = merge_concurrent(crossings, chords, xy, 1e-12)
     assert point_of.tolist() == [0, 0, 0] and len(roots) == 1
+    # each chord visits the shared vertex once, though it crosses two chords there
+    paths = chord_segments(chords, crossings, len(xy) + point_of)
+    assert np.bincount(paths.visit_chord).tolist() == [1, 1, 1]
+    assert not paths.single.any() and len(paths.seg_from) == 6
+
+
+def test_along_chords_is_ordered_by_chord_then_position_then_membership():
+    _, _, points, chords = steps(SQUARE, [[1, 0, 0.1], [0, 1, 0.2], [1, 1, 0.05], [1, -1, 0.3]])
+    xy = np.concatenate([SQUARE.vertices, points.xy])
+    crossings = chord_crossings(chords, xy, 1, 100)
+    along = along_chords(crossings)
+    key = [(c, s, m) for c, s, m in zip(along.chord, along.s, along.order, strict=True)]
+    assert key == sorted(key)
+    nx = len(crossings)
+    chord_of = np.concatenate([crossings.a, crossings.b])
+    assert (chord_of[along.order] == along.chord).all()
+    assert sorted(along.order.tolist()) == list(range(2 * nx))
 
 
 def test_rebuild_regions_traces_the_faces():
@@ -128,9 +170,9 @@ def test_rebuild_regions_traces_the_faces():
     xy = np.concatenate([SQUARE.vertices, points.xy])
     crossings = chord_crossings(chords, xy, 1, 100)
     point_of, _, _ = merge_concurrent(crossings, chords, xy, 1e-12)
-    segments = chord_segments(chords, crossings, len(xy) + point_of)
-    touched, (group, offsets, corners, codes) = rebuild_regions(
-        SQUARE, chords, segments, points, xy
+    paths = chord_segments(chords, crossings, len(xy) + point_of)
+    touched, (offsets, corners, codes, group) = rebuild_regions(
+        SQUARE, chords, crossings, paths, points
     )
     assert touched.tolist() == [True]
     assert np.diff(offsets).tolist() == [4, 4]

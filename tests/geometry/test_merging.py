@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from regionscope.geometry.cutting import cut
 from regionscope.geometry.merging import drop_degree_two, merge
 from regionscope.geometry.mesh import Mesh, decode_source, encode_source
+
+pytestmark = pytest.mark.usefixtures("both_backends")
 
 SQUARE = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]))
 

@@ -22,8 +22,11 @@ __all__ = [
     "expand",
     "changes",
     "lexsort2",
+    "argsort_ints",
+    "sort_by",
+    "untie",
     "components",
-    "order_cycles",
+    "cycles",
     "mix64",
     "pack_bits",
     "unpack_bits",
@@ -74,16 +77,70 @@ def changes(*keys: np.ndarray) -> np.ndarray:
     return out
 
 
+def argsort_ints(keys: np.ndarray) -> np.ndarray:
+    """A stable argsort of integer ``keys``.
+
+    Keys in ``[0, 2**16)`` are sorted as ``uint16`` (NumPy sorts those by
+    radix, many times faster than a merge sort of ``int64``), keys in
+    ``[0, 2**32)`` as ``uint32``.
+
+    >>> argsort_ints(np.array([3, 1, 3, 0])).tolist()
+    [3, 1, 0, 2]
+    """
+    if len(keys) and keys.dtype.kind in "iu":
+        lo, hi = int(keys.min()), int(keys.max())
+        if lo >= 0 and hi < 1 << 16:
+            return keys.astype(np.uint16).argsort(kind="stable")
+        if lo >= 0 and hi < 1 << 32:
+            return keys.astype(np.uint32).argsort(kind="stable")
+    return keys.argsort(kind="stable")
+
+
 def lexsort2(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
     """Indices sorting by ``major``, ties by ``minor`` (like ``np.lexsort((minor, major))``).
 
-    Two argsorts, the second stable, are faster than ``np.lexsort``.
+    Two argsorts, the second stable, are faster than ``np.lexsort``.  Ties in
+    both keys come in no particular order (see :func:`sort_by` for a total
+    order).
 
     >>> lexsort2(np.array([2, 1, 0]), np.array([1, 0, 1])).tolist()
     [1, 2, 0]
     """
     first = minor.argsort()
-    return first[major[first].argsort(kind="stable")]
+    return first[argsort_ints(major[first])]
+
+
+def untie(order: np.ndarray, major: np.ndarray, minor: np.ndarray,
+          last: np.ndarray | None = None) -> np.ndarray:
+    """Put runs of equal ``(major, minor)`` (given in ``order``'s order) in order of ``last``.
+
+    ``order`` sorts by ``major`` then ``minor`` with ties in any order;
+    ``major`` and ``minor`` are the keys in that order; ``last`` defaults to
+    the index.  Returns ``order`` (changed in place) in the total order.
+    """
+    if len(order) < 2:
+        return order
+    tie = (major[1:] == major[:-1]) & (minor[1:] == minor[:-1])
+    if tie.any():
+        at = tie.nonzero()[0]
+        pos = np.unique(np.concatenate([at, at + 1]))
+        run = np.cumsum(np.append(True, ~tie))[pos]  # runs of equal keys
+        tiebreak = order[pos] if last is None else last[order[pos]]
+        order[pos] = order[pos][np.lexsort((tiebreak, run))]
+    return order
+
+
+def sort_by(major: np.ndarray, minor: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+    """Indices sorting by ``major`` (integers), then ``minor``, then ``last`` (default: the index).
+
+    A total order, whatever the sorting algorithm: ties in ``major`` and
+    ``minor`` are put in order of ``last``, which must differ among them.
+
+    >>> sort_by(np.array([1, 0, 1, 1]), np.array([0.5, 0.7, 0.5, 0.2])).tolist()
+    [1, 3, 0, 2]
+    """
+    order = lexsort2(minor, major)
+    return untie(order, major[order], minor[order], last)
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -111,35 +168,55 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         label = new
 
 
-def order_cycles(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cycles of a permutation ``succ (n,)``: ``(label, rank)`` per element.
+def cycles(succ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The cycles of a permutation ``succ (n,)``: ``(offsets (K+1,), members (n,))``.
 
-    ``label`` is the smallest element of the cycle, ``rank`` the number of
-    steps from it along ``succ`` (Wyllie's list ranking, with the root
-    absorbing).
+    Cycle ``k`` is ``members[offsets[k]:offsets[k + 1]]``: it starts at its
+    smallest element and follows ``succ``; cycles come in order of their
+    smallest elements.  Every element walks forward until it meets a smaller
+    one, all at once; the walks of the cycles' smallest elements list the
+    cycles.  The work is about ``n`` times the logarithm of the cycle length
+    for cycles in no particular order, and the number of steps is the
+    longest cycle.
 
-    >>> label, rank = order_cycles(np.array([2, 0, 1, 3]))
-    >>> label.tolist(), rank.tolist()
-    ([0, 0, 0, 3], [0, 2, 1, 0])
+    >>> offsets, members = cycles(np.array([2, 0, 1, 3]))
+    >>> offsets.tolist(), members.tolist()
+    ([0, 3, 4], [0, 2, 1, 3])
     """
     n = len(succ)
-    label = np.arange(n, dtype=np.int64)
-    jump = succ.copy()
-    while True:
-        new = np.minimum(label, label[jump])
-        jump = jump[jump]
-        if (new == label).all():
-            break
-        label = new
-    root = label == np.arange(n)
-    to_root = np.where(root, 0, 1).astype(np.int64)  # steps forward to the root
-    nxt = np.where(root, np.arange(n), succ)
-    while not root[nxt].all():
-        to_root = to_root + np.where(root, 0, to_root[nxt])
-        nxt = nxt[nxt]
-    length = np.bincount(label, minlength=n)[label]
-    rank = np.where(root, 0, length - to_root)
-    return label, rank
+    succ = succ.astype(np.int64, copy=False)
+    cand = np.arange(n, dtype=np.int64)
+    cur = succ
+    size = np.zeros(n, dtype=np.int64)
+    seen_cand: list[np.ndarray] = []
+    seen_at: list[np.ndarray] = []
+    seen_rank: list[int] = []
+    step = 1
+    while len(cand):
+        size[cand[cur == cand]] = step  # back at the start: the start is the smallest
+        ahead = cur > cand
+        cand = cand[ahead]
+        cur = cur[ahead]
+        seen_cand.append(cand)
+        seen_at.append(cur)
+        seen_rank.append(step)
+        cur = succ[cur]
+        step += 1
+        if step > n + 1:
+            raise ValueError("cycles: succ is not a permutation")
+    starts = size.nonzero()[0]
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(size[starts], out=offsets[1:])
+    first = np.full(n, -1, dtype=np.int64)
+    first[starts] = offsets[:-1]
+    members = np.empty(n, dtype=np.int64)
+    members[offsets[:-1]] = starts
+    if n:
+        c = np.concatenate(seen_cand)
+        keep = first[c] >= 0
+        rank = np.repeat(np.array(seen_rank, dtype=np.int64), [len(x) for x in seen_cand])
+        members[first[c[keep]] + rank[keep]] = np.concatenate(seen_at)[keep]
+    return offsets, members
 
 
 def pack_bits(mask: np.ndarray) -> np.ndarray:

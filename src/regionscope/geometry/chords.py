@@ -2,26 +2,32 @@
 
 Steps 3 to 8 of :func:`regionscope.geometry.cutting.cut`, each a function of
 flat arrays: :func:`chord_ends`, :func:`edge_points`, :func:`make_chords`,
-:func:`chord_crossings`, :func:`merge_concurrent` and :func:`chord_segments`.
+:func:`chord_crossings`, :func:`merge_concurrent` (with :func:`along_chords`,
+the crossings in order along each chord) and :func:`chord_segments`.  This
+is the NumPy reference; the compiled kernels
+(:mod:`regionscope.geometry.kernels`) give the same arrays.
 
 Examples
 --------
 Two units, ``x`` and ``y``, on the square ``[-1, 1]^2``: two chords crossing
-at the origin.
+at the origin, each cut there into two segments.
 
 >>> import numpy as np
->>> from regionscope.geometry.cutting import classify, crossed_pairs
+>>> from regionscope.geometry.cutting import crossed_pairs
 >>> from regionscope.geometry.mesh import Mesh, encode_source
 >>> square = Mesh.from_polygon(np.array([[-1.0, -1], [1, -1], [1, 1], [-1, 1]]))
->>> values = square.vertices.copy()
->>> signs = classify(values, np.zeros(2))
->>> pairs = crossed_pairs(signs, square.region_vertices, square.region_offsets)
->>> ends = chord_ends(square, signs, values, *pairs)
->>> points, vid, pos = edge_points(ends, square.vertices, 1e-12)
->>> chords = make_chords(ends, vid, pos, encode_source(0, np.arange(2)))
+>>> values, tol = square.vertices.copy(), np.zeros(2)
+>>> pairs = crossed_pairs(values, tol, square.region_vertices, square.region_offsets)
+>>> ends = chord_ends(square, values, tol, *pairs)
+>>> points, at = edge_points(ends, square.vertices, 1e-12)
+>>> chords = make_chords(ends, at, encode_source(0, np.arange(2)))
 >>> xy = np.concatenate([square.vertices, points.xy])
->>> chord_crossings(chords, xy, 1, 100).xy
+>>> crossings = chord_crossings(chords, xy, 1, 100)
+>>> crossings.xy
 array([[0., 0.]])
+>>> point_of, roots, _ = merge_concurrent(crossings, chords, xy, 1e-12)
+>>> chord_segments(chords, crossings, len(xy) + point_of).seg_chord.tolist()
+[0, 0, 1, 1]
 """
 
 from __future__ import annotations
@@ -34,7 +40,16 @@ import numpy as np
 from regionscope.errors import RegionLimitError
 from regionscope.tolerances import NEAR_FACTOR, get_budget
 
-from .arrays import changes, components, exclusive_cumsum, expand, lexsort2
+from .arrays import (
+    argsort_ints,
+    changes,
+    components,
+    exclusive_cumsum,
+    expand,
+    lexsort2,
+    sort_by,
+    untie,
+)
 from .mesh import Mesh
 
 __all__ = [
@@ -48,7 +63,11 @@ __all__ = [
     "chord_crossings",
     "merge_concurrent",
     "rise_along",
+    "Along",
+    "along_chords",
     "chord_segments",
+    "ChordPaths",
+    "EndVertices",
 ]
 
 
@@ -77,23 +96,27 @@ class ChordEnds:
 
 def chord_ends(
     mesh: Mesh,
-    signs: np.ndarray,
     values: np.ndarray,
+    unit_tol: np.ndarray,
     pair_region: np.ndarray,
     pair_unit: np.ndarray,
 ) -> ChordEnds:
     """Find the two sign transitions of each crossed pair around its region.
 
-    Going round the region's corners, zero corners are skipped: a transition
-    from a nonzero sign to the opposite one happens either across a side (the
-    two corners are neighbours) or at the zero corner just after the first.
+    Signs are those of :func:`~regionscope.geometry.cutting.classify`.  Going
+    round the region's corners, zero corners are skipped: a transition from a
+    nonzero sign to the opposite one happens either across a side (the two
+    corners are neighbours) or at the zero corner just after the first.
     """
     rv = mesh.region_vertices
     m = mesh.sizes[pair_region]
     pid, k = expand(m)
     pstart = exclusive_cumsum(m)
     inc = mesh.region_offsets[pair_region][pid] + k
-    s = signs[rv[inc], pair_unit[pid]]
+    unit = pair_unit[pid]
+    z = values[rv[inc], unit]
+    tol = unit_tol[unit]
+    s = (z > tol).astype(np.int8) - (z < -tol).astype(np.int8)
     g = np.arange(len(s), dtype=np.int64)
     nonzero_at = np.where(s != 0, g, -1)
     run = np.maximum.accumulate(nonzero_at)
@@ -155,13 +178,29 @@ class EdgePoints:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class EndVertices:
+    """The vertex of each chord end, and where it lies around its region.
+
+    ``pos`` is the corner index plus the fraction of the way along the side;
+    ``corner`` and ``step`` say the same with integers: the end is corner
+    ``corner`` (``step == 0``), or the ``step``-th new vertex along the side
+    leaving that corner (counter-clockwise).
+    """
+
+    vid: np.ndarray  #: (P, 2) int64, new vertices numbered from ``V``
+    pos: np.ndarray  #: (P, 2) float64
+    corner: np.ndarray  #: (P, 2) int64
+    step: np.ndarray  #: (P, 2) int64
+
+
 def edge_points(
     ends: ChordEnds,
     vertices: np.ndarray,
     point_tol: float,
     values: np.ndarray | None = None,
     unit_tol: np.ndarray | None = None,
-) -> tuple[EdgePoints, np.ndarray, np.ndarray]:
+) -> tuple[EdgePoints, EndVertices]:
     """One new vertex per (side, unit); crossings of a side closer than ``point_tol`` are one.
 
     Given ``values`` and ``unit_tol``, neighbouring crossings of a side that
@@ -169,16 +208,14 @@ def edge_points(
     farther apart than ``point_tol``) are reported: the regions they come from
     are ``near``, to be cut one unit at a time (see :func:`cut`).
 
-    Returns the new vertices, and for every chord end its vertex id
-    (``(P, 2) int64``, new vertices numbered from ``V``) and its position
-    around the region (``(P, 2) float64``: corner index plus the fraction of
-    the way along the side).
+    Returns the new vertices (sorted by side, then along the side, then by
+    unit), and the vertex of every chord end (:class:`EndVertices`).
     """
     nverts = len(vertices)
     ex = ends.on_side.ravel().nonzero()[0]
     e_lo = ends.side_lo.ravel()[ex]
     e_hi = ends.side_hi.ravel()[ex]
-    e_unit = np.repeat(ends.unit, 2)[ex]
+    e_unit = ends.unit[ex >> 1]
     e_t = ends.side_t.ravel()[ex]
     ekey = e_lo * np.int64(nverts) + e_hi
     order = lexsort2(e_unit, ekey)
@@ -188,13 +225,16 @@ def edge_points(
     crossing_of[order] = first.cumsum() - 1
     u_key, u_t, u_lo, u_hi = ekey[uniq], e_t[uniq], e_lo[uniq], e_hi[uniq]
     # merge crossings of one side closer than the point tolerance
-    o = lexsort2(u_t, u_key)
-    side_len = np.hypot(*(vertices[u_hi] - vertices[u_lo]).T)
+    o = sort_by(u_key, u_t, e_unit[uniq])
+    d = vertices[u_hi[o]] - vertices[u_lo[o]]
+    side_len = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
     new_cluster = np.empty(len(o), dtype=bool)
     new_cluster[:1] = True
-    same_side = u_key[o][1:] == u_key[o][:-1]
-    gap = u_t[o][1:] - u_t[o][:-1]
-    close = gap * side_len[o][1:] <= point_tol
+    key_o = u_key[o]
+    t_o = u_t[o]
+    same_side = key_o[1:] == key_o[:-1]
+    gap = t_o[1:] - t_o[:-1]
+    close = gap * side_len[1:] <= point_tol
     new_cluster[1:] = ~(same_side & close)
     near = np.zeros(len(gap), dtype=bool)
     if values is not None and unit_tol is not None:
@@ -205,17 +245,18 @@ def edge_points(
         near &= same_side & ~close
     cluster_of = np.empty(len(o), dtype=np.int64)
     cluster_of[o] = new_cluster.cumsum() - 1
-    pair_region = np.repeat(ends.region, 2)[ex]
+    pair_region = ends.region[ex >> 1]
 
     def regions_on(keys: np.ndarray) -> np.ndarray:
         return np.unique(pair_region[np.isin(ekey, keys)]) if len(keys) else keys
 
-    near_regions = regions_on(u_key[o][1:][near])
-    merged_regions = regions_on(u_key[o][1:][same_side & close])
+    near_regions = regions_on(key_o[1:][near])
+    merged_regions = regions_on(key_o[1:][same_side & close])
     rep = o[new_cluster]
     lo, hi, t = u_lo[rep], u_hi[rep], u_t[rep]
+    key = u_key[rep]
     points = EdgePoints(
-        key=u_key[rep],
+        key=key,
         t=t,
         lo=lo,
         hi=hi,
@@ -223,20 +264,35 @@ def edge_points(
         near_regions=near_regions,
         merged_regions=merged_regions,
     )
+    # each point's rank along its side, and the number of points on the side
+    side_first = changes(key).nonzero()[0]
+    side_of = np.cumsum(changes(key)) - 1
+    rank = np.arange(len(key)) - side_first[side_of]
+    count = np.diff(np.append(side_first, len(key)))[side_of]
     vid = ends.corner.ravel().copy()
     pos = ends.corner_pos.ravel().astype(np.float64)
+    corner = ends.corner_pos.ravel().copy()
+    step = np.zeros(len(vid), dtype=np.int64)
     cl = cluster_of[crossing_of]
     vid[ex] = nverts + cl
+    forward = ends.side_forward.ravel()[ex]
     t_rep = t[cl]
-    pos[ex] = ends.side_pos.ravel()[ex] + np.where(
-        ends.side_forward.ravel()[ex], t_rep, 1.0 - t_rep
+    pos[ex] = ends.side_pos.ravel()[ex] + np.where(forward, t_rep, 1.0 - t_rep)
+    corner[ex] = ends.side_pos.ravel()[ex]
+    step[ex] = np.where(forward, rank[cl] + 1, count[cl] - rank[cl])
+    return points, EndVertices(
+        vid.reshape(-1, 2), pos.reshape(-1, 2), corner.reshape(-1, 2), step.reshape(-1, 2)
     )
-    return points, vid.reshape(-1, 2), pos.reshape(-1, 2)
 
 
 @dataclasses.dataclass(frozen=True)
 class Chords:
-    """Chords to insert, sorted by region then unit."""
+    """Chords to insert, sorted by region then unit.
+
+    End ``a`` is where the unit goes from positive to negative around the
+    region (counter-clockwise), end ``b`` where it goes back; each end's place
+    is as in :class:`EndVertices`.
+    """
 
     region: np.ndarray  #: (C,) int64
     unit: np.ndarray  #: (C,) int64 the unit (column of the values)
@@ -245,6 +301,10 @@ class Chords:
     pos_b: np.ndarray
     vid_a: np.ndarray  #: (C,) int64 vertex of each end
     vid_b: np.ndarray
+    corner_a: np.ndarray  #: (C,) int64 corner index of each end (see EndVertices)
+    corner_b: np.ndarray
+    step_a: np.ndarray  #: (C,) int64 step along the side from that corner
+    step_b: np.ndarray
     #: ``(K, 2) int64`` source codes of coincident chords: the one kept, one dropped
     coincident: np.ndarray = dataclasses.field(
         default_factory=lambda: np.zeros((0, 2), dtype=np.int64)
@@ -256,8 +316,7 @@ class Chords:
 
 def make_chords(
     ends: ChordEnds,
-    end_vid: np.ndarray,
-    end_pos: np.ndarray,
+    at: EndVertices,
     unit_codes: np.ndarray,
     mesh: Mesh | None = None,
 ) -> Chords:
@@ -269,22 +328,27 @@ def make_chords(
     Given the ``mesh``, a chord along an existing side is reported with that
     side's code too.
     """
+    end_vid, end_pos = at.vid, at.pos
     size = ends.size.astype(np.float64)
     gap = np.abs(end_pos[:, 0] - end_pos[:, 1])
-    along_side = (end_pos == end_pos.round()).all(axis=1) & ((gap == 1) | (gap == size - 1))
+    along_side = (at.step == 0).all(axis=1) & ((gap == 1) | (gap == size - 1))
     ok = (end_vid[:, 0] != end_vid[:, 1]) & ~along_side
     v1 = end_vid.min(axis=1)
     v2 = end_vid.max(axis=1)
     sel = ok.nonzero()[0]
-    sel = sel[np.lexsort((ends.unit[sel], v2[sel], v1[sel], ends.region[sel]))]
-    dup = np.zeros(len(sel), dtype=bool)
-    dup[1:] = ~changes(ends.region[sel], v1[sel], v2[sel])[1:]
-    keep = np.sort(sel[~dup])  # sorted by (region, unit) as the pairs are
     coincident = np.zeros((0, 2), dtype=np.int64)
-    if dup.any():
+    # chords of one region with the same two end vertices coincide: keep the first unit's
+    vkey = v1[sel] * np.int64(max(int(end_vid.max(initial=0)) + 1, 1)) + v2[sel]
+    by_key = lexsort2(vkey, ends.region[sel])
+    if len(sel) > 1 and not changes(ends.region[sel][by_key], vkey[by_key]).all():
+        sel = sel[np.lexsort((ends.unit[sel], v2[sel], v1[sel], ends.region[sel]))]
+        dup = np.zeros(len(sel), dtype=bool)
+        dup[1:] = ~changes(ends.region[sel], v1[sel], v2[sel])[1:]
         kept_of = np.maximum.accumulate(np.where(dup, -1, np.arange(len(sel))))
         pairs = np.stack([ends.unit[sel[kept_of[dup]]], ends.unit[sel[dup]]], axis=1)
         coincident = unit_codes[pairs].reshape(-1, 2)
+        sel = np.sort(sel[~dup])  # sorted by (region, unit) as the pairs are
+    keep = sel
     if mesh is not None and along_side.any():
         on = along_side.nonzero()[0]
         lo = np.minimum(end_pos[on, 0], end_pos[on, 1]).astype(np.int64)
@@ -302,6 +366,10 @@ def make_chords(
         pos_b=end_pos[keep, 1],
         vid_a=end_vid[keep, 0],
         vid_b=end_vid[keep, 1],
+        corner_a=at.corner[keep, 0],
+        corner_b=at.corner[keep, 1],
+        step_a=at.step[keep, 0],
+        step_b=at.step[keep, 1],
         coincident=coincident,
     )
 
@@ -440,58 +508,58 @@ def _shared_twice(
     return a[differ], b[differ]
 
 
+@dataclasses.dataclass(frozen=True)
+class Along:
+    """The crossings' memberships in order along the chords.
+
+    Membership ``x`` is crossing ``x`` on chord ``a[x]``, membership ``X + x``
+    the same crossing on chord ``b[x]``; they are sorted by chord, then by the
+    position along it, then by membership (a total order).
+    """
+
+    order: np.ndarray  #: (2X,) int64 the memberships, in order
+    chord: np.ndarray  #: (2X,) int64 the chord of each
+    s: np.ndarray  #: (2X,) float64 its position along the chord
+
+
+def along_chords(crossings: Crossings) -> Along:
+    """The memberships of the crossings in order along the chords (:class:`Along`)."""
+    chord = np.concatenate([crossings.a, crossings.b])
+    s = np.concatenate([crossings.s_a, crossings.s_b])
+    first = s.argsort()
+    order = first[argsort_ints(chord[first])]
+    order = untie(order, chord[order], s[order])
+    return Along(order, chord[order], s[order])
+
+
 def merge_concurrent(
     crossings: Crossings,
     chords: Chords,
     xy: np.ndarray,
     point_tol: float,
-    rise: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-    unit_tol: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    near_data: tuple[np.ndarray, np.ndarray, EdgePoints] | None = None,
+    along: Along | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Make crossings closer than ``point_tol`` along a chord one vertex.
 
     Returns ``(point (X,) int64, roots (R,) int64, near (R',) int64)``: the
     new vertex (0..R-1) of each crossing, the crossing that gives each new
     vertex its place, and the regions where two crossings along a chord are
     one point up to the units' tolerances yet farther apart than
-    ``point_tol`` (given ``rise`` and ``unit_tol``; ``rise(c, k)`` is the
-    change of chord ``k``'s unit from one end of chord ``c`` to the other,
-    see :func:`rise_along`).  Those regions are cut one unit at a time (see
+    ``point_tol`` (given ``near_data = (values, unit_tol, points)``: the
+    units at the old vertices, their tolerances and the new side points; see
+    :func:`rise_along`).  Those regions are cut one unit at a time (see
     :func:`cut`), where snapping to vertices decides.  Two chords meet at
     most once: where tolerances chain so that one pair of chords passes
-    through two clusters, those clusters are merged too.
+    through two clusters, those clusters are merged too.  ``along`` is
+    :func:`along_chords` (computed if not given).
     """
     nx = len(crossings)
-    nch = len(chords)
-    d = xy[chords.vid_b] - xy[chords.vid_a]
-    mem_chord = np.concatenate([crossings.a, crossings.b])
-    mem_s = np.concatenate([crossings.s_a, crossings.s_b])
-    mem_x = np.concatenate([np.arange(nx), np.arange(nx)])
-    o = lexsort2(mem_s, mem_chord)
-    length = np.hypot(d[:, 0], d[:, 1])
-    mc = mem_chord[o]
-    gap = mem_s[o][1:] - mem_s[o][:-1]
-    same_chord = mc[1:] == mc[:-1]
-    close = gap * length[mc[1:]] <= point_tol
-    near = np.zeros(0, dtype=np.int64)
-    if rise is not None and unit_tol is not None:
-        # only neighbours closer than a millionth of the domain can be one point up to
-        # the units' tolerances (about 1e-11 of their scale)
-        cand = (same_chord & ~close & (gap * length[mc[1:]] <= NEAR_FACTOR * point_tol)).nonzero()[
-            0
-        ]
-        if len(cand):
-            other = np.concatenate([crossings.b, crossings.a])[o]
-            within = np.zeros(len(cand), dtype=bool)
-            for k in (other[1:][cand], other[:-1][cand]):  # the other chord's unit along it
-                within |= gap[cand] * np.abs(rise(mc[1:][cand], k)) <= unit_tol[chords.unit[k]]
-            near = np.unique(chords.region[mc[1:][cand[within]]])
-    link = same_chord & close
-    link_a = mem_x[o][:-1][link]
-    link_b = mem_x[o][1:][link]
+    along = along_chords(crossings) if along is None else along
+    link_a, link_b, near = _neighbours(crossings, chords, xy, point_tol, near_data, along)
     label = components(nx, link_a, link_b)
-    while nx:
-        extra_a, extra_b = _shared_twice(crossings.a, crossings.b, label, nch)
+    while len(link_a):
+        extra_a, extra_b = _shared_twice(crossings.a, crossings.b, label, len(chords))
         if len(extra_a) == 0:
             break
         link_a = np.concatenate([link_a, extra_a])
@@ -501,6 +569,42 @@ def merge_concurrent(
     root_index = np.full(nx, -1, dtype=np.int64)
     root_index[roots] = np.arange(len(roots))
     return root_index[label], roots, near
+
+
+def _neighbours(
+    crossings: Crossings,
+    chords: Chords,
+    xy: np.ndarray,
+    point_tol: float,
+    near_data: tuple[np.ndarray, np.ndarray, EdgePoints] | None,
+    along: Along,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Links between neighbouring crossings along a chord closer than ``point_tol``, and the
+    regions of those one point up to the units' tolerances (see :func:`merge_concurrent`)."""
+    nx = len(crossings)
+    d = xy[chords.vid_b] - xy[chords.vid_a]
+    o, mc, mem_s = along.order, along.chord, along.s
+    mem_x = np.where(o < nx, o, o - nx)
+    length = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+    gap = mem_s[1:] - mem_s[:-1]
+    same_chord = mc[1:] == mc[:-1]
+    span = gap * length[mc[1:]]
+    close = span <= point_tol
+    near = np.zeros(0, dtype=np.int64)
+    if near_data is not None:
+        values, unit_tol, points = near_data
+        rise = rise_along(chords, points, values)
+        # only neighbours closer than a millionth of the domain can be one point up to
+        # the units' tolerances (about 1e-11 of their scale)
+        cand = (same_chord & ~close & (span <= NEAR_FACTOR * point_tol)).nonzero()[0]
+        if len(cand):
+            other = np.concatenate([crossings.b, crossings.a])[o]
+            within = np.zeros(len(cand), dtype=bool)
+            for k in (other[1:][cand], other[:-1][cand]):  # the other chord's unit along it
+                within |= gap[cand] * np.abs(rise(mc[1:][cand], k)) <= unit_tol[chords.unit[k]]
+            near = np.unique(chords.region[mc[1:][cand[within]]])
+    link = same_chord & close
+    return mem_x[:-1][link], mem_x[1:][link], near
 
 
 def rise_along(
@@ -530,19 +634,65 @@ def rise_along(
     return rise
 
 
+@dataclasses.dataclass(frozen=True)
+class ChordPaths:
+    """Each chord cut at its crossings: its vertices and segments in order along it.
+
+    A chord's path is its end ``a``, the vertices of its crossings in order
+    (a vertex that several of its crossings share, once), and its end ``b``.
+    The crossings kept on the paths are *visits*; segment ``c + v`` of chord
+    ``c`` ends at visit ``v``, segment ``c + v + 1`` starts there, so chord
+    ``c`` has segments ``first_seg[c]`` to ``first_seg[c + 1] - 1``.
+    """
+
+    seg_from: np.ndarray  #: (S,) int64 first vertex of each segment
+    seg_to: np.ndarray  #: (S,) int64 last vertex of each segment
+    seg_chord: np.ndarray  #: (S,) int64
+    first_seg: np.ndarray  #: (C+1,) int64
+    visit_chord: np.ndarray  #: (K,) int64 the chord of each visit
+    visit_vertex: np.ndarray  #: (K,) int64 its vertex
+    #: (2X,) int64 the visit of each membership (see :class:`Along`), -1 if repeated
+    visit_of: np.ndarray
+    #: (X,) bool: the crossing is the only one at its vertex
+    single: np.ndarray
+
+
 def chord_segments(
-    chords: Chords, crossings: Crossings, crossing_vid: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each chord cut at its crossings: ``(seg_a, seg_b, seg_chord)``, vertex pairs in order."""
+    chords: Chords,
+    crossings: Crossings,
+    crossing_vid: np.ndarray,
+    along: Along | None = None,
+) -> ChordPaths:
+    """Each chord cut at its crossings (``along``: :func:`along_chords`, computed if not given)."""
     nch = len(chords)
     nx = len(crossings)
-    seq_chord = np.concatenate([np.arange(nch), np.arange(nch), crossings.a, crossings.b])
-    seq_s = np.concatenate([np.full(nch, -1.0), np.full(nch, 2.0), crossings.s_a, crossings.s_b])
-    x_ids = crossing_vid[np.concatenate([np.arange(nx), np.arange(nx)])]
-    seq_v = np.concatenate([chords.vid_a, chords.vid_b, x_ids])
-    o = lexsort2(seq_s, seq_chord)
-    seq_chord, seq_v = seq_chord[o], seq_v[o]
-    keep = changes(seq_chord, seq_v)
-    seq_chord, seq_v = seq_chord[keep], seq_v[keep]
-    segment = seq_chord[1:] == seq_chord[:-1]
-    return seq_v[:-1][segment], seq_v[1:][segment], seq_chord[:-1][segment]
+    along = along_chords(crossings) if along is None else along
+    o, mem_chord = along.order, along.chord
+    mem_v = crossing_vid[np.where(o < nx, o, o - nx)]
+    kept = changes(mem_chord, mem_v)  # a vertex shared by neighbouring crossings, once
+    visit_chord = mem_chord[kept]
+    visit_vertex = mem_v[kept]
+    visit_of = np.full(2 * nx, -1, dtype=np.int64)
+    visit_of[o[kept]] = np.arange(len(visit_chord))
+    visits = np.bincount(visit_chord, minlength=nch)
+    first_seg = np.zeros(nch + 1, dtype=np.int64)
+    np.cumsum(visits + 1, out=first_seg[1:])
+    # the path of chord c: end a at first_seg[c] + c, its visits, end b at first_seg[c+1] + c
+    path = np.empty(len(visit_chord) + 2 * nch, dtype=np.int64)
+    path[first_seg[:-1] + np.arange(nch)] = chords.vid_a
+    path[first_seg[1:] + np.arange(nch)] = chords.vid_b
+    path[np.arange(len(visit_chord)) + 2 * visit_chord + 1] = visit_vertex
+    seg_chord = np.repeat(np.arange(nch, dtype=np.int64), visits + 1)
+    seg = np.arange(len(seg_chord)) + seg_chord
+    shared = np.bincount(crossing_vid - crossing_vid.min(initial=0))
+    single = shared[crossing_vid - crossing_vid.min(initial=0)] == 1
+    return ChordPaths(
+        seg_from=path[seg],
+        seg_to=path[seg + 1],
+        seg_chord=seg_chord,
+        first_seg=first_seg,
+        visit_chord=visit_chord,
+        visit_vertex=visit_vertex,
+        visit_of=visit_of,
+        single=single,
+    )

@@ -18,13 +18,18 @@ chords.  :func:`cut` runs these steps, each a function of flat arrays:
 6. :func:`chord_crossings`: pairs of chords whose ends interleave around the
    region, and where they cross;
 7. :func:`merge_concurrent`: crossings closer than the point tolerance along
-   a chord made one vertex (lines through one point meet in one vertex);
+   a chord made one vertex (lines through one point meet in one vertex), with
+   the crossings sorted once along the chords (:func:`along_chords`);
 8. :func:`chord_segments`: each chord cut at its crossings;
 9. :func:`rebuild_regions`: the faces of every region that changed
-   (:func:`~regionscope.geometry.faces.trace_faces`).
+   (:func:`~regionscope.geometry.faces.trace_faces`: no angles, the order of
+   the edges around each vertex follows from positions along the boundary).
 
 The work is proportional to the regions crossed, their sides and the chord
-crossings made, plus one pass over the value table.
+crossings made, plus one pass over the value table.  With the ``"numba"``
+backend (:mod:`regionscope.backends`), steps 1-2 and steps 3-9 run as two
+compiled kernels (:mod:`regionscope.geometry.kernels`) that give the same
+result, bit for bit.
 
 Examples
 --------
@@ -44,27 +49,31 @@ from collections.abc import Callable
 
 import numpy as np
 
+from regionscope.backends import compiled
 from regionscope.errors import InvalidMeshError, RegionLimitError
-from regionscope.tolerances import FACE_TURN_RTOL, get_budget
+from regionscope.tolerances import FACE_TURN_RTOL, NEAR_FACTOR, get_budget
 
 from .arrays import (
-    changes,
+    exclusive_cumsum,
     expand,
+    lexsort2,
     pack_bits,
     unpack_bits,
 )
 from .chords import (
+    ChordPaths,
     Chords,
+    Crossings,
     EdgePoints,
+    along_chords,
     chord_crossings,
     chord_ends,
     chord_segments,
     edge_points,
     make_chords,
     merge_concurrent,
-    rise_along,
 )
-from .faces import trace_faces
+from .faces import Boundary, ChordPlaces, trace_faces
 from .mesh import Mesh
 
 __all__ = ["CutResult", "cut", "classify", "crossed_pairs", "rebuild_regions"]
@@ -110,6 +119,10 @@ def _interpolate(
     n_old = len(values)
     if len(src) == 0:
         return values
+    if values.ndim == 2 and values.dtype == np.float64 and compiled():
+        from .kernels import interp
+
+        return interp.interpolate(values, src, dst, weight)
     out = np.empty((n_old + len(src), *values.shape[1:]), dtype=values.dtype)
     out[:n_old] = values
     # two passes: vertices on old sides mix old vertices; crossings mix those
@@ -150,23 +163,33 @@ def classify(values: np.ndarray, unit_tol: np.ndarray) -> np.ndarray:
 
 
 def crossed_pairs(
-    signs: np.ndarray, rv: np.ndarray, offsets: np.ndarray, active: np.ndarray | None = None
+    values: np.ndarray,
+    unit_tol: np.ndarray,
+    rv: np.ndarray,
+    offsets: np.ndarray,
+    active: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(region, unit)`` pairs with corners of both signs, sorted by region then unit.
 
-    With ``active (F, n) bool``, only those pairs are considered.  The signs
-    are packed 64 units to a word, so that the reductions over each region's
-    corners touch ``n / 64`` words per corner.
+    Signs are those of :func:`classify`.  With ``active (F, n) bool``, only
+    those pairs are considered.  The signs are packed 64 units to a word, so
+    that the reductions over each region's corners touch ``n / 64`` words per
+    corner.
 
-    >>> signs = np.array([[1, 1], [-1, 1], [0, 1]], dtype=np.int8)
-    >>> crossed_pairs(signs, np.array([0, 1, 2]), np.array([0, 3]))
+    >>> values = np.array([[1.0, 1.0], [-1.0, 1.0], [0.0, 1.0]])
+    >>> crossed_pairs(values, np.zeros(2), np.array([0, 1, 2]), np.array([0, 3]))
     (array([0]), array([0]))
     """
-    n = signs.shape[1]
+    if compiled():
+        from .kernels import load_all, pairs
+
+        load_all()
+        return pairs.crossed_pairs(values, unit_tol, rv, offsets, active)
+    n = values.shape[1]
     nregions = len(offsets) - 1
     words = -(-n // 64)
-    pos = pack_bits(signs > 0)
-    neg = pack_bits(signs < 0)
+    pos = pack_bits(values > unit_tol)
+    neg = pack_bits(values < -unit_tol)
     step = max(1, get_budget().table_values // words)  # incidences per chunk
     regions: list[np.ndarray] = []
     units: list[np.ndarray] = []
@@ -197,82 +220,72 @@ def crossed_pairs(
 
 def _region_boundaries(
     mesh: Mesh, regions: np.ndarray, points: EdgePoints
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[Boundary, np.ndarray]:
     """Boundary cycles of ``regions`` with the new side vertices inserted.
 
-    Returns ``(vid, dest, code, owner)`` per boundary side: its first vertex,
-    its last vertex, its source code, and the position of its region in
-    ``regions``.
+    Returns the :class:`~regionscope.geometry.faces.Boundary` (groups are
+    positions in ``regions``) and ``block (I_t,) int64``: the first boundary
+    side of every incidence of ``regions``, in order.
     """
     nverts = mesh.num_vertices
     rv = mesh.region_vertices
-    own, k = expand(mesh.sizes[regions])
+    sizes = mesh.sizes[regions]
+    own, k = expand(sizes)
     inc = mesh.region_offsets[regions][own] + k
     key = mesh.side_keys[inc]
     lo_i = np.searchsorted(points.key, key, side="left")
     hi_i = np.searchsorted(points.key, key, side="right")
-    forward = rv[inc] < rv[mesh.incidence_next[inc]]
-    b_own, b_r = expand(1 + hi_i - lo_i)
-    is_corner = b_r == 0
+    counts = 1 + hi_i - lo_i
+    block = exclusive_cumsum(counts)
+    b_own, b_r = expand(counts)
+    corner_v = rv[inc]
+    forward = corner_v < rv[mesh.incidence_next[inc]]
     which = np.where(forward[b_own], lo_i[b_own] + b_r - 1, hi_i[b_own] - b_r)
-    which = np.clip(which, 0, max(len(points.key) - 1, 0))
-    vid = np.where(is_corner, rv[inc][b_own], nverts + which)
-    code = mesh.incidence_source[inc][b_own]
-    owner = own[b_own]
+    vid = np.where(b_r == 0, corner_v[b_own], nverts + which)
     nb = len(vid)
-    nxt = np.arange(1, nb + 1)
-    grp_start = changes(owner).nonzero()[0]
-    nxt[np.append(grp_start[1:] - 1, nb - 1)] = grp_start
-    return vid, vid[nxt], code, owner
+    nxt = np.arange(1, nb + 1, dtype=np.int64)
+    # the last side of each region returns to its first
+    region_block = block[exclusive_cumsum(sizes)]
+    nxt[np.append(region_block[1:], nb) - 1] = region_block
+    boundary = Boundary(
+        vertex=vid, next=nxt, group=own[b_own], code=mesh.incidence_source[inc][b_own]
+    )
+    return boundary, block
 
 
 def rebuild_regions(
     mesh: Mesh,
     chords: Chords,
-    segments: tuple[np.ndarray, np.ndarray, np.ndarray],
+    crossings: Crossings,
+    paths: ChordPaths,
     points: EdgePoints,
-    vertices: np.ndarray,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """The faces of every region with a chord or a split side.
 
     Returns ``(touched (F,) bool, faces)`` with ``faces`` as from
-    :func:`~regionscope.geometry.faces.trace_faces`.
+    :func:`~regionscope.geometry.faces.trace_faces`: ``(offsets, corners,
+    codes, group)``, ``group`` indexing the touched regions in order.
     """
-    # points.key is sorted: membership by binary search
-    at = np.minimum(np.searchsorted(points.key, mesh.side_keys), max(len(points.key) - 1, 0))
-    split_side = (
-        points.key[at] == mesh.side_keys
-        if len(points.key)
-        else np.zeros(len(mesh.side_keys), dtype=bool)
-    )
     touched = np.zeros(mesh.num_regions, dtype=bool)
     touched[chords.region] = True
-    touched[mesh.incidence_region[split_side]] = True
+    if len(points.key):  # points.key is sorted: membership by binary search
+        side_keys = mesh.side_keys
+        at = np.minimum(np.searchsorted(points.key, side_keys), len(points.key) - 1)
+        touched[mesh.incidence_region[points.key[at] == side_keys]] = True
     t_regions = touched.nonzero()[0]
-    local = np.full(mesh.num_regions, -1, dtype=np.int64)
-    local[t_regions] = np.arange(len(t_regions))
-    bvid, bdest, bcode, bgroup = _region_boundaries(mesh, t_regions, points)
-    seg_a, seg_b, seg_chord = segments
-    # half-edges in twin pairs: boundary (inner side, outer side), chord segments (both ways)
-    nb = len(bvid)
-    n_h = 2 * (nb + len(seg_a))
-    group = np.empty(n_h, dtype=np.int64)
-    orig = np.empty(n_h, dtype=np.int64)
-    dest = np.empty(n_h, dtype=np.int64)
-    code = np.empty(n_h, dtype=np.int64)
-    for half, (o_, d_) in enumerate(((bvid, bdest), (bdest, bvid))):
-        group[half : 2 * nb : 2] = bgroup
-        orig[half : 2 * nb : 2] = o_
-        dest[half : 2 * nb : 2] = d_
-        code[half : 2 * nb : 2] = bcode
-    for half, (o_, d_) in enumerate(((seg_a, seg_b), (seg_b, seg_a))):
-        group[2 * nb + half :: 2] = local[chords.region[seg_chord]]
-        orig[2 * nb + half :: 2] = o_
-        dest[2 * nb + half :: 2] = d_
-        code[2 * nb + half :: 2] = chords.code[seg_chord]
-    outer = np.zeros(n_h, dtype=bool)
-    outer[1 : 2 * nb : 2] = True
-    return touched, trace_faces(group, orig, dest, code, vertices, outer)
+    boundary, block = _region_boundaries(mesh, t_regions, points)
+    local = np.cumsum(touched) - 1
+    group = local[chords.region]
+    sizes = mesh.sizes[chords.region]
+    first_inc = exclusive_cumsum(mesh.sizes[t_regions])[group]
+    end_at = np.concatenate(
+        [
+            block[first_inc + chords.corner_a] + chords.step_a,
+            block[first_inc + chords.corner_b] + chords.step_b,
+        ]
+    )
+    places = ChordPlaces(group=group, end_at=end_at, size=sizes)
+    return touched, trace_faces(boundary, chords, places, paths, crossings)
 
 
 # --------------------------------------------------------------------------------------
@@ -326,9 +339,8 @@ def cut(
     that region is cut again by its units one at a time: a single chord
     splits a convex region into two convex pieces, whatever the tolerances.
     """
-    signs = classify(values, unit_tol)
     res, bad = _cut_once(
-        mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, active, pair_filter
+        mesh, values, unit_tol, unit_codes, point_tol, max_regions, active, pair_filter
     )
     if len(bad) == 0:
         return res
@@ -339,7 +351,7 @@ def cut(
         slow[bad] = True
         allowed[bad] = False
         res, bad = _cut_once(
-            mesh, signs, values, unit_tol, unit_codes, point_tol, max_regions, allowed, pair_filter
+            mesh, values, unit_tol, unit_codes, point_tol, max_regions, allowed, pair_filter
         )
     return _cut_one_by_one(
         mesh, res, slow, values, unit_tol, unit_codes, point_tol, max_regions, pair_filter
@@ -359,9 +371,9 @@ def _cut_one_by_one(
 ) -> CutResult:
     """Finish a cut: the regions marked ``slow`` are cut by one unit at a time (only where
     ``pair_filter``, asked about the regions of ``mesh`` they came from, allows)."""
-    signs = classify(values, unit_tol)
     wanted = np.repeat(slow[:, None], values.shape[1], axis=1)
-    units = np.unique(crossed_pairs(signs, mesh.region_vertices, mesh.region_offsets, wanted)[1])
+    rv, offsets = mesh.region_vertices, mesh.region_offsets
+    units = np.unique(crossed_pairs(values, unit_tol, rv, offsets, wanted)[1])
     cur_values = res.extend(values)
     cur = res.mesh
     in_slow = slow[res.region_parent]
@@ -371,14 +383,12 @@ def _cut_one_by_one(
     coincident = [res.coincident]
     for u in units.tolist():
         z = cur_values[:, [u]]
-        signs_u = classify(z, unit_tol[[u]])
         allowed = in_slow.copy()
         if pair_filter is not None:
             rows = allowed.nonzero()[0]
             allowed[rows] = pair_filter(parent[rows], np.full(len(rows), u, dtype=np.int64))
         step, bad = _cut_once(
             cur,
-            signs_u,
             z,
             unit_tol[[u]],
             unit_codes[[u]],
@@ -408,10 +418,11 @@ def _invalid_faces(
     """Groups (old regions, only those with ``check[group]``) with a new face that is not a
     convex counter-clockwise polygon.
 
-    Faces traced from a consistent arrangement turn left at every corner and
-    have positive area; the faces of a group always add up to its area
-    (every half-edge is used once), so a face traced wrongly shows up as a
-    right turn or a non-positive area.
+    Faces traced from a consistent arrangement turn left at every corner,
+    have positive area and pass each vertex once; the faces of a group always
+    add up to its area (every half-edge is used once), so a face traced
+    wrongly shows up as a right turn, a non-positive area or a repeated
+    corner.
     """
     faces = check[group].nonzero()[0]
     if len(faces) == 0:
@@ -430,15 +441,20 @@ def _invalid_faces(
     a = q - p  # side leaving each corner
     b = a[nxt]  # the next side
     turn = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    scale = np.hypot(a[:, 0], a[:, 1]) * np.hypot(b[:, 0], b[:, 1])
+    scale = np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1]) * np.sqrt(
+        b[:, 0] * b[:, 0] + b[:, 1] * b[:, 1]
+    )
     right = np.logical_or.reduceat(turn < -FACE_TURN_RTOL * scale, offsets[:-1])
+    face = np.repeat(np.arange(len(sizes)), sizes)
+    o = lexsort2(corners, face)
+    repeated = (face[o][1:] == face[o][:-1]) & (corners[o][1:] == corners[o][:-1])
     bad_face = (area <= 0) | right
+    bad_face[face[o][1:][repeated]] = True
     return np.unique(group[bad_face])
 
 
 def _cut_once(
     mesh: Mesh,
-    signs: np.ndarray,
     values: np.ndarray,
     unit_tol: np.ndarray,
     unit_codes: np.ndarray,
@@ -451,24 +467,30 @@ def _cut_once(
     nregions = mesh.num_regions
     nverts = mesh.num_vertices
     pair_region, pair_unit = crossed_pairs(
-        signs, mesh.region_vertices, mesh.region_offsets, active
+        values, unit_tol, mesh.region_vertices, mesh.region_offsets, active
     )
     if pair_filter is not None and len(pair_region):
         keep = pair_filter(pair_region, pair_unit)
         pair_region, pair_unit = pair_region[keep], pair_unit[keep]
     if len(pair_region) == 0:
         return CutResult(mesh, 0, np.arange(nregions), ()), np.zeros(0, np.int64)
-    ends = chord_ends(mesh, signs, values, pair_region, pair_unit)
-    points, end_vid, end_pos = edge_points(ends, mesh.vertices, point_tol, values, unit_tol)
-    chords = make_chords(ends, end_vid, end_pos, unit_codes, mesh)
+    if compiled():
+        return _cut_once_compiled(
+            mesh, values, unit_tol, unit_codes, point_tol, max_regions, pair_region, pair_unit
+        )
+    ends = chord_ends(mesh, values, unit_tol, pair_region, pair_unit)
+    points, at = edge_points(ends, mesh.vertices, point_tol, values, unit_tol)
+    chords = make_chords(ends, at, unit_codes, mesh)
     xy = np.concatenate([mesh.vertices, points.xy])
     crossings = chord_crossings(chords, xy, nregions, max_regions)
-    rise = rise_along(chords, points, values)
-    point_of, roots, near = merge_concurrent(crossings, chords, xy, point_tol, rise, unit_tol)
+    along = along_chords(crossings)
+    point_of, roots, near = merge_concurrent(
+        crossings, chords, xy, point_tol, (values, unit_tol, points), along
+    )
     new_vertices = np.concatenate([xy, crossings.xy[roots]])
-    segments = chord_segments(chords, crossings, nverts + len(points.key) + point_of)
-    touched, faces = rebuild_regions(mesh, chords, segments, points, new_vertices)
-    f_group, f_off, f_vert, f_code = faces
+    paths = chord_segments(chords, crossings, nverts + len(points.key) + point_of, along)
+    touched, faces = rebuild_regions(mesh, chords, crossings, paths, points)
+    f_off, f_vert, f_code, f_group = faces
     t_regions = touched.nonzero()[0]
     # faces can come out wrong only where points were snapped together
     shared = np.bincount(point_of, minlength=len(roots))[point_of] > 1
@@ -505,3 +527,33 @@ def _cut_once(
     )
     parent = np.concatenate([kept, t_regions[f_group]])
     return CutResult(out, len(chords), parent, (block,), chords.coincident), bad
+
+
+def _cut_once_compiled(
+    mesh: Mesh,
+    values: np.ndarray,
+    unit_tol: np.ndarray,
+    unit_codes: np.ndarray,
+    point_tol: float,
+    max_regions: int,
+    pair_region: np.ndarray,
+    pair_unit: np.ndarray,
+) -> tuple[CutResult, np.ndarray]:
+    """``_cut_once`` from the crossed pairs on, by the compiled kernels (the same result)."""
+    from .kernels import cut as kernels
+
+    out = kernels.cut_once(
+        mesh, values, unit_tol, unit_codes, point_tol, NEAR_FACTOR * point_tol, FACE_TURN_RTOL,
+        get_budget().table_values, max_regions, pair_region, pair_unit,
+    )  # fmt: skip
+    status, count, nch, vertices, rv, offsets, source, parent, src, dst, weight, coin, bad = out
+    if status == kernels.TOO_MANY_CROSSINGS:
+        raise RegionLimitError(
+            mesh.num_regions + nch + count, max_regions, f"{nch} new cuts and {count}+ crossings"
+        )
+    if status == kernels.TOO_MANY_REGIONS:
+        raise RegionLimitError(count, max_regions)
+    if len(coin) > 1:
+        coin = np.unique(coin, axis=0)
+    new = Mesh(vertices, rv, offsets, source, mesh.num_corners)
+    return CutResult(new, nch, parent, ((src, dst, weight),), coin), bad

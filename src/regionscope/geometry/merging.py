@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import changes, components, expand, lexsort2, order_cycles
+from regionscope.backends import compiled
+
+from .arrays import components, cycles, expand, lexsort2
 from .mesh import Mesh
 
 __all__ = ["merge", "merge_across", "interior_sides", "drop_degree_two"]
@@ -35,6 +37,10 @@ def interior_sides(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     >>> [len(i) for i in interior_sides(square)]
     [0, 0]
     """
+    if compiled():
+        from .kernels import merge as kernels
+
+        return kernels.interior_sides(mesh)
     key = mesh.side_keys
     order = key.argsort(kind="stable")
     pair = (key[order][1:] == key[order][:-1]).nonzero()[0]
@@ -88,6 +94,11 @@ def merge_across(
     b = a[mesh.incidence_next]
     if len(i1) == 0:
         return mesh, np.arange(nregions, dtype=np.int64), np.ones(nverts, dtype=bool)
+    if compiled():
+        from .kernels import merge as kernels
+
+        vertices, rv, offsets, source, group, kept = kernels.merge_across(mesh, i1, i2)
+        return Mesh(vertices, rv, offsets, source, mesh.num_corners), group, kept
     comp = components(nregions, mesh.incidence_region[i1], mesh.incidence_region[i2])
     drop = np.zeros(len(a), dtype=bool)
     drop[i1] = True
@@ -99,14 +110,12 @@ def merge_across(
     o = lexsort2(h_orig, h_comp)
     sorted_key = h_comp[o] * np.int64(nverts) + h_orig[o]
     succ = o[np.searchsorted(sorted_key, h_comp * np.int64(nverts) + b[keep])]
-    label, rank = order_cycles(succ)
-    idx = lexsort2(rank, label)
-    new_first = changes(label[idx])
+    offsets, idx = cycles(succ)
+    starts = offsets[:-1]
     # order regions by component id so that group maps old -> new
-    cycle_comp = h_comp[idx][new_first]
+    cycle_comp = h_comp[idx[starts]]
     corder = cycle_comp.argsort(kind="stable")
-    starts = new_first.nonzero()[0]
-    counts = np.diff(np.append(starts, len(idx)))[corder]
+    counts = np.diff(offsets)[corder]
     s_own, s_k = expand(counts)
     sel = idx[starts[corder][s_own] + s_k]
     group = np.searchsorted(cycle_comp[corder], comp)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from regionscope import compute
+from regionscope import backends, compute
 from regionscope.compute.estimate import Estimate, first_layer_estimate
 from regionscope.domains import Box, Domain1D, Domain2D, coerce_domain, domain_from_arrays
 from regionscope.geometry import Mesh
@@ -57,6 +57,7 @@ def partition(
     max_regions: int = compute.DEFAULT_MAX_REGIONS,
     until: str | None = None,
     decision: bool = False,
+    backend: str | None = None,
 ) -> Partition | Partition1D:
     """Cut a domain into the activation regions of a network, exactly.
 
@@ -90,6 +91,11 @@ def partition(
         network, unless it ends in one): every region then has one class.
         Off by default, so that region counts are those of the activation
         regions.  :meth:`Partition.with_decision` does the same afterwards.
+    backend : {"auto", "numpy", "numba"}, optional
+        Which implementation cuts (:func:`regionscope.backends.backend`); by
+        default the one in force, ``"auto"``: numba's compiled kernels when
+        numba is installed (``pip install regionscope[fast]``), else NumPy.
+        Both give exactly the same partition.
 
     Returns
     -------
@@ -117,7 +123,15 @@ def partition(
     2
     >>> rs.partition(net, rs.Box(1.0, 2.0, -1.0, 0.0)).num_regions
     1
+    >>> rs.partition(net, rs.Box(1.0), backend="numpy").num_regions
+    2
     """
+    if backend is not None:
+        with backends.backend(backend):
+            return partition(
+                model, domain, progress=progress, max_regions=max_regions, until=until,
+                decision=decision,
+            )  # fmt: skip
     if (
         not isinstance(max_regions, (int, np.integer))
         or isinstance(max_regions, bool)

@@ -1,0 +1,154 @@
+"""The backend setting, and the same partitions from NumPy and from the compiled kernels."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import regionscope as rs
+from regionscope import backends
+from regionscope.backends import available_backends, backend, get_backend
+from regionscope.errors import RegionLimitError
+from regionscope.testing import check_partition, random_mlp, tiny_lines
+
+HAS_NUMBA = "numba" in available_backends()
+needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
+
+
+def test_backend_is_a_context_setting():
+    default = get_backend()
+    assert default == ("numba" if HAS_NUMBA else "numpy")
+    with backend("numpy") as name:
+        assert name == get_backend() == "numpy"
+        with backend("auto"):
+            assert get_backend() == default
+        assert get_backend() == "numpy"
+    assert get_backend() == default
+
+
+def test_backend_is_per_thread():
+    seen = []
+    with backend("numpy"):
+        worker = threading.Thread(target=lambda: seen.append(get_backend()))
+        worker.start()
+        worker.join()
+    assert seen == [("numba" if HAS_NUMBA else "numpy")]
+
+
+@pytest.mark.parametrize("bad", ["cuda", "NumPy", 3, None])
+def test_unknown_backends_are_refused(bad):
+    with pytest.raises(ValueError, match="backend must be one of"):
+        with backend(bad):
+            pass
+    net = tiny_lines([[1, 0, 0]])
+    if bad is not None:
+        with pytest.raises(ValueError, match="backend must be one of"):
+            rs.partition(net, backend=bad)
+
+
+def test_the_environment_sets_the_default(monkeypatch):
+    monkeypatch.setenv("REGIONSCOPE_BACKEND", "numpy")
+    assert get_backend() == "numpy"
+    with backend("auto"):
+        assert get_backend() == ("numba" if HAS_NUMBA else "numpy")
+    monkeypatch.setenv("REGIONSCOPE_BACKEND", "fast")
+    with pytest.raises(ValueError, match="REGIONSCOPE_BACKEND must be one of"):
+        get_backend()
+
+
+def test_numba_asked_for_without_numba_names_the_extra(monkeypatch):
+    monkeypatch.setattr(backends, "_numba_works", lambda: False)
+    assert available_backends() == ("numpy",)
+    with pytest.raises(ImportError, match=r"regionscope\[fast\]"):
+        with backend("numba"):
+            pass
+    with backend("auto"):
+        assert get_backend() == "numpy"  # auto falls back quietly
+
+
+def _star(n):
+    t = np.linspace(0, math.pi, n + 1)[:-1]
+    return tiny_lines(np.stack([np.cos(t), np.sin(t), 0 * t], axis=1))
+
+
+NETWORKS = {
+    "relu": lambda: random_mlp([2, 16, 16, 8], 3),
+    "deep": lambda: random_mlp([2, 8, 8, 8, 8, 8], 5),
+    "wide": lambda: random_mlp([2, 120], 1),
+    "argmax": lambda: random_mlp([2, 12, 12, 5], 7, argmax=True),
+    "maxout": lambda: random_mlp([2, 6, 6], 2, maxout=3),
+    "star": lambda: _star(16),
+    "lines": lambda: tiny_lines([[1, 0, 0], [2, 0, 0], [0, 1, -1], [1, -1, 0], [1, 1e-13, 0.5]]),
+}
+DOMAINS = {
+    "box": lambda: rs.Box(1.0),
+    "polygon": lambda: rs.Polygon([[-1, -1], [2, -0.5], [1, 1.5], [-1.5, 0.5]]),
+}
+
+
+def both(make_net, domain):
+    out = []
+    for name in ("numpy", "numba"):
+        out.append(rs.partition(make_net(), domain, backend=name))
+    return out
+
+
+def assert_same(a, b):
+    x, y = a.to_arrays(), b.to_arrays()
+    assert sorted(x) == sorted(y)
+    for key in x:
+        if key == "stats":  # timings
+            continue
+        assert np.array_equal(np.asarray(x[key]), np.asarray(y[key])), key
+    for op in a.layers:
+        if op.layer.piecewise:
+            assert np.array_equal(a.activation_patterns(op.index), b.activation_patterns(op.index))
+
+
+@needs_numba
+@pytest.mark.parametrize("domain", sorted(DOMAINS))
+@pytest.mark.parametrize("net", sorted(NETWORKS))
+def test_every_network_is_cut_identically_by_both_backends(net, domain):
+    a, b = both(NETWORKS[net], DOMAINS[domain]())
+    assert_same(a, b)
+    check_partition(b)
+
+
+@needs_numba
+def test_a_plane_through_three_points():
+    images = np.random.default_rng(4).normal(size=(3, 6))
+    net = random_mlp([6, 10, 10], 4)
+    assert_same(*both(lambda: net, rs.Plane(images)))
+
+
+@needs_numba
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.integers(1, 12), min_size=1, max_size=3),
+    st.integers(0, 2**16),
+    st.sampled_from(["relu", "argmax", "maxout"]),
+)
+def test_random_networks_are_cut_identically(widths, seed, kind):
+    if kind == "argmax" and len(widths) < 2:
+        widths = [*widths, 3]
+    make = {
+        "relu": lambda: random_mlp([2, *widths], seed),
+        "argmax": lambda: random_mlp([2, *widths], seed, argmax=True),
+        "maxout": lambda: random_mlp([2, *widths], seed, maxout=2),
+    }[kind]
+    assert_same(*both(make, rs.Box(1.0)))
+
+
+@needs_numba
+def test_the_region_limit_reads_the_same():
+    messages = []
+    for name in ("numpy", "numba"):
+        with pytest.raises(RegionLimitError) as info:
+            rs.partition(random_mlp([2, 40], 0), backend=name, max_regions=50)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
