@@ -487,3 +487,9 @@ def test_plane_tiles_are_windows_with_the_same_coordinates():
     half = plain.subdomain(u0, 0.5 * (u0 + u1), v0, v1)
     assert half.area == pytest.approx(0.5 * plain.area, rel=1e-14)
     np.testing.assert_array_equal(half.basis, plain.basis)
+
+
+def test_a_windowed_plane_shows_its_window():
+    plane = rs.Plane(np.eye(3), window=((0.0, 0.0), 0.5))
+    assert "window=(-0.5, 0.5, -0.5, 0.5)" in repr(plane)
+    assert "window" not in repr(rs.Plane(np.eye(3)))

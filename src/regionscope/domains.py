@@ -590,7 +590,8 @@ class Plane(Domain2D):
         return out
 
     def __repr__(self) -> str:
-        return f"Plane(points of shape {self.input_shape}, margin={self.margin})"
+        window = "" if self.window is None else f", window={tuple(self.window)}"
+        return f"Plane(points of shape {self.input_shape}, margin={self.margin}{window})"
 
 
 def _plane_window(window: Any) -> tuple[float, float, float, float]:
