@@ -20,7 +20,8 @@ HAS_NUMBA = "numba" in available_backends()
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
 
 
-def test_backend_is_a_context_setting():
+def test_backend_is_a_context_setting(monkeypatch):
+    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
     default = get_backend()
     assert default == ("numba" if HAS_NUMBA else "numpy")
     with backend("numpy") as name:
@@ -31,7 +32,8 @@ def test_backend_is_a_context_setting():
     assert get_backend() == default
 
 
-def test_backend_is_per_thread():
+def test_backend_is_per_thread(monkeypatch):
+    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
     seen = []
     with backend("numpy"):
         worker = threading.Thread(target=lambda: seen.append(get_backend()))
@@ -62,6 +64,7 @@ def test_the_environment_sets_the_default(monkeypatch):
 
 
 def test_numba_asked_for_without_numba_names_the_extra(monkeypatch):
+    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
     monkeypatch.setattr(backends, "_numba_works", lambda: False)
     assert available_backends() == ("numpy",)
     with pytest.raises(ImportError, match=r"regionscope\[fast\]"):
@@ -134,8 +137,8 @@ def test_a_plane_through_three_points():
     st.sampled_from(["relu", "argmax", "maxout"]),
 )
 def test_random_networks_are_cut_identically(widths, seed, kind):
-    if kind == "argmax" and len(widths) < 2:
-        widths = [*widths, 3]
+    if kind == "argmax":  # hidden widths, then at least two classes
+        widths = [*widths[:-1], max(widths[-1], 2)] if len(widths) > 1 else [*widths, 3]
     make = {
         "relu": lambda: random_mlp([2, *widths], seed),
         "argmax": lambda: random_mlp([2, *widths], seed, argmax=True),

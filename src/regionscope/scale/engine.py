@@ -192,11 +192,14 @@ class Engine:
         by_future: dict[Any, Any] = {}
         limit = limit or (1 << 62)
 
+        def submit(key: Any, fn: Callable[..., Any], args: tuple[Any, ...], attempt: int) -> Any:
+            fut = self.client.submit(fn, *args, pure=False, retries=0)
+            by_future[fut] = (key, fn, args, attempt)
+            return fut
+
         def submit_next() -> Any:
             for key, fn, args in pending:
-                fut = self.client.submit(fn, *args, pure=False, retries=0)
-                by_future[fut] = key
-                return fut
+                return submit(key, fn, args, 0)
             return None
 
         queue = dist.as_completed()
@@ -207,7 +210,13 @@ class Engine:
                     break
                 queue.add(fut)
             for fut in queue:
-                key = by_future.pop(fut)
+                key, fn, args, attempt = by_future.pop(fut)
+                if fut.status == "cancelled" and attempt < CANCELLED_RETRIES:
+                    # a worker lost in a way the scheduler reports as a cancellation (not
+                    # ours: we cancel only on the way out): run the task again
+                    fut.release()
+                    queue.add(submit(key, fn, args, attempt + 1))
+                    continue
                 if fut.status == "finished":
                     yield key, True, fut.result()
                 else:
@@ -219,6 +228,10 @@ class Engine:
         finally:
             if by_future:
                 self.client.cancel(list(by_future))
+
+
+#: how often a task that comes back cancelled (its worker lost) is submitted again
+CANCELLED_RETRIES = 3
 
 
 def _exception(fut: Any) -> BaseException:
