@@ -600,7 +600,7 @@ def _run_suite(
                 )
                 print(f"[{net.name} rep {rep + 1}/{args.reps}] {tool}: {status}", file=sys.stderr)
         oracle = None
-        if len(net.widths) == 2 and net.classes is None:
+        if len(net.widths) == 2 and net.classes is None and net.maxout is None:
             ((weight, bias),) = suite.draw_weights(net, args.seed)
             oracle = suite.arrangement_count(weight, bias)
         results.append(

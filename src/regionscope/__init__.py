@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .backends import available_backends, backend, get_backend
 from .domains import Box, Interval, Plane, Polygon, Segment
 from .errors import RegionLimitError
 from .network.layers import (
@@ -67,11 +68,14 @@ __all__ = [
     "Sequential",
     "Timeline",
     "Tolerance",
+    "available_backends",
+    "backend",
     "bounds",
     "budget",
     "check_affine",
     "compare_with_grid",
     "estimate",
+    "get_backend",
     "get_budget",
     "get_tolerance",
     "grid_patterns",
