@@ -54,7 +54,7 @@ _CHOICE: contextvars.ContextVar[str] = contextvars.ContextVar("regionscope_backe
 def _numba_works() -> bool:
     try:
         import numba  # noqa: F401
-    except ImportError:
+    except Exception:  # not installed, or broken (a NumPy it does not support, say)
         return False
     return True
 

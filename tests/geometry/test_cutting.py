@@ -19,6 +19,7 @@ from regionscope.geometry.chords import (
 )
 from regionscope.geometry.cutting import classify, crossed_pairs, cut, rebuild_regions
 from regionscope.geometry.mesh import Mesh, encode_source
+from regionscope.tolerances import budget
 
 pytestmark = pytest.mark.usefixtures("both_backends")
 
@@ -59,8 +60,9 @@ def test_crossed_pairs_match_brute_force(nregions, n, seed):
     tol = rng.random(n) * 0.3
     signs = classify(values, tol)
     active = rng.random((nregions, n)) < 0.7
-    for act in (None, active):
-        pairs = crossed_pairs(values, tol, rv, offsets, act)
+    for act, table in [(None, 1 << 24), (active, 1 << 24), (None, 8), (active, 8)]:
+        with budget(table_values=table):  # in one chunk, or region by region
+            pairs = crossed_pairs(values, tol, rv, offsets, act)
         assert all(np.diff(pairs[0] * n + pairs[1]) > 0)  # sorted by region, then unit
         got = set(zip(*(a.tolist() for a in pairs), strict=True))
         want = {

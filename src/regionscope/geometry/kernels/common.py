@@ -5,7 +5,9 @@ Importing this module imports numba.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -34,6 +36,34 @@ __all__ = [
     "sort_index",
     "unique",
 ]
+
+def _refresh_cache() -> None:
+    """Drop the cached kernels when any kernel module changed since they were compiled.
+
+    numba checks only the file of a cached function, not the files of the
+    functions it calls: the fused cut would keep an old ``faces`` or ``ends``.
+    A digest of all the kernel modules, kept next to numba's cache, decides.
+    (Where the package is read-only, numba caches elsewhere and this does
+    nothing; installing a new version rewrites every file, which numba notices.)
+    """
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(here.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    cache = here / "__pycache__"
+    stamp = cache / "kernels.sha256"
+    try:
+        if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+            return
+        for old in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            old.unlink()
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:
+        pass
+
+
+_refresh_cache()
 
 #: read-only C-contiguous arrays: writable arrays convert to them, so one
 #: compiled version serves both

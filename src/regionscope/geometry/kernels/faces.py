@@ -61,20 +61,38 @@ def _side_points(rv, offsets, regions, p_key, by_lo, nverts):
 
 
 @helper
-def _touched(rv, offsets, p_key, by_lo, ch_region, nverts):
+def _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts):
+    """``(F,) bool``: the regions with a chord, or with a new point on a side.
+
+    Usually every point's side lies in regions with chords already: it is
+    then found twice among their sides (once, on the domain's boundary), and
+    the other regions need no look.
+    """
     nregions = len(offsets) - 1
     touched = np.zeros(nregions, dtype=np.bool_)
     for c in range(len(ch_region)):
         touched[ch_region[c]] = True
-    if len(p_key):
-        rest = np.flatnonzero(~touched)
-        lo_i, hi_i = _side_points(rv, offsets, rest, p_key, by_lo, nverts)
-        k = 0
-        for f in rest:
-            for _ in range(offsets[f], offsets[f + 1]):
-                if hi_i[k] > lo_i[k]:
-                    touched[f] = True
-                k += 1
+    if len(p_key) == 0:
+        return touched
+    seen = np.zeros(len(p_key), dtype=np.int64)
+    chorded = np.flatnonzero(touched)
+    lo_i, hi_i = _side_points(rv, offsets, chorded, p_key, by_lo, nverts)
+    k = 0
+    for f in chorded:
+        for i in range(offsets[f], offsets[f + 1]):
+            for q in range(lo_i[k], hi_i[k]):
+                seen[q] += 2 if source[i] < 0 else 1
+            k += 1
+    if (seen == 2).all():
+        return touched
+    rest = np.flatnonzero(~touched)
+    lo_i, hi_i = _side_points(rv, offsets, rest, p_key, by_lo, nverts)
+    k = 0
+    for f in rest:
+        for _ in range(offsets[f], offsets[f + 1]):
+            if hi_i[k] > lo_i[k]:
+                touched[f] = True
+            k += 1
     return touched
 
 
@@ -220,25 +238,30 @@ def _at_shared(succ, nb, pos_a, pos_b, visit_chord, visit_vertex, visit_of, sing
 
 
 @helper
-def _trace(he, nb, b_vertex, b_group, b_code, seg_from, seg_to, seg_chord, ch_code, ch_group):
-    """Faces from the half-edge table ``he (n, 3)``: successor, origin, code of each.
+def _trace(succ, nb, b_vertex, b_group, b_code, seg_from, seg_to, seg_chord, ch_code, ch_group):
+    """Faces from the successor of every half-edge, each from its smallest half-edge.
 
-    One row per half-edge keeps the walk to one cache line per step; a
-    visited half-edge gets successor ``-1``.
+    The walk reads one row ``(successor, origin, tag)`` per step, int32 (the
+    table is half the size and the walk about twice as fast on large cuts than
+    with int64); the tag is the chord of a segment, or ``-1 - j`` for boundary
+    side ``j``; a visited half-edge gets successor ``-1``.
     """
-    n = len(he)
+    n = len(succ)
+    he = np.empty((n, 3), dtype=np.int32)
     for h in range(nb):
+        he[h, 0] = succ[h]
         he[h, 1] = b_vertex[h]
-        he[h, 2] = b_code[h]
+        he[h, 2] = -1 - h
     for s in range(len(seg_chord)):
-        code = ch_code[seg_chord[s]]
-        he[nb + 2 * s, 1] = seg_from[s]
-        he[nb + 2 * s, 2] = code
-        he[nb + 2 * s + 1, 1] = seg_to[s]
-        he[nb + 2 * s + 1, 2] = code
+        c = seg_chord[s]
+        for d in range(2):
+            h = nb + 2 * s + d
+            he[h, 0] = succ[h]
+            he[h, 1] = seg_to[s] if d else seg_from[s]
+            he[h, 2] = c
     offsets = np.empty(n + 1, dtype=np.int64)
     corners = np.empty(n, dtype=np.int64)
-    codes = np.empty(n, dtype=np.int64)
+    tags = np.empty(n, dtype=np.int32)
     group = np.empty(n, dtype=np.int64)
     nf = 0
     k = 0
@@ -250,7 +273,7 @@ def _trace(he, nb, b_vertex, b_group, b_code, seg_from, seg_to, seg_chord, ch_co
         h = h0
         while h >= 0:
             corners[k] = he[h, 1]
-            codes[k] = he[h, 2]
+            tags[k] = he[h, 2]
             k += 1
             nxt = he[h, 0]
             he[h, 0] = -1
@@ -259,6 +282,10 @@ def _trace(he, nb, b_vertex, b_group, b_code, seg_from, seg_to, seg_chord, ch_co
                 h = -1
         nf += 1
         offsets[nf] = k
+    codes = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        t = tags[i]
+        codes[i] = b_code[-1 - t] if t < 0 else ch_code[t]
     return offsets[: nf + 1], corners, codes, group[:nf]
 
 
@@ -323,7 +350,7 @@ def rebuild(rv, offsets, source, p_key, nverts, ch_region, ch_code, pos_a, pos_b
     """``(touched, (offsets, corners, codes, group))`` as
     :func:`~regionscope.geometry.cutting.rebuild_regions`."""
     by_lo = _points_by_lo(p_key, nverts)
-    touched = _touched(rv, offsets, p_key, by_lo, ch_region, nverts)
+    touched = _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts)
     t_regions = np.flatnonzero(touched)
     b_vertex, b_next, b_group, b_code, block, first_inc = _boundaries(
         rv, offsets, source, p_key, by_lo, t_regions, nverts
@@ -341,14 +368,15 @@ def rebuild(rv, offsets, source, p_key, nverts, ch_region, ch_code, pos_a, pos_b
         ch_size[c] = offsets[r + 1] - offsets[r]
         end_at[c] = block[first_inc[g] + corner_a[c]] + step_a[c]
         end_at[nch + c] = block[first_inc[g] + corner_b[c]] + step_b[c]
-    he = np.empty((nb + 2 * len(seg_chord), 3), dtype=np.int64)
-    succ = he[:, 0]
+    if nb + 2 * len(seg_chord) >= 2**31 or nverts + len(p_key) + len(xa) >= 2**31:
+        raise MemoryError("a cut of more than 2**31 half-edges or vertices")
+    succ = np.empty(nb + 2 * len(seg_chord), dtype=np.int32)
     succ[:nb] = b_next
     if nch:
         _at_ends(succ, b_next, nb, ch_size, pos_a, pos_b, end_at, first_seg)
         _at_crossings(succ, nb, xa, xb, pos_a, pos_b, visit_of, single)
         _at_shared(succ, nb, pos_a, pos_b, visit_chord, visit_vertex, visit_of, single)
-    faces = _trace(he, nb, b_vertex, b_group, b_code, seg_from, seg_to, seg_chord, ch_code,
+    faces = _trace(succ, nb, b_vertex, b_group, b_code, seg_from, seg_to, seg_chord, ch_code,
                    ch_group)
     return touched, faces
 
