@@ -52,15 +52,23 @@ def test_tasks_are_read_as_they_are_submitted(cluster):
 
 
 def test_settings_travel_to_the_workers(cluster):
-    with rs.tolerance(value_rtol=1e-7), rs.budget(chunk_values=4321):
+    with rs.tolerance(value_rtol=1e-7), rs.budget(chunk_values=4321), rs.backend("numpy"):
         settings = snapshot_settings()
     fut = cluster.submit(with_settings, settings, _read_settings, pure=False)
-    assert fut.result() == (1e-7, 4321)
+    assert fut.result() == (1e-7, 4321, "numpy")
     assert rs.get_tolerance().value_rtol != 1e-7  # the caller's own settings are back
 
 
-def _read_settings() -> tuple[float, int]:
-    return rs.get_tolerance().value_rtol, rs.get_budget().chunk_values
+def _read_settings() -> tuple[float, int, str]:
+    return rs.get_tolerance().value_rtol, rs.get_budget().chunk_values, rs.get_backend()
+
+
+def test_a_worker_without_the_callers_backend_runs_its_own(monkeypatch):
+    import regionscope.backends as backends
+
+    settings = {**snapshot_settings(), "backend": {"name": "numba"}}
+    monkeypatch.setattr(backends, "available_backends", lambda: ("numpy",))
+    assert with_settings(settings, rs.get_backend) == "numpy"
 
 
 def test_interrupt_cancels_what_is_left(cluster):

@@ -46,26 +46,41 @@ def import_distributed() -> Any:
 
 
 def snapshot_settings() -> dict[str, dict[str, Any]]:
-    """This thread's tolerances and budgets, to apply again in a worker process.
+    """This thread's tolerances, budgets and backend, to apply again in a worker process.
 
     Context variables do not travel to other processes; every task runs
     under the caller's settings (:func:`with_settings`).
+
+    >>> import regionscope as rs
+    >>> with rs.backend("numpy"):
+    ...     snapshot_settings()["backend"]
+    {'name': 'numpy'}
     """
     import dataclasses
 
+    from regionscope.backends import get_backend
     from regionscope.tolerances import get_budget, get_tolerance
 
     return {
         "tolerance": dataclasses.asdict(get_tolerance()),
         "budget": dataclasses.asdict(get_budget()),
+        "backend": {"name": get_backend()},
     }
 
 
 def with_settings(settings: Mapping[str, Mapping[str, Any]], fn: Callable[..., Any], *args: Any):
-    """Call ``fn(*args)`` under the tolerances and budgets of :func:`snapshot_settings`."""
+    """Call ``fn(*args)`` under the settings of :func:`snapshot_settings`.
+
+    A worker that cannot run the caller's backend (numba not installed there)
+    runs the NumPy reference: every backend gives the same partition.
+    """
+    from regionscope.backends import available_backends, backend
     from regionscope.tolerances import budget, tolerance
 
-    with tolerance(**settings["tolerance"]), budget(**settings["budget"]):
+    name = settings.get("backend", {}).get("name", "auto")
+    if name not in available_backends():
+        name = "numpy"
+    with tolerance(**settings["tolerance"]), budget(**settings["budget"]), backend(name):
         return fn(*args)
 
 
