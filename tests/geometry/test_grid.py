@@ -71,3 +71,11 @@ def test_a_point_box_on_a_line_through_it():
     offset = -(normal @ point[0])
     box, line = boxes_meeting_lines(point, point, normal, offset, np.zeros(2))
     assert box.tolist() == [0, 0] and line.tolist() == [0, 1]
+
+
+def test_a_line_of_zero_normal_meets_every_box_or_none():
+    lo = np.array([[0.0, 0.0], [2.0, 0.0], [5.0, 5.0]])
+    hi = lo + 1.0
+    normal = np.zeros((2, 2))
+    box, line = boxes_meeting_lines(lo, hi, normal, np.array([1e-15, 1.0]), np.full(2, 1e-12))
+    assert box.tolist() == [0, 1, 2] and line.tolist() == [0, 0, 0]

@@ -23,6 +23,8 @@ def disagreeing(mesh: Mesh, winners: np.ndarray) -> Callable[[np.ndarray, np.nda
     """
 
     def keep(region: np.ndarray, group: np.ndarray) -> np.ndarray:
+        if len(region) == 0:
+            return np.zeros(0, dtype=bool)
         sizes = mesh.sizes[region]
         own, k = expand(sizes)
         at = winners[mesh.region_vertices[mesh.region_offsets[region][own] + k], group[own]]

@@ -106,7 +106,15 @@ def boxes_meeting_lines(
     slack = 1e-9 * (np.abs(normal) @ extent)
     slack += 1e-12 * (np.abs(normal) @ (magnitude + extent) + np.abs(offset))
     pad = np.maximum(pad, 0.0) + slack
-    line, cell = _line_cells(normal, offset, pad, lo_all, size, cells)
+    # a line of zero normal is all of the plane (within its pad of zero) or nothing
+    flat = (normal == 0).all(axis=1)
+    walk = (~flat).nonzero()[0]
+    line, cell = _line_cells(normal[walk], offset[walk], pad[walk], lo_all, size, cells)
+    line = walk[line]
+    everywhere = (flat & (np.abs(offset) <= pad)).nonzero()[0]
+    if len(everywhere):
+        line = np.concatenate([line, np.repeat(everywhere, cells * cells)])
+        cell = np.concatenate([cell, np.tile(np.arange(cells * cells), len(everywhere))])
     bx0, bx1 = _cell_range(box_lo[:, 0], box_hi[:, 0], lo_all[0], size[0], cells)
     by0, by1 = _cell_range(box_lo[:, 1], box_hi[:, 1], lo_all[1], size[1], cells)
     nx, ny = bx1 - bx0 + 1, by1 - by0 + 1
