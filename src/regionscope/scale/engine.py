@@ -126,6 +126,7 @@ class Engine:
         self.workers = workers
         self.progress = bool(progress)
         self._owned: list[Any] = []
+        self._shared: dict[str, tuple[Any, Any]] = {}  # future key -> (future, object)
 
     @property
     def serial(self) -> bool:
@@ -154,10 +155,34 @@ class Engine:
         self._owned = []
 
     def share(self, obj: Any) -> Any:
-        """``obj`` sent once to every worker (a Dask future), or ``obj`` itself when serial."""
+        """``obj`` sent once to every worker (a Dask future), or ``obj`` itself when serial.
+
+        Dask may keep a single copy (its memory manager drops replicas); if the
+        worker holding it dies, :meth:`run` sends ``obj`` again before running
+        the tasks that needed it once more.
+        """
         if self.serial:
             return obj
-        return self.client.scatter(obj, broadcast=True, hash=False)
+        fut = self.client.scatter(obj, broadcast=True, hash=False)
+        self._shared[fut.key] = (fut, obj)
+        return fut
+
+    def _reshared(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``args`` with every shared object whose data was lost sent again."""
+        out = []
+        for arg in args:
+            key = getattr(arg, "key", None)
+            entry = self._shared.get(key) if isinstance(key, str) else None
+            if entry is not None:
+                fut, obj = entry
+                if fut.status != "finished":
+                    fut = self.share(obj)
+                    self._shared[key] = (fut, obj)  # for later tasks holding the old one
+                arg = fut
+            elif isinstance(arg, tuple):
+                arg = self._reshared(arg)
+            out.append(arg)
+        return tuple(out)
 
     def run(
         self,
@@ -229,8 +254,9 @@ class Engine:
                 if fut.status == "cancelled" and attempt < CANCELLED_RETRIES:
                     # a worker lost in a way the scheduler reports as a cancellation (not
                     # ours: we cancel only on the way out): run the task again
+                    # (its shared input may have been lost with the worker: send it again)
                     fut.release()
-                    queue.add(submit(key, fn, args, attempt + 1))
+                    queue.add(submit(key, fn, self._reshared(args), attempt + 1))
                     continue
                 if fut.status == "finished":
                     yield key, True, fut.result()
