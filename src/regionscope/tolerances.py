@@ -47,11 +47,21 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import os
 from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["Tolerance", "Budget", "get_tolerance", "tolerance", "get_budget", "budget"]
+__all__ = [
+    "Tolerance",
+    "Budget",
+    "get_tolerance",
+    "tolerance",
+    "get_budget",
+    "budget",
+    "available_memory",
+    "default_memory_bytes",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,21 +114,68 @@ class Tolerance:
         return self.value_rtol * np.asarray(scale, dtype=np.float64)
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations now, or ``None`` where unknown.
+
+    ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the free physical
+    pages times the page size (``os.sysconf``), else ``None`` (as in Pyodide).
+
+    >>> m = available_memory()
+    >>> m is None or m > 0
+    True
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        pages = os.sysconf("SC_AVPHYS_PAGES")
+        size = os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+    return int(pages) * int(size) if pages > 0 and size > 0 else None
+
+
+def default_memory_bytes(available: int | None = None) -> int:
+    """The default :attr:`Budget.memory_bytes`: a quarter of the available memory, at least
+    256 MiB; 1 GiB where the available memory is unknown.
+
+    >>> default_memory_bytes(8 << 30) == 2 << 30, default_memory_bytes(None) == 1 << 30
+    (True, True)
+    """
+    if available is None:
+        return MEMORY_FALLBACK_BYTES
+    return max(available // 4, 256 << 20)
+
+
+#: the memory budget where the available memory cannot be read
+MEMORY_FALLBACK_BYTES = 1 << 30
+#: the default memory budget, read once at import (so that ``Budget() == Budget()``)
+DEFAULT_MEMORY_BYTES = default_memory_bytes(available_memory())
+
+
 @dataclasses.dataclass(frozen=True)
 class Budget:
-    """How many numbers regionscope's working tables may hold at once.
+    """How much memory regionscope's tables may hold at once.
 
     They bound memory, never the result: any budget gives the same
     partition (tested).
 
     Parameters
     ----------
+    memory_bytes : int
+        Bytes the values stored at the mesh's vertices may take (the
+        registers of the network carried through cuts by exact
+        interpolation), counting the copy an interpolation makes.  Spent
+        there first: a forward pass is run again only for what does not
+        fit.  Default: a quarter of the memory available at import
+        (:func:`default_memory_bytes`).
     chunk_values : int
         float64 values one chunked forward pass may hold (points per chunk
         times the widest layer).
-    register_values : int
-        float64 values the table of the network's registers at the vertices
-        may hold; beyond it a layer's input is recomputed in chunks.
     table_values : int
         Entries of one chunk of the (vertex, unit), (region, unit) and chord
         crossing tables of a cut.
@@ -128,20 +185,48 @@ class Budget:
         The largest array a file may declare (checked before decompressing).
     file_bytes : int
         The most all arrays of one file may declare together.
+    register_values : int, optional
+        Deprecated: the stored values' budget counted in float64 values; when
+        given, it replaces ``memory_bytes`` by ``8 * register_values``.
+
+    Examples
+    --------
+    >>> Budget(memory_bytes=1 << 20).stored_bytes, Budget(register_values=10).stored_bytes
+    (1048576, 80)
     """
 
+    memory_bytes: int = DEFAULT_MEMORY_BYTES
     chunk_values: int = 1 << 22
-    register_values: int = 1 << 25
     table_values: int = 1 << 24
     conv_elements: int = 1 << 22
     file_member_bytes: int = 1 << 30
     file_bytes: int = 1 << 31
+    register_values: int | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.name == "register_values" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"budget {field.name} must be a positive integer, got {value!r}")
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes for the values stored at the vertices (``memory_bytes``, or the deprecated
+        ``8 * register_values``)."""
+        if self.register_values is not None:
+            return 8 * int(self.register_values)
+        return int(self.memory_bytes)
+
+    def stores(self, rows: int, width: int) -> bool:
+        """Whether ``rows * width`` float64 values fit :attr:`stored_bytes`, with the copy an
+        interpolation makes (twice the values).
+
+        >>> Budget(memory_bytes=1600).stores(10, 10), Budget(memory_bytes=1600).stores(10, 11)
+        (True, False)
+        """
+        return 2 * 8 * int(rows) * int(width) <= self.stored_bytes
 
 
 #: the geometry's fixed slack, not meant to be tuned: a corner of a region may turn right by
@@ -196,11 +281,11 @@ def tolerance(**changes: float | bool) -> Iterator[Tolerance]:
 
 @contextlib.contextmanager
 def budget(**changes: int) -> Iterator[Budget]:
-    """Change memory budgets for a block: ``with budget(chunk_values=1 << 16): ...``.
+    """Change memory budgets for a block: ``with budget(memory_bytes=2 << 30): ...``.
 
-    >>> with budget(chunk_values=1000):
-    ...     get_budget().chunk_values
-    1000
+    >>> with budget(memory_bytes=1 << 28, chunk_values=1000):
+    ...     get_budget().memory_bytes, get_budget().chunk_values
+    (268435456, 1000)
     """
     token = _budget.set(dataclasses.replace(_budget.get(), **changes))
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import regionscope as rs
+import regionscope.network.conv as conv_module
 from regionscope.network.conv import (
     AdaptiveAvgPool,
     AvgPool,
@@ -48,6 +50,22 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
+def _both(layer: Conv, x: np.ndarray) -> np.ndarray:
+    """The NumPy reference's output, after checking that torch's kernels (the path taken
+    when torch is imported) give it to 1e-12 relative."""
+    assert conv_module.TORCH_KERNELS and "torch" in sys.modules
+    fast = layer.forward(x)
+    conv_module.TORCH_KERNELS = False
+    try:
+        reference = layer.forward(x)
+    finally:
+        conv_module.TORCH_KERNELS = True
+    assert fast.shape == reference.shape
+    scale = max(1.0, float(np.abs(reference).max(initial=0.0)))
+    np.testing.assert_allclose(fast, reference, rtol=0, atol=RTOL * scale)
+    return reference
+
+
 # ------------------------------------------------------------------ Conv
 
 
@@ -75,7 +93,7 @@ def test_conv2d_matches_torch(case: dict) -> None:
     want = F.conv2d(_t(x), _t(w), None if b is None else _t(b), groups=groups, **kw)
     assert layer.out_shape == tuple(want.shape[1:])
     assert layer.out_width(c_in * math.prod(hw)) == math.prod(want.shape[1:])
-    _close(layer.forward(_flat(x)), want)
+    _close(_both(layer, _flat(x)), want)
 
 
 @pytest.mark.parametrize(
@@ -88,14 +106,14 @@ def test_conv1d_and_conv3d_match_torch(kw: dict) -> None:
     w1 = rng.normal(size=(6, 3 // groups, 3))
     x1 = rng.normal(size=(4, 3, 11))
     layer1 = Conv(w1, np.arange(6.0), in_shape=(3, 11), **kw)
-    _close(layer1.forward(_flat(x1)), F.conv1d(_t(x1), _t(w1), _t(np.arange(6.0)), **kw))
+    _close(_both(layer1, _flat(x1)), F.conv1d(_t(x1), _t(w1), _t(np.arange(6.0)), **kw))
     w3 = rng.normal(size=(3, 3 // groups, 2, 3, 2))
     x3 = rng.normal(size=(2, 3, 4, 5, 4))
     layer3 = Conv(w3, None, in_shape=(3, 4, 5, 4), **kw)
     with warnings.catch_warnings():  # torch warns about even kernels with padding="same"
         warnings.simplefilter("ignore", UserWarning)
         want3 = F.conv3d(_t(x3), _t(w3), None, **kw)
-    _close(layer3.forward(_flat(x3)), want3)
+    _close(_both(layer3, _flat(x3)), want3)
 
 
 @settings(max_examples=40, deadline=None)
@@ -131,7 +149,7 @@ def _check_conv2d_against_torch(h, w, k, stride, dilation, pad, groups, seed) ->
         _t(x), _t(weight), _t(np.array([0.5, -1.0])), stride=stride, padding=pad,
         dilation=dilation, groups=groups,
     )  # fmt: skip
-    _close(layer.forward(_flat(x)), want)
+    _close(_both(layer, _flat(x)), want)
 
 
 def test_conv_chunks_give_the_same_answer() -> None:
@@ -139,9 +157,9 @@ def test_conv_chunks_give_the_same_answer() -> None:
     w = rng.normal(size=(3, 2, 3, 3))
     layer = Conv(w, [1.0, 2.0, 3.0], in_shape=(2, 6, 6), padding=1)
     x = rng.normal(size=(37, 72))
-    whole = layer.forward(x)
+    whole = _both(layer, x)
     with rs.budget(conv_elements=500):  # a few samples per chunk
-        chunked = layer.forward(x)
+        chunked = _both(layer, x)
     np.testing.assert_array_equal(whole, chunked)
     _close(
         chunked, F.conv2d(_t(x.reshape(37, 2, 6, 6)), _t(w), _t(np.arange(1.0, 4.0)), padding=1)
@@ -398,3 +416,26 @@ def test_cnn_program_matches_torch() -> None:
     _close(prog.run(_flat(x)), want)
     with pytest.raises(ValueError, match="layer 0"):
         compile_model(model, 65)
+
+
+def test_numpy_convolutions_give_the_partition_of_torch_kernels(monkeypatch) -> None:
+    """A small CNN partitioned with torch's kernels and with the NumPy reference: one
+    partition."""
+    from regionscope.testing import assert_partitions_equal
+
+    rng = np.random.default_rng(4)
+    net = Sequential(
+        Conv(rng.normal(size=(2, 1, 3, 3)), rng.normal(size=2) * 0.3, in_shape=(1, 5, 5),
+             padding=1),
+        ReLU(),
+        Conv(rng.normal(size=(3, 2, 2, 2)) / 2, rng.normal(size=3) * 0.3, in_shape=(2, 5, 5),
+             padding="same"),
+        ReLU(),
+        MaxPool(maxpool_groups((3, 5, 5), kernel=2)),
+    )  # fmt: skip
+    domain = rs.Plane(rng.normal(size=(3, 25)) * 0.3)
+    fast = rs.partition(net, domain)
+    monkeypatch.setattr(conv_module, "TORCH_KERNELS", False)
+    reference = rs.partition(net, domain)
+    assert reference.num_regions > 20
+    assert_partitions_equal(fast, reference)

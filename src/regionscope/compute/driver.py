@@ -37,12 +37,13 @@ import numpy as np
 from regionscope.domains import Domain, Domain1D, Domain2D, Plane, Segment, SliceOf
 from regionscope.errors import RegionLimitError
 from regionscope.geometry import CutResult, Mesh, check_mesh, cut, encode_source
-from regionscope.geometry.line import cut_line, drop_unchanged
 from regionscope.network.evaluate import Evaluator, affine_of
 from regionscope.network.program import Op, Program
 from regionscope.tolerances import Budget, get_budget, get_tolerance
 
 from .estimate import first_layer_estimate
+from .limits import DEFAULT_MAX_REGIONS, check_finite
+from .line import cut_1d
 from .merge import merge_layer
 from .pairs import disagreeing
 from .windowed import affine_input, cut_windowed
@@ -57,8 +58,6 @@ __all__ = [
     "DEFAULT_MAX_REGIONS",
 ]
 
-#: default limit on the number of regions
-DEFAULT_MAX_REGIONS = 4_000_000
 #: a run whose first layer alone makes this many regions shows progress on a terminal
 LONG_RUN = 200_000
 
@@ -155,48 +154,70 @@ def stage_plan(program: Program, start: int) -> list[tuple[int, int]]:
     return plan
 
 
-def check_finite(z: np.ndarray, op: Op) -> None:
-    """Refuse values that overflowed: the geometry would be silently wrong."""
-    if not np.isfinite(z).all():
-        raise ValueError(
-            f"layer {op.index} ({op.name}: {type(op.layer).__name__}): its input is not finite "
-            "at some points of the domain (float64 overflow); the weights or the domain are "
-            "too large"
-        )
-
-
 class _VertexInputs:
     """The input of the layer being cut, at the mesh's vertices.
 
-    Values come from one of three places, the cheapest that fits the budget:
-    the table of all live registers at the vertices (carried through cuts by
-    exact interpolation, :meth:`CutResult.extend`), the layer's input alone
-    (carried the same way), or a chunked forward pass for each group of units.
+    Values come from one of three places, the cheapest that fits the memory
+    budget (:attr:`Budget.memory_bytes <regionscope.tolerances.Budget>`,
+    spent here first): the table of the live registers at the vertices
+    (computed once by a forward pass from the folded prefix, then carried
+    through cuts by exact interpolation, :meth:`CutResult.extend`, and moved
+    on through the ops between piecewise layers), the layer's input alone
+    (carried the same way), or a chunked forward pass for each group of
+    units.  Registers that are affine maps of the domain point (the folded
+    prefix) are never stored: their columns cost ``2`` per value from the map.
     """
 
     def __init__(self, ev: Evaluator, budget: Budget) -> None:
         self.ev = ev
         self.program = ev.program
-        self.limit = budget.register_values
+        self.budget = budget
         self.regs: dict[int, np.ndarray] | None = None
-        self.pos = 0  # ops [0, pos) are applied to regs
+        self.pos = 0  # the registers in regs are those live at op pos
         self.x: np.ndarray | None = None
+        self.winners: np.ndarray | None = None
+
+    def _width(self, index: int) -> int:
+        """Width of the registers stored at op ``index`` (and of the widest op's output on
+        the way there, held while it is computed)."""
+        stored = sum(self.program.register_width(r) for r in self.ev.stored_registers(index))
+        ops = self.program.ops[self.pos : index] if self.regs is not None else ()
+        passing = [o.out_width for o in ops]
+        return stored + max(passing, default=0)
+
+    def _advance(self, mesh: Mesh, index: int, regs: dict[int, np.ndarray]) -> None:
+        """Move the stored registers ``regs`` from op ``pos`` to op ``index``."""
+        wanted = set(self.ev.stored_registers(index))
+        for o in self.program.ops[self.pos : index]:
+            args = []
+            for r in o.inputs:
+                folded = None if r in regs else self.ev.affine_register(r)
+                args.append(regs[r] if folded is None else mesh.vertices @ folded[0] + folded[1])
+            regs[o.output] = o.layer.forward(*args)
+            for r in self.program.frees[o.index]:
+                if r not in wanted:
+                    regs.pop(r, None)
+        self.pos = index
 
     def start_layer(self, mesh: Mesh, op: Op) -> None:
         nverts = mesh.num_vertices
-        widest = max(o.out_width for o in self.program.ops[: op.index + 1])
-        if nverts * (widest + op.in_width) * 2 > self.limit:
+        layer: Any = op.layer
+        # a max layer's winners, kept through its stages (none computed yet)
+        self.winners = None
+        if layer.merge:
+            self.winners = np.zeros((0, layer.num_units(op.in_width)), np.intp)
+        if self.ev.affine_register(op.inputs[0]) is not None:
+            # affine on the domain: its columns come from the map, for each group of units
+            self.x = None
+            return
+        if self.regs is not None and not self.budget.stores(nverts, self._width(op.index)):
             self.regs = None
-        elif self.regs is None:
-            self.regs, self.pos = {0: self.ev.lift(mesh.vertices)}, 0
+        if self.regs is None and self.budget.stores(nverts, self._width(op.index)):
+            self.regs, self.pos = self.ev.forward_registers(mesh.vertices, op.index), op.index
         if self.regs is not None:
-            for o in self.program.ops[self.pos : op.index]:
-                self.regs[o.output] = o.layer.forward(*[self.regs[r] for r in o.inputs])
-                for r in self.program.frees[o.index]:
-                    self.regs.pop(r, None)
-            self.pos = max(self.pos, op.index)
+            self._advance(mesh, op.index, self.regs)
             self.x = self.regs[op.inputs[0]]
-        elif nverts * op.in_width <= self.limit:
+        elif self.budget.stores(nverts, op.in_width):
             self.x = self.ev.layer_input(mesh.vertices, op.index)
         else:
             self.x = None
@@ -208,12 +229,24 @@ class _VertexInputs:
         if self.x is None:
             return self.ev.stage_values(mesh.vertices, op.index, stage, units)
         z = layer.stage_values(self.x, stage, units)
-        winners = None
-        if layer.merge:
-            winners = np.concatenate(
-                [self.ev.pattern(op, self.x[sl], units) for sl in self.ev.chunks(len(self.x))]
-            )
-        return z, winners
+        if not layer.merge:
+            return z, None
+        n_units = layer.num_units(op.in_width)
+        if self.winners is None or not self.budget.stores(len(self.x), n_units):
+            self.winners = None
+            return z, self._winners(op, 0, units)
+        # every group's winner is kept for the layer's stages: a cut appends vertices only
+        if len(self.winners) < len(self.x):
+            new = self._winners(op, len(self.winners), slice(0, n_units))
+            self.winners = np.concatenate([self.winners, new])
+        return z, self.winners[:, units]
+
+    def _winners(self, op: Op, start: int, units: slice) -> np.ndarray:
+        """The winners of groups ``units`` at the vertices from ``start`` on."""
+        x: Any = self.x
+        x = x[start:]
+        parts = [self.ev.pattern(op, x[sl], units) for sl in self.ev.chunks(len(x))]
+        return np.concatenate(parts) if parts else np.zeros((0, units.stop - units.start), int)
 
     def after_cut(self, res: CutResult, op: Op, later: bool, more: bool) -> None:
         """Carry the values to the new vertices of a cut (or give them up)."""
@@ -221,24 +254,31 @@ class _VertexInputs:
             return
         nverts = res.mesh.num_vertices
         if self.regs is not None and later:
-            if nverts * sum(v.shape[1] for v in self.regs.values()) <= self.limit:
+            if self.budget.stores(nverts, sum(v.shape[1] for v in self.regs.values())):
                 for r in self.regs:
                     self.regs[r] = res.extend(self.regs[r])
                 self.x = self.regs[op.inputs[0]]
                 return
         self.regs = None
         if self.x is not None and more:
-            self.x = res.extend(self.x) if nverts * self.x.shape[1] <= self.limit else None
+            self.x = res.extend(self.x) if self.budget.stores(nverts, self.x.shape[1]) else None
+        else:
+            self.x = None
 
     def forget(self) -> None:
         """Drop every value: the mesh changed without them."""
-        self.regs, self.x = None, None
+        self.regs, self.x, self.winners = None, None, None
 
     def after_merge(self, kept: np.ndarray) -> None:
         """Keep the values at the vertices a merge kept."""
+        if kept.all():
+            return
+        if self.winners is not None:
+            self.winners = self.winners[kept] if len(self.winners) == len(kept) else None
         if self.regs is not None:
             for r in self.regs:
                 self.regs[r] = self.regs[r][kept]
+            self.x = self.regs.get(self.program.ops[self.pos].inputs[0])
         elif self.x is not None:
             self.x = self.x[kept]
 
@@ -384,40 +424,3 @@ def cut_2d(
     if mesh.num_regions > max_regions:
         raise RegionLimitError(mesh.num_regions, max_regions)
     return mesh, seconds
-
-
-def cut_1d(
-    ev: Evaluator,
-    domain: Domain1D,
-    points: np.ndarray,
-    start: int,
-    *,
-    max_regions: int = DEFAULT_MAX_REGIONS,
-) -> np.ndarray:
-    """Cut the pieces between ``points`` by the piecewise ops from op ``start`` on."""
-    program = ev.program
-    point_tol = get_tolerance().point_rtol * domain.length
-    before = points
-    with np.errstate(over="ignore", invalid="ignore"):
-        for index, stage in stage_plan(program, start):
-            op = program.ops[index]
-            layer: Any = op.layer
-            if stage == 0:
-                before = points.copy()
-            x = ev.layer_input(points[:, None], index)
-            z = layer.stage_values(x, stage)
-            check_finite(z, op)
-            points = cut_line(
-                points, z, np.broadcast_to(ev.unit_tol[index], z.shape[1:]), point_tol
-            )
-            if len(points) - 1 > max_regions:
-                raise RegionLimitError(len(points) - 1, max_regions, f"layer {index} ({op.name})")
-            if layer.merge and stage == layer.num_stages(op.in_width) - 1:
-                mids = 0.5 * (points[1:] + points[:-1])
-                ends = np.arange(len(points) - 1)
-                corners = np.stack([ends, ends + 1], axis=1).reshape(-1)
-                pat = ev.region_patterns(
-                    points[:, None], corners, 2 * np.arange(len(mids) + 1), mids[:, None], (index,)
-                )[index]
-                points = drop_unchanged(points, pat.reshape(len(mids), -1), before)
-    return points

@@ -52,12 +52,16 @@ def merge_layer(
     across a chord of its own.  So only those groups are compared, for only
     those regions: the work grows with the sides the layer made, not with
     regions times groups.  ``x``, if known, is the layer's input at the
-    vertices.  With ``groups``, only the sides made by those groups are
+    vertices (stored by the driver whenever the memory budget allows); without
+    it, the groups' inputs are computed at the regions' corners, once per
+    distinct vertex.  With ``groups``, only the sides made by those groups are
     candidates (the others were merged already).
 
-    Returns the merged mesh and the old vertices it kept.
+    Returns the merged mesh and ``kept (V,) bool``, the old vertices it kept.
     """
     i1, i2, group = _sides_made_by(mesh, index, groups)
+    if len(group) == 0:  # the layer (or these groups) cut nothing: nothing to merge
+        return mesh, np.ones(mesh.num_vertices, dtype=bool)
     if x is not None and len(x) != mesh.num_vertices:
         x = None  # computed at the corners, for the groups compared only
     # the groups to compare across each side: its own, those whose chords coincided with

@@ -18,9 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cutting import classify
-
-__all__ = ["cut_line", "merge_close", "drop_unchanged", "polygon_spans"]
+__all__ = [
+    "cut_line",
+    "cut_points",
+    "interpolate",
+    "merge_close",
+    "drop_unchanged",
+    "changed",
+    "polygon_spans",
+]
 
 
 def merge_close(points: np.ndarray, lo: float, hi: float, point_tol: float) -> np.ndarray:
@@ -57,14 +63,99 @@ def cut_line(
     Returns
     -------
     (P',) float64
-        The sorted points with the zeros added.
+        The sorted points with the zeros added (:func:`cut_points` without the
+        interpolation weights).
     """
-    s = classify(values, unit_tol)
-    piece, unit = np.nonzero((s[:-1] * s[1:]) < 0)
+    return cut_points(points, values, unit_tol, point_tol)[0]
+
+
+def cut_points(
+    points: np.ndarray, values: np.ndarray, unit_tol: np.ndarray, point_tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cut_line`, and where each new point comes from.
+
+    A unit's zero in piece ``i`` (its value ``za`` at ``points[i]``, ``zb`` at
+    ``points[i + 1]``, of strictly opposite signs beyond its tolerance) lies at
+    weight ``w = za / (za - zb)`` along the piece.  The points and the zeros
+    are sorted (an old point before a zero at the same place) and merged by
+    :func:`merge_close`'s rule: of points closer than ``point_tol`` the first
+    stays; the ends stay exactly where they were.
+
+    Returns
+    -------
+    points : (P',) float64
+        The sorted points with the zeros added.
+    order : (P',) int64
+        New point ``k`` is row ``order[k]`` of the old points followed by the
+        zeros (:func:`interpolate` carries values with it).
+    piece : (Z,) int64
+    weight : (Z,) float64
+        Zero ``j`` lies at ``weight[j]`` along piece ``piece[j]``.
+
+    Examples
+    --------
+    >>> pts, order, piece, w = cut_points(np.array([0.0, 2.0]), np.array([[-1.0], [3.0]]),
+    ...                                   np.zeros(1), 1e-12)
+    >>> pts.tolist(), order.tolist(), piece.tolist(), w.tolist()
+    ([0.0, 0.5, 2.0], [0, 2, 1], [0], [0.25])
+    """
+    # the signs of classify(values, unit_tol): beyond the tolerance on either side
+    pos = values > unit_tol
+    neg = values < -unit_tol
+    cross = pos[:-1] & neg[1:]
+    cross |= neg[:-1] & pos[1:]
+    flat = cross.ravel().nonzero()[0]  # faster than a 2-D nonzero
+    n = len(points)
+    if len(flat) == 0:
+        return points, np.arange(n), flat, np.zeros(0)
+    width = values.shape[1]
+    piece = flat // width
+    unit = flat - piece * width
     za = values[piece, unit]
     zb = values[piece + 1, unit]
-    roots = points[piece] + za / (za - zb) * (points[piece + 1] - points[piece])
-    return merge_close(np.concatenate([points, roots]), points[0], points[-1], point_tol)
+    w = za / (za - zb)
+    a = points[piece]
+    roots = a + w * (points[piece + 1] - a)
+    lo, hi = points[0], points[-1]
+    every = np.concatenate([points, np.minimum(np.maximum(roots, lo), hi)])
+    order = np.argsort(every, kind="stable")  # an old point before a zero at the same place
+    pts = every[order]
+    keep = np.empty(len(pts), dtype=bool)
+    keep[0] = True
+    np.greater(pts[1:] - pts[:-1], point_tol, out=keep[1:])
+    order = order[keep]
+    pts = pts[keep]
+    pts[0], pts[-1] = lo, hi
+    order[-1] = n - 1  # the end stays: its own values
+    return pts, order, piece, w
+
+
+def interpolate(
+    values: np.ndarray, order: np.ndarray, piece: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """Values ``(P, ...)`` of a function affine on the old pieces, at the points of a cut
+    (:func:`cut_points`): ``(P', ...)``.
+
+    >>> interpolate(np.array([[1.0], [5.0]]), np.array([0, 2, 1]), np.array([0]),
+    ...             np.array([0.25])).tolist()
+    [[1.0], [2.0], [5.0]]
+    """
+    if len(piece) == 0:
+        return values
+    a = values[piece]
+    w = weight.reshape(-1, *([1] * (values.ndim - 1)))
+    a += w * (values[piece + 1] - a)
+    return np.concatenate([values, a])[order]
+
+
+def changed(points: np.ndarray, patterns: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``(P,) bool``: the points :func:`drop_unchanged` keeps.
+
+    >>> changed(np.array([0.0, 1.0, 2.0]), np.array([[0], [0]]), np.array([])).tolist()
+    [True, False, True]
+    """
+    same = (patterns[1:] == patterns[:-1]).all(axis=1) & ~np.isin(points[1:-1], keep)
+    return np.concatenate([[True], ~same, [True]])
 
 
 def drop_unchanged(points: np.ndarray, patterns: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -76,8 +167,7 @@ def drop_unchanged(points: np.ndarray, patterns: np.ndarray, keep: np.ndarray) -
     >>> drop_unchanged(pts, np.array([[0], [0], [1]]), np.array([])).tolist()
     [0.0, 2.0, 3.0]
     """
-    same = (patterns[1:] == patterns[:-1]).all(axis=1) & ~np.isin(points[1:-1], keep)
-    return points[np.concatenate([[True], ~same, [True]])]
+    return points[changed(points, patterns, keep)]
 
 
 def polygon_spans(

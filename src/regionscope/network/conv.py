@@ -29,6 +29,7 @@ array([[0, 1, 4, 5],
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,16 @@ from regionscope.checks import as_weights
 from regionscope.tolerances import get_budget
 
 from .layers import Layer, ReLU
+
+#: convolutions run with torch's own kernels (float64, CPU) when torch is already imported
+#: (a model converted from torch brings it); ``False`` keeps the NumPy reference everywhere
+TORCH_KERNELS = True
+
+
+def _tensor(torch: Any, arr: np.ndarray) -> Any:
+    """A float64 torch tensor sharing ``arr``'s memory (a copy where it is read-only)."""
+    a = np.ascontiguousarray(arr, dtype=np.float64)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
 
 
 def _shape(shape: Any, name: str) -> tuple[int, ...]:
@@ -246,8 +257,46 @@ class Conv(ShapedLayer):
         return self._correlate(x, None)
 
     def _correlate(self, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-        """The convolution of a flat batch, plus ``bias`` per output channel if given."""
+        """The convolution of a flat batch, plus ``bias`` per output channel if given: with
+        torch's kernels in float64 when torch is already imported (:data:`TORCH_KERNELS`),
+        else with NumPy (the reference)."""
         self._check(x)
+        torch = sys.modules.get("torch") if TORCH_KERNELS else None
+        if torch is not None and len(self.kernel) <= 3:
+            return self._correlate_torch(torch, x, bias)
+        return self._correlate_numpy(x, bias)
+
+    def _correlate_torch(self, torch: Any, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """:meth:`_correlate` by ``torch.nn.functional.conv{1,2,3}d`` on the CPU, float64,
+        in chunks of :attr:`Budget.conv_elements <regionscope.tolerances.Budget>`."""
+        functional = torch.nn.functional
+        conv = (functional.conv1d, functional.conv2d, functional.conv3d)[len(self.kernel) - 1]
+        n = x.shape[0]
+        out = np.empty((n, self.out_size))
+        weight = _tensor(torch, self.weight)
+        b = None if bias is None else _tensor(torch, bias)
+        symmetric = all(lo == hi for lo, hi in self.pads)
+        # torch pads the last axis first: (last lo, last hi, ..., first lo, first hi)
+        pad_arg = tuple(p for lo_hi in reversed(self.pads) for p in lo_hi)
+        per_sample = 2 * (self.in_size + self.out_size) + self.in_shape[0] * math.prod(
+            self.kernel
+        ) * math.prod(self.out_shape[1:]) // max(self.groups, 1)
+        step = max(1, get_budget().conv_elements // per_sample)
+        with torch.no_grad():
+            for s in range(0, n, step):
+                xb = _tensor(torch, x[s : s + step]).reshape(-1, *self.in_shape)
+                if not symmetric:
+                    xb = functional.pad(xb, pad_arg)
+                res = conv(
+                    xb, weight, b, stride=self.stride, dilation=self.dilation, groups=self.groups,
+                    padding=tuple(lo for lo, _ in self.pads) if symmetric else 0,
+                )  # fmt: skip
+                out[s : s + len(xb)] = res.reshape(len(xb), -1).numpy()
+        return out
+
+    def _correlate_numpy(self, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """:meth:`_correlate` with NumPy: windows of a zero-padded copy of each chunk
+        (``sliding_window_view``), contracted with the weights."""
         n = x.shape[0]
         d = len(self.kernel)
         g = self.groups
@@ -266,11 +315,22 @@ class Conv(ShapedLayer):
         )
         contract = ([1, *range(2 + d, 2 + 2 * d)], [1, *range(2, 2 + d)])
         step = max(1, get_budget().conv_elements // per_sample)
+        padded = any(p != (0, 0) for p in self.pads)
+        sizes = self.in_shape[1:]
+        inner = (slice(None),) * 3 + tuple(
+            slice(lo, lo + size) for (lo, _), size in zip(self.pads, sizes, strict=True)
+        )
+        buf = None
         for s in range(0, n, step):
             xb = x[s : s + step].reshape(-1, g, cg, *self.in_shape[1:])
             nb = len(xb)
-            if any(p != (0, 0) for p in self.pads):
-                xb = np.pad(xb, ((0, 0), (0, 0), (0, 0), *self.pads))
+            if padded:  # into a zeroed buffer kept across chunks (its border stays zero)
+                if buf is None or len(buf) != nb:
+                    shape = [sz + lo + hi for (lo, hi), sz in zip(self.pads, self.in_shape[1:],
+                                                                  strict=True)]  # fmt: skip
+                    buf = np.zeros((nb, g, cg, *shape))
+                buf[inner] = xb
+                xb = buf
             win = np.lib.stride_tricks.sliding_window_view(xb, ext, axis=tuple(range(3, 3 + d)))[
                 take
             ]  # (nb, g, cg, *out_spatial, *kernel)

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.geometry.arrays import expand, pack_bits, read_only, unpack_bits
+from regionscope.geometry.arrays import expand, read_only
 from regionscope.geometry.mesh import decode_source
 from regionscope.tolerances import get_budget, get_tolerance
 
+from .corners import VertexWords, combine_words
 from .program import Op, Program
 
 __all__ = ["Evaluator", "affine_of"]
@@ -143,6 +144,52 @@ class Evaluator:
     def _prefix_registers(self) -> set[int]:
         """Registers written by the folded ops."""
         return {o.output for o in self.program.ops[: self.prefix]} | {0}
+
+    def affine_register(self, register: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(linear (dim, width), offset (width,))`` of a register that is one affine map of
+        the domain point for the ops from :attr:`prefix` on (folded, or the input itself when
+        nothing is folded); ``None`` for a register that ops from the prefix on compute."""
+        if register in self.prefix_maps:
+            return self.prefix_maps[register]
+        if register == 0 and self.prefix == 0:
+            return self.lift_linear, self.lift_offset
+        return None
+
+    def live_registers(self, index: int) -> tuple[int, ...]:
+        """Registers that ops ``[index, ...)`` read and ops before ``index`` wrote (or the
+        input): what a forward pass must hand over at op ``index``."""
+        ops = self.program.ops
+        writer = {o.output: o.index for o in ops}
+        reads = {r for o in ops[index:] for r in o.inputs}
+        return tuple(sorted(r for r in reads if writer.get(r, -1) < index))
+
+    def stored_registers(self, index: int) -> tuple[int, ...]:
+        """:meth:`live_registers` at op ``index`` that are not affine maps of the domain point
+        (those are recomputed from their map, ``2 * width`` per point, never stored)."""
+        return tuple(r for r in self.live_registers(index) if self.affine_register(r) is None)
+
+    def forward_registers(self, coords: np.ndarray, index: int) -> dict[int, np.ndarray]:
+        """The :meth:`stored_registers` at op ``index``, ``{register: (N, width)}``, in one
+        chunked forward pass from the folded prefix."""
+        ops = self.program.ops
+        wanted = self.stored_registers(index)
+        out = {r: np.empty((len(coords), self.program.register_width(r))) for r in wanted}
+        if not wanted:
+            return out
+        first = self.prefix if index >= self.prefix else 0
+        for sl in self.chunks(len(coords)):
+            if first:
+                regs = {r: coords[sl] @ lin + off for r, (lin, off) in self.prefix_maps.items()}
+            else:
+                regs = {0: self.lift(coords[sl])}
+            for o in ops[first:index]:
+                regs[o.output] = o.layer.forward(*[regs[r] for r in o.inputs])
+                for r in self.program.frees[o.index]:
+                    if r not in wanted:
+                        regs.pop(r, None)
+            for r in wanted:
+                out[r][sl] = regs[r]
+        return out
 
     def _unit_tolerances(self, corners: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
         tol = get_tolerance()
@@ -298,16 +345,11 @@ class Evaluator:
         nregions = len(region_offsets) - 1
         out = {i: np.empty((nregions, 0), dtype=np.int64) for i in wanted}
         parts: dict[int, list[np.ndarray]] = {i: [] for i in wanted}
-        stop = max(wanted, default=-1) + 1
-        step = max(1, get_budget().chunk_values // max(self.program.max_width, 1))
-        bits: dict[int, np.ndarray] = {}
-
-        def grab(op: Op, result: np.ndarray, args: list[np.ndarray]) -> None:
-            if op.index in parts:
-                bits[op.index] = op.layer.corner_bits(  # type: ignore[attr-defined]
-                    args[0], self.unit_tol[op.index]
-                )
-
+        # regions in groups whose vertices' packed bits fit the table budget: each vertex
+        # of a group is evaluated once (by forward passes of chunk_values), its bits packed
+        words = sum(-(-ops[i].out_width * 8 // 64) + 2 for i in wanted)
+        step = max(1, get_budget().table_values // max(words, 1))
+        step = max(step, get_budget().chunk_values // max(self.program.max_width, 1))
         f0 = 0
         while f0 < nregions:
             f1 = int(np.searchsorted(region_offsets, region_offsets[f0] + step, side="right")) - 1
@@ -315,34 +357,14 @@ class Evaluator:
             corners = region_vertices[region_offsets[f0] : region_offsets[f1]]
             verts, local = np.unique(corners, return_inverse=True)
             starts = region_offsets[f0:f1] - region_offsets[f0]
-            bits.clear()
-            if inputs is not None:
-                (only,) = wanted
-                bits[only] = ops[only].layer.corner_bits(  # type: ignore[attr-defined]
-                    inputs[verts], self.unit_tol[only]
-                )
-            else:
-                self.run(coords[verts], stop=stop, collect=grab)
+            packed = self._vertex_words(coords, verts, wanted, inputs, zero_units)
             sources = None
             if incidence_source is not None:
                 sources = incidence_source[region_offsets[f0] : region_offsets[f1]]
-            for i, b in bits.items():
-                layer: Any = ops[i].layer
-                at_corners = b[local]
-                if sources is not None:
-                    rows, units = _on_own_sides(sources, starts, i)
-                    layer.neutral_bits(at_corners, rows, units)
-                zero = () if zero_units is None else zero_units.get(i, ())
-                if len(zero):
-                    rows = np.repeat(np.arange(len(at_corners)), len(zero))
-                    layer.neutral_bits(at_corners, rows, np.tile(zero, len(at_corners)))
-                every = layer.every_corner(ops[i].in_width)
-                combined = np.empty((f1 - f0, b.shape[1]), dtype=bool)
-                for cols, combine in ((every, np.bitwise_and), (~every, np.bitwise_or)):
-                    if cols.any():
-                        words = combine.reduceat(pack_bits(at_corners[:, cols]), starts, axis=0)
-                        combined[:, cols] = unpack_bits(words, int(cols.sum()))
-                parts[i].append(layer.pattern_from_bits(combined))
+            for i, vw in packed.items():
+                on_sides = None if sources is None else _on_own_sides(sources, starts, i)
+                combined = combine_words(vw, local, starts, on_sides)
+                parts[i].append(ops[i].layer.pattern_from_bits(combined))  # type: ignore[attr-defined]
             f0 = f1
         for i in wanted:
             if parts[i]:
@@ -350,35 +372,37 @@ class Evaluator:
         self._settle_undetermined(out, interior)
         return out
 
-    def input_entries(self, coords: np.ndarray, index: int, columns: np.ndarray) -> np.ndarray:
-        """Op ``index``'s input at domain points, only columns ``columns[i] (k,)`` of row ``i``.
+    def _vertex_words(
+        self,
+        coords: np.ndarray,
+        verts: np.ndarray,
+        wanted: tuple[int, ...],
+        inputs: np.ndarray | None,
+        zero_units: dict[int, np.ndarray] | None,
+    ) -> dict[int, VertexWords]:
+        """The corner bits of the ops ``wanted`` at the vertices ``verts``, packed
+        (:class:`~regionscope.network.corners.VertexWords`): one forward pass per chunk of
+        vertices, or the op's ``inputs`` at the vertices when given."""
+        ops = self.program.ops
+        zero = {} if zero_units is None else zero_units
+        found: dict[int, list[VertexWords]] = {i: [] for i in wanted}
 
-        When the op before computes that input, only those entries are
-        computed (:meth:`~regionscope.network.layers.Layer.forward_entries`).
+        def grab(op: Op, result: np.ndarray, args: list[np.ndarray]) -> None:
+            if op.index in found:
+                layer: Any = op.layer
+                bits = layer.corner_bits(args[0], self.unit_tol[op.index])
+                found[op.index].append(
+                    VertexWords(layer, op.in_width, bits, zero.get(op.index))
+                )
 
-        Returns
-        -------
-        (N, k) float64
-        """
-        op = self.program.ops[index]
-        prev = self.program.ops[index - 1] if index else None
-        direct = prev is not None and prev.output == op.inputs[0] and len(prev.inputs) == 1
-        out = np.empty(columns.shape)
-        folded = self.prefix_maps.get(op.inputs[0]) if index >= self.prefix else None
-        if folded is not None:  # entries of an affine map: 2 * k per point
-            lin, off = folded
-            for sl in self.chunks(len(coords)):
-                cols = columns[sl]
-                out[sl] = off[cols] + np.einsum("nd,dnk->nk", coords[sl], lin[:, cols])
-            return out
-        for sl in self.chunks(len(coords)):
-            if direct:
-                before = self.run(coords[sl], stop=index - 1, register=prev.inputs[0])
-                out[sl] = prev.layer.forward_entries(before, columns[sl])
-            else:
-                x = self.run(coords[sl], stop=index, register=op.inputs[0])
-                out[sl] = np.take_along_axis(x, columns[sl], axis=1)
-        return out
+        if inputs is not None:
+            (only,) = wanted
+            grab(ops[only], inputs[verts], [inputs[verts]])
+        else:
+            stop = max(wanted, default=-1) + 1
+            for sl in self.chunks(len(verts)):
+                self.run(coords[verts[sl]], stop=stop, collect=grab)
+        return {i: VertexWords.join(p) for i, p in found.items() if p}
 
     def group_winners(
         self,
@@ -414,11 +438,31 @@ class Evaluator:
         else:
             if coords is None:
                 raise ValueError("group_winners needs the input x or the vertices coords")
-            columns = layer.group_columns(groups[own], self.program.ops[index].in_width)
-            vals = self.input_entries(coords[corners], index, np.maximum(columns, 0))
-            cand = layer.candidates_of(vals, columns, groups[own], self.unit_tol[index])
+            cand = self._candidates_at_corners(index, coords, corners, groups[own])
         every = np.logical_and.reduceat(cand, np.append(0, np.cumsum(sizes)[:-1]), axis=0)
         return np.where(every.any(axis=1), every.argmax(axis=1), -1)
+
+    def _candidates_at_corners(
+        self, index: int, coords: np.ndarray, corners: np.ndarray, group: np.ndarray
+    ) -> np.ndarray:
+        """``(R, k) bool``: the candidates of group ``group[i]`` of max op ``index`` at vertex
+        ``corners[i]``, its input computed once per distinct vertex, for the columns those
+        groups read only (in blocks of rows that bound the table)."""
+        layer: Any = self.program.ops[index].layer
+        in_width = self.program.ops[index].in_width
+        columns = layer.group_columns(group, in_width)
+        k = max(columns.shape[1], 1)
+        step = max(1, get_budget().chunk_values // min(in_width, 64 * k))
+        cand = np.empty(columns.shape, dtype=bool)
+        for s in range(0, len(corners), step):
+            part = slice(s, s + step)
+            cols = columns[part]
+            verts, vrow = np.unique(corners[part], return_inverse=True)
+            used, crow = np.unique(np.maximum(cols, 0), return_inverse=True)
+            sub = self.columns_at(coords[verts], index, used)
+            vals = sub[vrow.reshape(-1, 1), crow.reshape(cols.shape)]
+            cand[part] = layer.candidates_of(vals, cols, group[part], self.unit_tol[index])
+        return cand
 
     def _settle_undetermined(self, pats: dict[int, np.ndarray], interior: np.ndarray) -> None:
         """Where corners left a winner undetermined (``-1``), take the pattern inside."""
@@ -432,6 +476,28 @@ class Evaluator:
             bad = (p[rows] < 0).any(axis=1)
             p[rows[bad]] = inside[i][bad]
 
+    def columns_at(self, coords: np.ndarray, index: int, columns: np.ndarray) -> np.ndarray:
+        """Columns ``columns (k,)`` of op ``index``'s input at domain points, ``(N, k)``, in
+        chunks: from the folded map when the input is folded, from the op before when it
+        computes the input (:meth:`~regionscope.network.layers.Layer.forward_columns`),
+        else by a forward pass."""
+        op = self.program.ops[index]
+        prev = self.program.ops[index - 1] if index else None
+        direct = prev is not None and prev.output == op.inputs[0] and len(prev.inputs) == 1
+        out = np.empty((len(coords), len(columns)))
+        folded = self.prefix_maps.get(op.inputs[0]) if index >= self.prefix else None
+        if folded is not None:
+            lin, off = folded[0][:, columns], folded[1][columns]
+        for sl in self.chunks(len(coords)):
+            if folded is not None:
+                out[sl] = coords[sl] @ lin + off
+            elif direct:
+                before = self.run(coords[sl], stop=index - 1, register=prev.inputs[0])
+                out[sl] = prev.layer.forward_columns(before, columns)
+            else:
+                out[sl] = self.run(coords[sl], stop=index, register=op.inputs[0])[:, columns]
+        return out
+
     def stage_values(
         self, coords: np.ndarray, index: int, stage: int, units: slice
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -444,22 +510,10 @@ class Evaluator:
         layer: Any = op.layer
         columns, sub = layer.restrict(units, op.in_width)
         tol = self.unit_tol[index][units]
-        # when the op before computes the layer's input, ask it for the columns needed only
-        prev = self.program.ops[index - 1] if index else None
-        direct = prev is not None and prev.output == op.inputs[0] and len(prev.inputs) == 1
         out = np.empty((len(coords), units.stop - units.start))
         winners = np.empty(out.shape, dtype=np.int64) if layer.merge else None
-        folded = self.prefix_maps.get(op.inputs[0]) if index >= self.prefix else None
-        if folded is not None:
-            lin, off = folded[0][:, columns], folded[1][columns]
         for sl in self.chunks(len(coords)):
-            if folded is not None:
-                x = coords[sl] @ lin + off
-            elif direct:
-                before = self.run(coords[sl], stop=index - 1, register=prev.inputs[0])
-                x = prev.layer.forward_columns(before, columns)
-            else:
-                x = self.run(coords[sl], stop=index, register=op.inputs[0])[:, columns]
+            x = self.columns_at(coords[sl], index, columns)
             out[sl] = sub.stage_values(x, stage)
             if winners is not None:
                 winners[sl] = sub.pattern(x, None, tol)

@@ -477,6 +477,16 @@ class HardTanh(Piecewise):
         return f"HardTanh({self.min_val}, {self.max_val})"
 
 
+def _first_true(cand: np.ndarray) -> np.ndarray:
+    """``cand (N, G, k) bool`` -> ``(N, G) intp``: the first true slot (0 where none is), as
+    ``cand.argmax(axis=2)``, in ``k`` elementwise passes."""
+    out = np.zeros(cand.shape[:2], dtype=np.intp)
+    for j in range(cand.shape[2] - 1, 0, -1):
+        out[cand[:, :, j]] = j
+    out[cand[:, :, 0]] = 0
+    return out
+
+
 class MaxPool(Piecewise):
     """The maximum over each group of inputs (windowed max-pooling, maxout).
 
@@ -533,9 +543,11 @@ class MaxPool(Piecewise):
     def _gather(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
         """``(N, G, k)`` inputs of every group (or of ``units``); padding is ``-inf``."""
         groups = self.groups if units is None else self.groups[units]
+        # gathered slot-major, (N, k, G), and seen as (N, G, k): a reduction over the slots
+        # is then k elementwise passes (np.take is also several times faster than x[:, groups])
         if (groups >= 0).all():
-            return x[:, groups]
-        vals = x[:, np.maximum(groups, 0)]
+            return np.take(x, groups.T, axis=1).transpose(0, 2, 1)
+        vals = np.take(x, np.maximum(groups, 0).T, axis=1).transpose(0, 2, 1)
         vals[:, groups < 0] = -np.inf
         return vals
 
@@ -568,7 +580,7 @@ class MaxPool(Piecewise):
         self, x: np.ndarray, units: slice | None = None, tol: np.ndarray | None = None
     ) -> np.ndarray:
         # ties within the tolerance go to the first of the largest inputs
-        return self._candidates(x, tol, units).argmax(axis=2)
+        return _first_true(self._candidates(x, tol, units))
 
     def every_corner(self, width: int) -> np.ndarray:
         return np.ones(self.groups.size, dtype=bool)

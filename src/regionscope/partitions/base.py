@@ -44,6 +44,8 @@ from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Program
 from regionscope.network.serialize import model_to_arrays
 
+from .maps import compose_maps
+
 __all__ = ["PartitionBase", "pattern_hash", "FORMAT", "stats_to_json", "stats_from_json"]
 
 #: the file format written by :meth:`Partition.to_arrays`
@@ -196,10 +198,23 @@ class PartitionBase:
         >>> part.activation_patterns(1)[f]        # relu(x) on, relu(y) off
         array([ True, False])
         """
-        pats = self._all_patterns()
         if layer is None:
-            return dict(pats)
-        return pats[self._layer_index(layer, piecewise=True)]
+            return dict(self._all_patterns())
+        return self._layer_patterns(self._layer_index(layer, piecewise=True))
+
+    def _layer_patterns(self, index: int) -> np.ndarray:
+        """The pattern of piecewise op ``index``: from all patterns when known, else that
+        op's alone (the corner bits of one layer, not of every layer)."""
+        if "patterns" in self._cache:
+            return self._cache["patterns"][index]
+        key = ("pattern", index)
+        if key not in self._cache:
+            coords, rv, offsets, sources = self._corners()
+            got = self._ev.region_patterns(
+                coords, rv, offsets, self._interior(), (index,), incidence_source=sources
+            )[index]
+            self._cache[key] = read_only(got)
+        return self._cache[key]
 
     def patterns_at(self, points: Any) -> dict[int, np.ndarray]:
         """Pattern of every piecewise layer at domain points (a fresh forward pass).
@@ -288,9 +303,21 @@ class PartitionBase:
         )
         if len(sel) and (sel.min() < 0 or sel.max() >= self.num_regions):
             raise ValueError(f"regions must be in 0..{self.num_regions - 1}")
-        pats = {i: p[sel] for i, p in self._all_patterns().items() if i <= index}
+        every = self._all_patterns()
+        if index >= self._ev.prefix and len(sel) > 1:
+            # along a walk through neighbouring regions: wide linear ops by their columns
+            walk = self._walk(sel)
+            a, c = compose_maps(self._ev, index, every, sel[walk])
+            back = np.empty(len(sel), dtype=np.int64)
+            back[walk] = np.arange(len(sel))
+            return a[back], c[back]
+        pats = {i: p[sel] for i, p in every.items() if i <= index}
         lift_linear, lift_offset = self._ev.lift_linear, self._ev.lift_offset
         return self._ev.affine_maps(index, pats, lift_linear, lift_offset, num_regions=len(sel))
+
+    def _walk(self, regions: np.ndarray) -> np.ndarray:
+        """An order of ``regions`` that keeps neighbours together (positions into it)."""
+        return np.arange(len(regions))
 
     def locate(self, points: Any) -> np.ndarray:
         """Region index of each point (``-1`` outside the domain).

@@ -211,6 +211,9 @@ class Partition1D(PartitionBase):
             self._cache["patterns"] = {k: read_only(v) for k, v in pats.items()}
         return self._cache["patterns"]
 
+    def _layer_patterns(self, index: int) -> np.ndarray:
+        return self._all_patterns()[index]  # units zero along the segment: all layers at once
+
     def _vertex_coords(self) -> np.ndarray:
         return self.points[:, None]
 

@@ -26,6 +26,7 @@ from regionscope.network.program import compile_model
 from regionscope.tolerances import get_tolerance
 
 from .base import PartitionBase
+from .maps import hilbert_order
 
 __all__ = ["Partition"]
 
@@ -179,6 +180,10 @@ class Partition(PartitionBase):
 
     def _interior(self) -> np.ndarray:
         return self.centroids()
+
+    def _walk(self, regions: np.ndarray) -> np.ndarray:
+        """``regions`` in the order of their centroids along a Hilbert curve (positions)."""
+        return hilbert_order(self.centroids()[regions])
 
     def _vertex_coords(self) -> np.ndarray:
         return self.vertices

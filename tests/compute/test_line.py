@@ -1,0 +1,204 @@
+"""The 1-D driver: values carried along the points, the same pieces as a fresh forward pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import regionscope as rs
+from regionscope import compute
+from regionscope.compute.line import cut_1d
+from regionscope.errors import RegionLimitError
+from regionscope.geometry.line import cut_line, drop_unchanged
+from regionscope.network.program import compile_model
+from regionscope.partitions.linear import Partition1D
+from regionscope.testing import random_mlp
+from regionscope.tolerances import budget, get_tolerance
+
+
+def fresh_cut_1d(ev, domain, points, start):
+    """The reference: every stage's input computed afresh at the points by a forward pass
+    from the input, max layers' patterns from a second forward pass (the driver's way
+    before values were carried)."""
+    program = ev.program
+    point_tol = get_tolerance().point_rtol * domain.length
+    before = points
+    for op in program.ops[start:]:
+        layer: Any = op.layer
+        if not layer.piecewise:
+            continue
+        before = points.copy()
+        for stage in range(layer.num_stages(op.in_width)):
+            x = ev.layer_input(points[:, None], op.index)
+            z = layer.stage_values(x, stage)
+            tol = np.broadcast_to(ev.unit_tol[op.index], z.shape[1:])
+            points = cut_line(points, z, tol, point_tol)
+        if layer.merge:
+            mids = 0.5 * (points[1:] + points[:-1])
+            ends = np.arange(len(points) - 1)
+            corners = np.stack([ends, ends + 1], axis=1).reshape(-1)
+            offsets = 2 * np.arange(len(mids) + 1)
+            pat = ev.region_patterns(
+                points[:, None], corners, offsets, mids[:, None], (op.index,)
+            )[op.index]
+            points = drop_unchanged(points, pat.reshape(len(mids), -1), before)
+    return points
+
+
+def both(model, domain, input_dim):
+    ev = compute.evaluator(domain, compile_model(model, input_dim))
+    ends = np.array([domain.lo, domain.hi])
+    return ev, cut_1d(ev, domain, ends, 0), fresh_cut_1d(ev, domain, ends, 0)
+
+
+def assert_same_pieces(ev, domain, got, want):
+    """Same number of pieces, the same points up to rounding, the same patterns."""
+    assert len(got) == len(want), (got, want)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9 * domain.length)
+    mine = Partition1D(domain, got, ev).activation_patterns()
+    theirs = Partition1D(domain, want, ev).activation_patterns()
+    for i in mine:
+        np.testing.assert_array_equal(mine[i], theirs[i])
+
+
+# ------------------------------------------------------------------------ hand examples
+
+
+def test_two_relu_layers_by_hand():
+    # layer 1: units s and s - 0.5; layer 3: relu(s) - 2 relu(s - 0.5) - 0.25, which is
+    # s - 0.25 on [0, 0.5] and 0.75 - s on [0.5, 1]: zeros at 0.25 and 0.75
+    net = rs.Sequential(
+        rs.Linear([[1.0], [1.0]], [0.0, -0.5]),
+        rs.ReLU(),
+        rs.Linear([[1.0, -2.0]], [-0.25]),
+        rs.ReLU(),
+    )
+    dom = rs.Interval(-1.0, 1.0)
+    ev = compute.evaluator(dom, compile_model(net, 1))
+    got = cut_1d(ev, dom, np.array([-1.0, 1.0]), 0)
+    np.testing.assert_allclose(got, [-1.0, 0.0, 0.25, 0.5, 0.75, 1.0], atol=1e-15)
+    assert got[0] == -1.0 and got[-1] == 1.0
+
+
+def test_max_pool_drops_the_needless_cut_by_hand():
+    # max(s, 2s, 0.5): stage 0 compares s with 2s (a cut at 0), stage 1 max(s, 2s) with 0.5
+    # (2s = 0.5 at 0.25; s < 0.5 left of 0).  The winner is 0.5 on [-1, 0.25] and 2s after:
+    # the cut at 0 changes nothing and goes
+    net = rs.Sequential(
+        rs.Linear([[1.0], [2.0], [0.0]], [0.0, 0.0, 0.5]), rs.MaxPool([[0, 1, 2]])
+    )
+    dom = rs.Interval(-1.0, 1.0)
+    ev = compute.evaluator(dom, compile_model(net, 1))
+    got = cut_1d(ev, dom, np.array([-1.0, 1.0]), 0)
+    np.testing.assert_allclose(got, [-1.0, 0.25, 1.0], atol=1e-15)
+    pats = Partition1D(dom, got, ev).activation_patterns(1)
+    assert pats[:, 0].tolist() == [2, 1]
+
+
+def test_argmax_cuts_where_the_largest_logit_changes():
+    # logits s, -s, 0.5: class 1 below -0.5, class 2 in between, class 0 above 0.5
+    net = rs.Sequential(rs.Linear([[1.0], [-1.0], [0.0]], [0.0, 0.0, 0.5]), rs.Argmax())
+    dom = rs.Interval(-1.0, 1.0)
+    ev = compute.evaluator(dom, compile_model(net, 1))
+    got = cut_1d(ev, dom, np.array([-1.0, 1.0]), 0)
+    np.testing.assert_allclose(got, [-1.0, -0.5, 0.5, 1.0], atol=1e-15)
+    assert Partition1D(dom, got, ev).activation_patterns(1)[:, 0].tolist() == [1, 2, 0]
+
+
+# -------------------------------------------------------- the same as a fresh forward pass
+
+
+@pytest.mark.parametrize(
+    "model, dim",
+    [
+        (random_mlp([1, 8, 8, 8], seed=1), 1),
+        (random_mlp([4, 16, 16, 3], seed=2), 4),
+        (random_mlp([3, 12, 12, 4], seed=3, argmax=True), 3),
+        (random_mlp([3, 6, 6], seed=4, maxout=3), 3),
+        (
+            rs.Sequential(
+                rs.Linear(np.random.default_rng(5).normal(size=(6, 3))),
+                rs.ReLU(),
+                rs.Residual(
+                    rs.Sequential(
+                        rs.Linear(np.random.default_rng(6).normal(size=(6, 6))), rs.ReLU()
+                    )
+                ),
+                rs.LeakyReLU(0.1),
+                rs.Linear(np.random.default_rng(7).normal(size=(4, 6))),
+                rs.HardTanh(),
+                rs.MaxPool([[0, 1], [2, 3]]),
+            ),
+            3,
+        ),
+    ],
+    ids=["mlp-1d", "mlp-segment", "argmax", "maxout", "residual-leaky-hardtanh-pool"],
+)
+def test_same_pieces_as_a_fresh_forward_pass(model, dim):
+    rng = np.random.default_rng(dim)
+    dom = rs.Interval(-2.0, 3.0) if dim == 1 else rs.Segment(*rng.normal(size=(2, dim)))
+    ev, got, want = both(model, dom, dim)
+    assert len(got) > 3  # the networks do cut
+    assert_same_pieces(ev, dom, got, want)
+
+
+def test_any_budget_gives_the_same_pieces():
+    model = random_mlp([3, 10, 10, 10], seed=8, maxout=2)
+    dom = rs.Segment([0.0, -1.0, 2.0], [1.5, 2.0, -1.0])
+    ev, want, _ = both(model, dom, 3)
+    for memory in (64, 4096):  # nothing stored, and the layer input alone
+        with budget(memory_bytes=memory):
+            got = cut_1d(ev, dom, np.array([dom.lo, dom.hi]), 0)
+        assert_same_pieces(ev, dom, got, want)
+
+
+def test_adding_layers_continues_from_the_points():
+    first = random_mlp([2, 8, 8], seed=9)
+    second = random_mlp([8, 8, 8], seed=10, maxout=0).layers
+    dom = rs.Segment([0.3, -0.2], [-1.0, 1.7])
+    whole = rs.partition(rs.Sequential(*first.layers, *second), dom)
+    stepwise = rs.partition(first, dom).add(*second)
+    assert_same_pieces(whole._ev, dom, stepwise.points, whole.points)  # noqa: SLF001
+
+
+def test_region_limit_names_the_layer():
+    dom = rs.Interval(-1.0, 1.0)
+    ev = compute.evaluator(dom, compile_model(random_mlp([1, 16, 16], seed=11), 1))
+    with pytest.raises(RegionLimitError, match=r"layer \d"):
+        cut_1d(ev, dom, np.array([-1.0, 1.0]), 0, max_regions=2)
+
+
+def test_overflow_is_refused():
+    net = rs.Sequential(rs.Linear([[1e308], [1e308]]), rs.ReLU(), rs.Linear([[1e308, 1e308]]))
+    net = rs.Sequential(*net.layers, rs.ReLU())
+    dom = rs.Interval(1.0, 2.0)
+    ev = compute.evaluator(dom, compile_model(net, 1))
+    with pytest.raises(ValueError, match="not finite"):
+        cut_1d(ev, dom, np.array([1.0, 2.0]), 0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    depth=st.integers(1, 4),
+    width=st.integers(1, 12),
+    kind=st.sampled_from(["relu", "maxout", "argmax"]),
+    dim=st.integers(1, 5),
+)
+def test_property_same_pieces_as_a_fresh_forward_pass(seed, depth, width, kind, dim):
+    widths = [dim] + [width] * depth
+    if kind == "argmax":
+        assume(width >= 2)
+    model = random_mlp(
+        widths, seed=seed, argmax=kind == "argmax", maxout=2 if kind == "maxout" else 0
+    )
+    rng = np.random.default_rng(seed)
+    p, q = rng.normal(size=(2, dim))
+    assume(np.linalg.norm(q - p) > 1e-3)
+    dom = rs.Segment(p, q)
+    ev, got, want = both(model, dom, dim)
+    assert_same_pieces(ev, dom, got, want)

@@ -1,0 +1,91 @@
+"""Merging the needless cuts of max layers: from stored values, from computed entries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import regionscope as rs
+import regionscope.compute.driver as driver
+from regionscope.compute.merge import merge_layer
+from regionscope.geometry import Mesh
+from regionscope.network.conv import Conv, maxpool_groups
+from regionscope.network.evaluate import Evaluator
+from regionscope.network.program import compile_model
+from regionscope.testing import assert_partitions_equal, check_partition
+
+
+def small_cnn(seed: int, argmax: bool) -> rs.Sequential:
+    """conv 1->3 pad 1, ReLU, conv 3->4 pad 1, ReLU, max-pool 2, linear 36->5 (argmax)."""
+    rng = np.random.default_rng(seed)
+    layers = [
+        Conv(rng.normal(size=(3, 1, 3, 3)), 0.3 * rng.normal(size=3), in_shape=(1, 6, 6),
+             padding=1),
+        rs.ReLU(),
+        Conv(rng.normal(size=(4, 3, 3, 3)) / 3, 0.3 * rng.normal(size=4), in_shape=(3, 6, 6),
+             padding=1),
+        rs.ReLU(),
+        rs.MaxPool(maxpool_groups((4, 6, 6), kernel=2)),
+        rs.Linear(rng.normal(size=(5, 36)) / 3, 0.3 * rng.normal(size=5)),
+    ]  # fmt: skip
+    if argmax:
+        layers.append(rs.Argmax())
+    return rs.Sequential(*layers)
+
+
+def plane(seed: int, half: float = 0.2) -> rs.Plane:
+    """A window of half-width ``half`` around the middle of the plane through three points."""
+    points = np.random.default_rng(seed + 100).normal(size=(3, 36)) * 0.5
+    lo, hi = rs.Plane(points).polygon.min(axis=0), rs.Plane(points).polygon.max(axis=0)
+    (u, v) = (lo + hi) / 2
+    return rs.Plane(points, window=(u - half, u + half, v - half, v + half))
+
+
+@pytest.mark.parametrize("argmax", [False, True])
+def test_merge_from_stored_values_equals_merge_from_computed_entries(monkeypatch, argmax):
+    """The driver hands the max layer's input at the vertices to the merge (the budget is
+    ample); merging without it (the input computed at the corners) gives the same mesh."""
+    net, domain = small_cnn(3, argmax), plane(3)
+    calls = []
+
+    def both(ev, mesh, index, x, coincident, groups=None):
+        calls.append(x is not None)
+        stored = merge_layer(ev, mesh, index, x, coincident, groups)
+        computed = merge_layer(ev, mesh, index, None, coincident, groups)
+        assert stored[0].num_regions == computed[0].num_regions
+        np.testing.assert_array_equal(stored[1], computed[1])
+        np.testing.assert_array_equal(stored[0].region_offsets, computed[0].region_offsets)
+        np.testing.assert_array_equal(stored[0].region_vertices, computed[0].region_vertices)
+        return stored
+
+    monkeypatch.setattr(driver, "merge_layer", both)
+    with rs.budget(memory_bytes=1 << 30):
+        part = rs.partition(net, domain)
+    assert calls and all(calls)  # every merge got the stored values
+    assert len(calls) == 1 + argmax  # one per max layer that cut something
+    check_partition(part, n=2)
+
+
+@pytest.mark.parametrize("argmax", [False, True])
+def test_budgets_give_one_partition_on_a_cnn(argmax):
+    """Everything stored, only the layer's input stored, nothing stored (every value and
+    every merge computed again): one partition, checked against the network."""
+    net, domain = small_cnn(3, argmax), plane(3)
+    with rs.budget(memory_bytes=1 << 34):
+        ample = rs.partition(net, domain)
+    assert ample.num_regions > 50
+    for small, chunk in ((1, 3000), (16 * 2000 * 36, 1 << 22), (1 << 16, 1 << 22)):
+        with rs.budget(memory_bytes=small, chunk_values=chunk):
+            part = rs.partition(net, domain)
+        assert_partitions_equal(ample, part)
+    check_partition(ample, n=2)
+
+
+def test_a_max_layer_that_cut_nothing_is_not_merged():
+    square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    program = compile_model(rs.Sequential(rs.Linear(np.eye(2)), rs.MaxPool([[0, 1]])), 2)
+    ev = Evaluator(program, lambda u: u, square)
+    mesh = Mesh.from_polygon(square)  # no side made by layer 1
+    merged, kept = merge_layer(ev, mesh, 1, None, np.zeros((0, 2), dtype=np.int64))
+    assert merged is mesh
+    assert kept.dtype == bool and kept.all() and len(kept) == mesh.num_vertices
