@@ -312,6 +312,10 @@ def machine_info() -> dict:
 def _fmt_time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.2f} ms"
+    if seconds < 0.1:
+        return f"{seconds * 1000:.1f} ms"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.2f} s"
@@ -325,6 +329,27 @@ def _fmt_wall_cpu(summary: dict) -> str:
     return wall if "cpu_s" not in summary else f"{wall} ({_fmt_time(summary['cpu_s'])})"
 
 
+def speedup(res: dict, key: str = "time_s") -> float | None:
+    """regioncam's median ``key`` (``"time_s"`` wall, ``"cpu_s"`` CPU) over regionscope's."""
+    a = res["tools"].get("regionscope", {})
+    b = res["tools"].get("regioncam", {})
+    if key in a and key in b and a[key] > 0:
+        return b[key] / a[key]
+    return None
+
+
+def geometric_mean_speedup(results: list[dict], key: str = "time_s") -> float | None:
+    """Geometric mean of :func:`speedup` over the networks where both tools ran."""
+    ratios = [r for r in (speedup(res, key) for res in results) if r is not None and r > 0]
+    if not ratios:
+        return None
+    return float(np.exp(np.mean(np.log(ratios))))
+
+
+def _fmt_ratio(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
+
+
 def format_table(results: list[dict], tools: tuple[str, ...]) -> str:
     """Markdown table: regions, median times, speed-up, peak memory."""
     rs, rc = "regionscope", "regioncam"
@@ -336,6 +361,7 @@ def format_table(results: list[dict], tools: tuple[str, ...]) -> str:
         "regionscope time (CPU)",
         "regioncam time (CPU)",
         "speed-up",
+        "speed-up (CPU)",
         "regionscope peak RSS",
         "regioncam peak RSS",
         "regionscope memory added by the call",
@@ -356,9 +382,8 @@ def format_table(results: list[dict], tools: tuple[str, ...]) -> str:
         if "regions" in a and "regions" in b and a["regions"] != b["regions"]:
             diff = b["regions"] - a["regions"]
             regions += f" **MISMATCH {diff:+d}**"
-        speed = "-"
-        if "time_s" in a and "time_s" in b:
-            speed = f"{b['time_s'] / a['time_s']:.1f}x"
+        speed = _fmt_ratio(speedup(res, "time_s"))
+        speed_cpu = _fmt_ratio(speedup(res, "cpu_s"))
         mem_a = f"{a['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in a else "-"
         mem_b = f"{b['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in b else "-"
         row = [
@@ -369,11 +394,16 @@ def format_table(results: list[dict], tools: tuple[str, ...]) -> str:
             _fmt_wall_cpu(a),
             _fmt_wall_cpu(b),
             speed,
+            speed_cpu,
             mem_a,
             mem_b,
             f"{a['call_mb']:.1f} MB" if "call_mb" in a else "-",
             f"{b['call_mb']:.1f} MB" if "call_mb" in b else "-",
         ]
+        lines.append("| " + " | ".join(row) + " |")
+    means = [geometric_mean_speedup(results, key) for key in ("time_s", "cpu_s")]
+    if any(mean is not None for mean in means):
+        row = ["geometric mean"] + ["-"] * 5 + [_fmt_ratio(mean) for mean in means] + ["-"] * 4
         lines.append("| " + " | ".join(row) + " |")
     notes = []
     for res in results:
@@ -569,6 +599,8 @@ def main(argv: list[str] | None = None) -> int:
             "warm_up": "small network" if args.cold else "same architecture, other weights",
             "domain": "[-1, 1]^2",
             "results": results,
+            "geometric_mean_speedup": geometric_mean_speedup(results, "time_s"),
+            "geometric_mean_speedup_cpu": geometric_mean_speedup(results, "cpu_s"),
             "table_markdown": table,
         }
         args.json.write_text(json.dumps(payload, indent=1) + "\n")

@@ -27,6 +27,20 @@ def test_interleaved_pairs_against_every_pair(chords):
     assert interleaved_pairs(a, b) == want
 
 
+@pytest.mark.parametrize("ends", ["ties", "distinct"])
+def test_interleaved_pairs_of_many_chords_against_every_pair(ends):
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 64, 65, 300, 513):  # levels of the count with partial blocks
+        if ends == "ties":  # repeated ends and repeated chords, some empty
+            a = rng.integers(0, 12, n).astype(float)
+            b = a + rng.integers(-1, 10, n)
+        else:
+            a, b = np.sort(rng.uniform(0, 4, (2, n)), axis=0)
+        i, j = a[:, None], a[None, :]
+        want = np.count_nonzero((i < j) & (j < b[:, None]) & (b[:, None] < b[None, :]))
+        assert interleaved_pairs(a, b) == want
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10**6), width=st.integers(1, 60), plane=st.booleans())
 def test_the_count_is_the_one_layer_partition(seed, width, plane):

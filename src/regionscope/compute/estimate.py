@@ -10,7 +10,8 @@ for lines in general position (lines meeting three at a point make fewer).
 
 The crossings are counted from where the lines meet the domain's boundary:
 two chords of a convex polygon cross inside it exactly when their ends
-interleave along the boundary, which is counted in ``O(n log n)``.
+interleave along the boundary, which is counted in ``O(n log^2 n)`` (a merge
+sort's levels, each in a few array operations).
 """
 
 from __future__ import annotations
@@ -83,32 +84,39 @@ def interleaved_pairs(a: np.ndarray, b: np.ndarray) -> int:
     n = len(a)
     if n < 2:
         return 0
-    order = np.argsort(a, kind="stable")
+    order = np.lexsort((b, a))  # by start, then end
     a, b = a[order], b[order]
     # chords that start strictly inside chord i: a_i < a_j < b_i
     starts_inside = np.searchsorted(a, b, side="left") - np.searchsorted(a, a, side="right")
-    # of those, the ones that also end by b_i (b_j <= b_i): a dominance count, by a Fenwick
-    # tree over the ranks of b, walking the chords by decreasing a (ties in a together)
-    sorted_b = np.sort(b)
-    slot = np.searchsorted(sorted_b, b, side="left") + 1
-    upto = np.searchsorted(sorted_b, b, side="right")
-    tree = np.zeros(n + 1, dtype=np.int64)
-    nested = 0
-    hi = n
-    while hi > 0:
-        lo = int(np.searchsorted(a, a[hi - 1], side="left"))
-        for i in range(lo, hi):  # ask before inserting the chords with the same start
-            r = int(upto[i])
-            while r > 0:
-                nested += int(tree[r])
-                r -= r & -r
-        for i in range(lo, hi):
-            r = int(slot[i])
-            while r <= n:
-                tree[r] += 1
-                r += r & -r
-        hi = lo
-    return int(np.clip(starts_inside, 0, None).sum() - nested)
+    # of those, the ones that also end by b_i (a_i < a_j, b_j <= b_i): pairs i < j of this
+    # order with b_j <= b_i, less the pairs of equal chords (equal a, so not nested)
+    rank = np.searchsorted(np.sort(b), b, side="left")
+    same = np.flatnonzero((a[1:] != a[:-1]) | (b[1:] != b[:-1])) + 1
+    runs = np.diff(np.concatenate(([0], same, [n])))
+    nested = _pairs_not_increasing(rank) - int((runs * (runs - 1) // 2).sum())
+    return int(starts_inside.sum()) - nested
+
+
+def _pairs_not_increasing(rank: np.ndarray) -> int:
+    """Pairs ``i < j`` with ``rank[j] <= rank[i]`` (``rank (n,) int64`` in ``0..n-1``).
+
+    Counted level by level as in a merge sort, all blocks of a level at once:
+    at width ``w`` every element of the second half of a block of ``2 w``
+    counts the elements of the first half that are at least its rank.
+    """
+    n = len(rank)
+    pos = np.arange(n)
+    total = 0
+    w = 1
+    while w < n:
+        block = pos // (2 * w)
+        second = (pos // w) % 2 == 1
+        key = block * (n + 1) + rank
+        first_keys = np.sort(key[~second])
+        below = np.searchsorted(first_keys, key[second], side="left") - block[second] * w
+        total += int(second.sum()) * w - int(below.sum())
+        w *= 2
+    return total
 
 
 def first_layer_estimate(
@@ -127,6 +135,9 @@ def first_layer_estimate(
         return None
     op = ops[index]
     layer: Any = op.layer
+    units = layer.num_units(op.in_width)
+    if above is not None and 1 + units + units * (units - 1) // 2 <= above:
+        return None  # even if every line crossed: nothing to compute (c <= units)
     # each unit's value at the origin and the unit points: exact for the affine first stage
     if ev.prefix:
         lin, off = ev.prefix_maps[op.inputs[0]]

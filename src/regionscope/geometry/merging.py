@@ -90,8 +90,6 @@ def merge_across(
     """
     nregions = mesh.num_regions
     nverts = mesh.num_vertices
-    a = mesh.region_vertices
-    b = a[mesh.incidence_next]
     if len(i1) == 0:
         return mesh, np.arange(nregions, dtype=np.int64), np.ones(nverts, dtype=bool)
     if compiled():
@@ -99,6 +97,8 @@ def merge_across(
 
         vertices, rv, offsets, source, group, kept = kernels.merge_across(mesh, i1, i2)
         return Mesh(vertices, rv, offsets, source, mesh.num_corners), group, kept
+    a = mesh.region_vertices
+    b = a[mesh.incidence_next]
     comp = components(nregions, mesh.incidence_region[i1], mesh.incidence_region[i2])
     drop = np.zeros(len(a), dtype=bool)
     drop[i1] = True
