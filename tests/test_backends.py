@@ -1,4 +1,4 @@
-"""The backend setting, and the same partitions from NumPy and from the compiled kernels."""
+"""The backend setting, and the same partitions from NumPy, the compiled kernels and torch."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from regionscope.testing import check_partition, random_mlp, tiny_lines
 
 HAS_NUMBA = "numba" in available_backends()
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
+HAS_TORCH = "torch" in available_backends()
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 
 
 def test_backend_is_a_context_setting(monkeypatch):
@@ -66,7 +68,7 @@ def test_the_environment_sets_the_default(monkeypatch):
 def test_numba_asked_for_without_numba_names_the_extra(monkeypatch):
     monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
     monkeypatch.setattr(backends, "_numba_works", lambda: False)
-    assert available_backends() == ("numpy",)
+    assert "numba" not in available_backends()
     with pytest.raises(ImportError, match=r"regionscope\[fast\]"):
         with backend("numba"):
             pass
@@ -94,9 +96,9 @@ DOMAINS = {
 }
 
 
-def both(make_net, domain):
+def both(make_net, domain, other="numba"):
     out = []
-    for name in ("numpy", "numba"):
+    for name in ("numpy", other):
         out.append(rs.partition(make_net(), domain, backend=name))
     return out
 
@@ -155,3 +157,121 @@ def test_the_region_limit_reads_the_same():
             rs.partition(random_mlp([2, 40], 0), backend=name, max_regions=50)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+# --------------------------------------------------------------------------------------
+# the torch backend (torch on the CPU here; bench/gpu.py times a GPU)
+
+
+@pytest.fixture
+def one_torch_thread():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # small shared test machines
+    yield torch
+    torch.set_num_threads(before)
+
+
+@needs_torch
+def test_torch_backend_carries_its_device(monkeypatch):
+    import torch
+
+    monkeypatch.delenv("REGIONSCOPE_DEVICE", raising=False)
+    assert backends.get_device() is None
+    with backend("torch", device="cpu") as name:
+        assert name == get_backend() == "torch"
+        assert backends.get_device() == "cpu"
+        with backend("numpy"):
+            assert backends.get_device() is None
+        assert backends.get_device() == "cpu"
+    with backend("torch", device=torch.device("cpu")):
+        assert backends.get_device() == "cpu"
+    with backend("torch"):  # a GPU when there is one
+        assert backends.get_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert backends.get_device() is None
+    monkeypatch.setenv("REGIONSCOPE_DEVICE", "cpu")
+    with backend("torch"):  # the environment's device
+        assert backends.get_device() == "cpu"
+    monkeypatch.setenv("REGIONSCOPE_BACKEND", "torch")
+    assert get_backend() == "torch" and backends.get_device() == "cpu"
+    monkeypatch.setenv("REGIONSCOPE_DEVICE", "tpu9")
+    with pytest.raises(ValueError, match="REGIONSCOPE_DEVICE must name a torch device"):
+        backends.get_device()
+
+
+def test_auto_never_picks_torch(monkeypatch):
+    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
+    with backend("auto"):
+        assert get_backend() in ("numpy", "numba")
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    ("name", "device", "error", "match"),
+    [
+        ("numpy", "cpu", ValueError, "device is for backend 'torch' only"),
+        ("torch", "gpu0", ValueError, "device must name a torch device"),
+        ("torch", "meta", ValueError, "device must be a cpu or cuda device"),
+        ("torch", "mps", ValueError, "device must be a cpu or cuda device"),
+        ("torch", 3, TypeError, "device must be a str or a torch.device"),
+    ],
+)
+def test_bad_devices_are_refused(name, device, error, match):
+    with pytest.raises(error, match=match):
+        with backend(name, device=device):
+            pass
+
+
+@needs_torch
+def test_a_cuda_device_without_a_gpu_is_refused():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ValueError, match="not available: no CUDA GPU"):
+        with backend("torch", device="cuda"):
+            pass
+
+
+def test_torch_asked_for_without_torch_names_the_extra(monkeypatch):
+    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
+    monkeypatch.setattr(backends, "_torch_installed", lambda: False)
+    assert "torch" not in available_backends()
+    with pytest.raises(ImportError, match=r"regionscope\[torch\]"):
+        with backend("torch"):
+            pass
+    monkeypatch.setenv("REGIONSCOPE_BACKEND", "torch")
+    with pytest.raises(ImportError, match=r"regionscope\[torch\]"):
+        get_backend()
+
+
+@needs_torch
+@pytest.mark.parametrize("domain", sorted(DOMAINS))
+@pytest.mark.parametrize("net", sorted(NETWORKS))
+def test_every_network_is_cut_identically_by_torch(net, domain, one_torch_thread):
+    a, b = both(NETWORKS[net], DOMAINS[domain](), other="torch")
+    assert_same(a, b)
+    check_partition(b)
+
+
+@needs_torch
+def test_the_region_limit_reads_the_same_with_torch(one_torch_thread):
+    # the first layer passes the limit known before cutting; the second layer's cut stops
+    limit = rs.partition(random_mlp([2, 12], 0), backend="numpy").num_regions + 5
+    messages = []
+    for name in ("numpy", "torch"):
+        with pytest.raises(RegionLimitError) as info:
+            rs.partition(random_mlp([2, 12, 30], 0), backend=name, max_regions=limit)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "known before cutting" not in messages[0]
+
+
+@needs_torch
+def test_partition_takes_a_device(one_torch_thread):
+    net = NETWORKS["relu"]()
+    a = rs.partition(net, backend="numpy")
+    assert_same(a, rs.partition(net, backend="torch", device="cpu"))
+    assert_same(a, rs.partition(net, device="cpu"))  # a device alone means torch
+    with pytest.raises(ValueError, match="device is for backend 'torch' only"):
+        rs.partition(net, backend="numpy", device="cpu")

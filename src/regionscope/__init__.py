@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backends import available_backends, backend, get_backend
+from .backends import available_backends, backend, get_backend, get_device
 from .domains import Box, Interval, Plane, Polygon, Segment
 from .errors import RegionLimitError
 from .network.layers import (
@@ -76,6 +76,7 @@ __all__ = [
     "compare_with_grid",
     "estimate",
     "get_backend",
+    "get_device",
     "get_budget",
     "get_tolerance",
     "grid_patterns",

@@ -9,11 +9,17 @@ order, the same patterns.  They are compiled on first use and cached on disk
 (numba's ``cache=True``), so only the first run on a machine pays for the
 compilation.
 
+With torch installed (``pip install regionscope[torch]``), ``"torch"`` runs
+each cut after its crossed pairs on torch tensors, float64 throughout, on a
+device: ``backend("torch", device="cuda")`` (by default ``"cuda"`` when a GPU
+is available, else ``"cpu"``).  It too gives the same result, bit for bit
+(:mod:`regionscope.geometry.tensor`); it is never chosen by ``"auto"``.
+
 The backend is a context variable, like the tolerances: ``with
 backend("numpy"):`` affects only its own thread (and the tasks it starts).
 The default, ``"auto"``, is ``"numba"`` when numba can be imported and
 ``"numpy"`` otherwise; the environment variable ``REGIONSCOPE_BACKEND`` sets
-another default.
+another default (and ``REGIONSCOPE_DEVICE`` the torch backend's device).
 
 Examples
 --------
@@ -23,6 +29,8 @@ Examples
 'numpy'
 >>> get_backend() in ("numpy", "numba")
 True
+>>> get_device() is None  # the torch backend's device, when it is in force
+True
 """
 
 from __future__ import annotations
@@ -30,15 +38,25 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import importlib.util
 import os
 from collections.abc import Iterator
+from typing import Any
 
-__all__ = ["BACKENDS", "backend", "get_backend", "available_backends", "compiled"]
+__all__ = [
+    "BACKENDS",
+    "backend",
+    "get_backend",
+    "get_device",
+    "available_backends",
+    "compiled",
+]
 
 #: the names :func:`backend` accepts
-BACKENDS = ("auto", "numpy", "numba")
+BACKENDS = ("auto", "numpy", "numba", "torch")
 
 _FAST_HINT = "pip install regionscope[fast]"
+_TORCH_HINT = "pip install regionscope[torch]"
 
 
 def _check(name: object, what: str) -> str:
@@ -48,6 +66,7 @@ def _check(name: object, what: str) -> str:
 
 
 _CHOICE: contextvars.ContextVar[str] = contextvars.ContextVar("regionscope_backend", default="")
+_DEVICE: contextvars.ContextVar[str] = contextvars.ContextVar("regionscope_device", default="")
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,13 +78,47 @@ def _numba_works() -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1)
+def _torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None  # found, not imported: cheap
+
+
 def available_backends() -> tuple[str, ...]:
-    """The backends this installation can run: ``("numpy",)`` or ``("numpy", "numba")``.
+    """The backends this installation can run: ``"numpy"``, then ``"numba"`` and
+    ``"torch"`` where those are installed.
 
     >>> "numpy" in available_backends()
     True
     """
-    return ("numpy", "numba") if _numba_works() else ("numpy",)
+    return (
+        ("numpy",)
+        + (("numba",) if _numba_works() else ())
+        + (("torch",) if _torch_installed() else ())
+    )
+
+
+def _torch_device(device: Any, what: str) -> str:
+    """``device`` checked (a name or a ``torch.device``; None: a GPU if there is one)."""
+    if not _torch_installed():
+        raise ImportError(f"the torch backend needs torch: {_TORCH_HINT}")
+    import torch
+
+    if device is None or device == "":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{what} must be a str or a torch.device, got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"{what} must name a torch device, got {device!r}") from err
+    if dev.type not in ("cpu", "cuda"):  # float64 throughout: no mps
+        raise ValueError(f"{what} must be a cpu or cuda device, got {str(device)!r}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{what} {str(device)!r} is not available: no CUDA GPU here")
+    if dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ValueError(f"{what} {str(device)!r} is not available: {count} GPUs here")
+    return str(dev)
 
 
 def _default() -> str:
@@ -83,7 +136,18 @@ def get_backend() -> str:
         return "numba" if _numba_works() else "numpy"
     if choice == "numba" and not _numba_works():
         raise ImportError(f"the numba backend needs numba: {_FAST_HINT}")
+    if choice == "torch" and not _torch_installed():
+        raise ImportError(f"the torch backend needs torch: {_TORCH_HINT}")
     return choice
+
+
+def get_device() -> str | None:
+    """The torch device the geometric core runs on (``"cpu"``, ``"cuda"``, ...), or None
+    when the backend is not ``"torch"``."""
+    if get_backend() != "torch":
+        return None
+    env = os.environ.get("REGIONSCOPE_DEVICE")
+    return _DEVICE.get() or _torch_device(env, "REGIONSCOPE_DEVICE")
 
 
 def compiled() -> bool:
@@ -92,25 +156,52 @@ def compiled() -> bool:
 
 
 @contextlib.contextmanager
-def backend(name: str) -> Iterator[str]:
+def backend(name: str, device: Any = None) -> Iterator[str]:
     """Run the geometric core with the backend ``name`` inside the ``with`` block.
 
     Parameters
     ----------
-    name : {"auto", "numpy", "numba"}
+    name : {"auto", "numpy", "numba", "torch"}
         ``"numba"`` raises ``ImportError`` when numba is not installed
-        (``pip install regionscope[fast]``).
+        (``pip install regionscope[fast]``), ``"torch"`` when torch is not
+        (``pip install regionscope[torch]``).
+    device : str or torch.device, optional
+        For ``"torch"`` only: where the cuts run (``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``, ...; not ``"mps"``, which has no float64).  By default
+        ``REGIONSCOPE_DEVICE``, else ``"cuda"`` when a GPU is available, else
+        ``"cpu"``.  A CUDA device without a GPU raises ``ValueError``.
 
     Yields
     ------
     str
-        The backend in force: ``"numpy"`` or ``"numba"``.
+        The backend in force: ``"numpy"``, ``"numba"`` or ``"torch"``.
+
+    Examples
+    --------
+    >>> import regionscope as rs
+    >>> net = rs.Sequential(rs.Linear([[1.0, -1.0]], [0.0]), rs.ReLU())
+    >>> if "torch" in available_backends():
+    ...     with backend("torch", device="cpu"):
+    ...         n = rs.partition(net).num_regions
+    ... else:
+    ...     n = 2
+    >>> n
+    2
     """
     _check(name, "backend")
     if name == "numba" and not _numba_works():
         raise ImportError(f"backend('numba') needs numba: {_FAST_HINT}")
+    if device is not None and name != "torch":
+        raise ValueError(f"device is for backend 'torch' only, got backend {name!r}")
+    dev = ""
+    if name == "torch" and device is None:
+        dev = _torch_device(os.environ.get("REGIONSCOPE_DEVICE"), "REGIONSCOPE_DEVICE")
+    elif name == "torch":
+        dev = _torch_device(device, "device")
     token = _CHOICE.set(name)
+    dtoken = _DEVICE.set(dev)
     try:
         yield get_backend()
     finally:
+        _DEVICE.reset(dtoken)
         _CHOICE.reset(token)

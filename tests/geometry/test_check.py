@@ -59,3 +59,22 @@ def test_coincident_vertices_are_found():
     bad = Mesh(xy, np.array([0, 1, 2, 3]), np.array([0, 4]), np.full(4, -1), 4)
     assert any("no region's corner" in p for p in mesh_problems(bad, 1.0))
     assert any("coincide" in p for p in mesh_problems(bad, 1.0))
+
+
+def test_invalid_faces_finds_clockwise_reflex_and_repeated_corners():
+    from regionscope.geometry.check import invalid_faces
+
+    xy = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.2]], dtype=float)
+    faces = [
+        [0, 1, 2, 3],  # group 0: a convex counter-clockwise square
+        [0, 3, 2, 1],  # group 1: the same square, clockwise
+        [0, 1, 2, 4],  # group 2: a right turn at corner 4 (reflex)
+        [0, 1, 2, 1],  # group 3: corner 1 twice
+        [0, 2, 3, 0],  # group 4 (not checked): corner 0 twice
+    ]
+    corners = np.concatenate(faces)
+    offsets = np.append(0, np.cumsum([len(f) for f in faces]))
+    group = np.arange(5)
+    check = np.array([True, True, True, True, False])
+    assert invalid_faces(group, offsets, corners, xy, check).tolist() == [1, 2, 3]
+    assert len(invalid_faces(group, offsets, corners, xy, np.zeros(5, bool))) == 0

@@ -71,6 +71,19 @@ def test_a_worker_without_the_callers_backend_runs_its_own(monkeypatch):
     assert with_settings(settings, rs.get_backend) == "numpy"
 
 
+def test_the_torch_device_travels_and_a_missing_one_falls_back():
+    torch = pytest.importorskip("torch")
+    from regionscope.backends import get_device
+
+    with rs.backend("torch", device="cpu"):
+        settings = snapshot_settings()
+    assert settings["backend"] == {"name": "torch", "device": "cpu"}
+    assert str(with_settings(settings, get_device)) == "cpu"
+    if not torch.cuda.is_available():  # asked for a GPU this worker does not have
+        away = {**settings, "backend": {"name": "torch", "device": "cuda"}}
+        assert str(with_settings(away, get_device)) == "cpu"
+
+
 def test_interrupt_cancels_what_is_left(cluster):
     done: list[int] = []
 

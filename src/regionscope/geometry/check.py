@@ -29,12 +29,12 @@ import math
 import numpy as np
 
 from regionscope.errors import InvalidMeshError
-from regionscope.tolerances import AREA_RTOL, CONVEX_RTOL
+from regionscope.tolerances import AREA_RTOL, CONVEX_RTOL, FACE_TURN_RTOL
 
-from .arrays import changes, lexsort2
+from .arrays import changes, expand, lexsort2
 from .mesh import BOUNDARY, Mesh
 
-__all__ = ["check_mesh", "mesh_problems"]
+__all__ = ["check_mesh", "mesh_problems", "invalid_faces"]
 
 
 def mesh_problems(mesh: Mesh, domain_area: float) -> list[str]:
@@ -110,3 +110,48 @@ def check_mesh(mesh: Mesh, domain_area: float, where: str = "") -> None:
     if problems:
         at = f"after {where}: " if where else ""
         raise InvalidMeshError(at + "; ".join(problems))
+
+
+def invalid_faces(
+    group: np.ndarray,
+    offsets: np.ndarray,
+    corners: np.ndarray,
+    xy: np.ndarray,
+    check: np.ndarray,
+) -> np.ndarray:
+    """Groups (old regions, only those with ``check[group]``) with a new face that is not a
+    convex counter-clockwise polygon.
+
+    Faces traced from a consistent arrangement turn left at every corner,
+    have positive area and pass each vertex once; the faces of a group always
+    add up to its area (every half-edge is used once), so a face traced
+    wrongly shows up as a right turn, a non-positive area or a repeated
+    corner.
+    """
+    faces = check[group].nonzero()[0]
+    if len(faces) == 0:
+        return faces
+    own, k = expand(np.diff(offsets)[faces])
+    corners = corners[offsets[faces][own] + k]
+    group = group[faces]
+    offsets = np.append(0, np.cumsum(np.diff(offsets)[faces]))
+    sizes = np.diff(offsets)
+    base = np.repeat(xy[corners[offsets[:-1]]], sizes, axis=0)
+    nxt = np.arange(1, len(corners) + 1)
+    nxt[offsets[1:] - 1] = offsets[:-1]
+    p = xy[corners] - base
+    q = xy[corners[nxt]] - base
+    area = np.add.reduceat(p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0], offsets[:-1])
+    a = q - p  # side leaving each corner
+    b = a[nxt]  # the next side
+    turn = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    scale = np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1]) * np.sqrt(
+        b[:, 0] * b[:, 0] + b[:, 1] * b[:, 1]
+    )
+    right = np.logical_or.reduceat(turn < -FACE_TURN_RTOL * scale, offsets[:-1])
+    face = np.repeat(np.arange(len(sizes)), sizes)
+    o = lexsort2(corners, face)
+    repeated = (face[o][1:] == face[o][:-1]) & (corners[o][1:] == corners[o][:-1])
+    bad_face = (area <= 0) | right
+    bad_face[face[o][1:][repeated]] = True
+    return np.unique(group[bad_face])

@@ -45,21 +45,23 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 
-from regionscope.backends import compiled
+from regionscope.backends import compiled, get_device
 from regionscope.errors import InvalidMeshError, RegionLimitError
 from regionscope.tolerances import FACE_TURN_RTOL, NEAR_FACTOR, get_budget
 
 from .arrays import (
     exclusive_cumsum,
     expand,
-    lexsort2,
     pack_bits,
     unpack_bits,
 )
+from .check import invalid_faces
 from .chords import (
     ChordPaths,
     Chords,
@@ -120,9 +122,7 @@ def _interpolate(
     if len(src) == 0:
         return values
     if values.ndim == 2 and values.dtype == np.float64 and compiled():
-        from .kernels import interp
-
-        return interp.interpolate(values, src, dst, weight)
+        return _kernels().interp.interpolate(values, src, dst, weight)
     out = np.empty((n_old + len(src), *values.shape[1:]), dtype=values.dtype)
     out[:n_old] = values
     # two passes: vertices on old sides mix old vertices; crossings mix those
@@ -180,11 +180,29 @@ def crossed_pairs(
     >>> crossed_pairs(values, np.zeros(2), np.array([0, 1, 2]), np.array([0, 3]))
     (array([0]), array([0]))
     """
-    if compiled():
-        from .kernels import load_all, pairs
+    return _crossed_pairs(values, unit_tol, rv, offsets, active, compiled())
 
-        load_all()
-        return pairs.crossed_pairs(values, unit_tol, rv, offsets, active)
+
+@functools.cache
+def _kernels() -> ModuleType:
+    """The compiled kernels, every one loaded (the first call compiles or loads them)."""
+    from . import kernels
+
+    kernels.load_all()
+    return kernels
+
+
+def _crossed_pairs(
+    values: np.ndarray,
+    unit_tol: np.ndarray,
+    rv: np.ndarray,
+    offsets: np.ndarray,
+    active: np.ndarray | None,
+    fast: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`crossed_pairs`, by the compiled kernel when ``fast``."""
+    if fast:
+        return _kernels().pairs.crossed_pairs(values, unit_tol, rv, offsets, active)
     n = values.shape[1]
     nregions = len(offsets) - 1
     words = -(-n // 64)
@@ -408,51 +426,6 @@ def _cut_one_by_one(
     return CutResult(cur, chords, parent, tuple(blocks), np.concatenate(coincident))
 
 
-def _invalid_faces(
-    group: np.ndarray,
-    offsets: np.ndarray,
-    corners: np.ndarray,
-    xy: np.ndarray,
-    check: np.ndarray,
-) -> np.ndarray:
-    """Groups (old regions, only those with ``check[group]``) with a new face that is not a
-    convex counter-clockwise polygon.
-
-    Faces traced from a consistent arrangement turn left at every corner,
-    have positive area and pass each vertex once; the faces of a group always
-    add up to its area (every half-edge is used once), so a face traced
-    wrongly shows up as a right turn, a non-positive area or a repeated
-    corner.
-    """
-    faces = check[group].nonzero()[0]
-    if len(faces) == 0:
-        return faces
-    own, k = expand(np.diff(offsets)[faces])
-    corners = corners[offsets[faces][own] + k]
-    group = group[faces]
-    offsets = np.append(0, np.cumsum(np.diff(offsets)[faces]))
-    sizes = np.diff(offsets)
-    base = np.repeat(xy[corners[offsets[:-1]]], sizes, axis=0)
-    nxt = np.arange(1, len(corners) + 1)
-    nxt[offsets[1:] - 1] = offsets[:-1]
-    p = xy[corners] - base
-    q = xy[corners[nxt]] - base
-    area = np.add.reduceat(p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0], offsets[:-1])
-    a = q - p  # side leaving each corner
-    b = a[nxt]  # the next side
-    turn = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    scale = np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1]) * np.sqrt(
-        b[:, 0] * b[:, 0] + b[:, 1] * b[:, 1]
-    )
-    right = np.logical_or.reduceat(turn < -FACE_TURN_RTOL * scale, offsets[:-1])
-    face = np.repeat(np.arange(len(sizes)), sizes)
-    o = lexsort2(corners, face)
-    repeated = (face[o][1:] == face[o][:-1]) & (corners[o][1:] == corners[o][:-1])
-    bad_face = (area <= 0) | right
-    bad_face[face[o][1:][repeated]] = True
-    return np.unique(group[bad_face])
-
-
 def _cut_once(
     mesh: Mesh,
     values: np.ndarray,
@@ -466,18 +439,26 @@ def _cut_once(
     """All steps once; returns the result and the old regions whose faces came out invalid."""
     nregions = mesh.num_regions
     nverts = mesh.num_vertices
-    pair_region, pair_unit = crossed_pairs(
-        values, unit_tol, mesh.region_vertices, mesh.region_offsets, active
+    fast = compiled()
+    pair_region, pair_unit = _crossed_pairs(
+        values, unit_tol, mesh.region_vertices, mesh.region_offsets, active, fast
     )
     if pair_filter is not None and len(pair_region):
         keep = pair_filter(pair_region, pair_unit)
         pair_region, pair_unit = pair_region[keep], pair_unit[keep]
     if len(pair_region) == 0:
         return CutResult(mesh, 0, np.arange(nregions), ()), np.zeros(0, np.int64)
-    if compiled():
+    if fast:
         return _cut_once_compiled(
             mesh, values, unit_tol, unit_codes, point_tol, max_regions, pair_region, pair_unit
         )
+    device = get_device()
+    if device is not None:  # the torch backend (regionscope.geometry.tensor), the same result
+        from .tensor import cut_once
+
+        fields, bad = cut_once(mesh, values, unit_tol, unit_codes, point_tol, max_regions,
+                               pair_region, pair_unit, device)  # fmt: skip
+        return CutResult(*fields), bad
     ends = chord_ends(mesh, values, unit_tol, pair_region, pair_unit)
     points, at = edge_points(ends, mesh.vertices, point_tol, values, unit_tol)
     chords = make_chords(ends, at, unit_codes, mesh)
@@ -504,7 +485,7 @@ def _cut_once(
     )
     invalid = np.zeros(0, dtype=np.int64)
     if len(risky):
-        invalid = _invalid_faces(f_group, f_off, f_vert, new_vertices, np.isin(t_regions, risky))
+        invalid = invalid_faces(f_group, f_off, f_vert, new_vertices, np.isin(t_regions, risky))
     bad = np.unique(np.concatenate([t_regions[invalid], near, points.near_regions]))
     # untouched regions first, in order, then the new faces
     kept = (~touched).nonzero()[0]
@@ -540,8 +521,7 @@ def _cut_once_compiled(
     pair_unit: np.ndarray,
 ) -> tuple[CutResult, np.ndarray]:
     """``_cut_once`` from the crossed pairs on, by the compiled kernels (the same result)."""
-    from .kernels import cut as kernels
-
+    kernels = _kernels().cut
     out = kernels.cut_once(
         mesh, values, unit_tol, unit_codes, point_tol, NEAR_FACTOR * point_tol, FACE_TURN_RTOL,
         get_budget().table_values, max_regions, pair_region, pair_unit,

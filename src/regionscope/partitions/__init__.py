@@ -58,6 +58,7 @@ def partition(
     until: str | None = None,
     decision: bool = False,
     backend: str | None = None,
+    device: Any = None,
 ) -> Partition | Partition1D:
     """Cut a domain into the activation regions of a network, exactly.
 
@@ -91,11 +92,15 @@ def partition(
         network, unless it ends in one): every region then has one class.
         Off by default, so that region counts are those of the activation
         regions.  :meth:`Partition.with_decision` does the same afterwards.
-    backend : {"auto", "numpy", "numba"}, optional
+    backend : {"auto", "numpy", "numba", "torch"}, optional
         Which implementation cuts (:func:`regionscope.backends.backend`); by
         default the one in force, ``"auto"``: numba's compiled kernels when
         numba is installed (``pip install regionscope[fast]``), else NumPy.
-        Both give exactly the same partition.
+        ``"torch"`` runs the cuts on torch tensors on ``device``.  All give
+        exactly the same partition.
+    device : str or torch.device, optional
+        For the torch backend: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; given
+        alone, it means ``backend="torch"``.  By default a GPU when there is one.
 
     Returns
     -------
@@ -126,8 +131,10 @@ def partition(
     >>> rs.partition(net, rs.Box(1.0), backend="numpy").num_regions
     2
     """
+    if device is not None and backend is None:
+        backend = "torch"
     if backend is not None:
-        with backends.backend(backend):
+        with backends.backend(backend, device=device):
             return partition(
                 model, domain, progress=progress, max_regions=max_regions, until=until,
                 decision=decision,

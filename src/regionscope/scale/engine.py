@@ -54,33 +54,45 @@ def snapshot_settings() -> dict[str, dict[str, Any]]:
     >>> import regionscope as rs
     >>> with rs.backend("numpy"):
     ...     snapshot_settings()["backend"]
-    {'name': 'numpy'}
+    {'name': 'numpy', 'device': None}
     """
     import dataclasses
 
-    from regionscope.backends import get_backend
+    from regionscope.backends import get_backend, get_device
     from regionscope.tolerances import get_budget, get_tolerance
 
+    device = get_device()
     return {
         "tolerance": dataclasses.asdict(get_tolerance()),
         "budget": dataclasses.asdict(get_budget()),
-        "backend": {"name": get_backend()},
+        "backend": {"name": get_backend(), "device": None if device is None else str(device)},
     }
 
 
 def with_settings(settings: Mapping[str, Mapping[str, Any]], fn: Callable[..., Any], *args: Any):
     """Call ``fn(*args)`` under the settings of :func:`snapshot_settings`.
 
-    A worker that cannot run the caller's backend (numba not installed there)
-    runs the NumPy reference: every backend gives the same partition.
+    A worker that cannot run the caller's backend (numba or torch not
+    installed there) runs the NumPy reference, and one without the caller's
+    device (no GPU there) runs the torch backend on its own default device:
+    every backend gives the same partition.
     """
     from regionscope.backends import available_backends, backend
     from regionscope.tolerances import budget, tolerance
 
-    name = settings.get("backend", {}).get("name", "auto")
+    spec = settings.get("backend", {})
+    name, device = spec.get("name", "auto"), spec.get("device")
     if name not in available_backends():
-        name = "numpy"
-    with tolerance(**settings["tolerance"]), budget(**settings["budget"]), backend(name):
+        name, device = "numpy", None
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(backend(name, device=device))
+        except ValueError:  # that device is not on this worker
+            stack.enter_context(backend(name))
+        stack.enter_context(tolerance(**settings["tolerance"]))
+        stack.enter_context(budget(**settings["budget"]))
         return fn(*args)
 
 
