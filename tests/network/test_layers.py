@@ -100,3 +100,15 @@ def test_errors_inside_a_layer_name_it():
     notes = getattr(info.value, "__notes__", None)
     if notes is not None:  # Python >= 3.11 records where it happened
         assert any("layer 1 (1: Broken)" in n and "(3, 2)" in n for n in notes)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_magnitude_is_the_absolute_layer_and_bounds_the_output(bias):
+    from regionscope.network.layers import Layer
+
+    rng = np.random.default_rng(3)
+    layer = rs.Linear(rng.normal(size=(6, 4)), rng.normal(size=6) if bias else None)
+    x = rng.normal(size=(50, 4))
+    mags = layer.magnitude(np.abs(x))
+    assert np.array_equal(mags, Layer.magnitude(layer, np.abs(x)))  # the generic rule, bitwise
+    assert (np.abs(layer.forward(x)) <= mags * (1 + 1e-12)).all()
