@@ -1,0 +1,84 @@
+"""The CIFAR-shaped CNN of ``real_networks.py`` on windows of the shifted-patch plane.
+
+The plane through a photograph patch and its two 1-pixel shifts is too large to
+partition whole on a small machine (its first ReLU layer alone makes 1.8 M
+regions); windows of half-width ``w`` around the plane's centre show how the
+whole network's cost grows with the regions.  For each ``w``: the regions and the
+CPU seconds up to the first ReLU, up to the second, and for the whole network
+(with each piecewise layer's seconds), the process's peak memory, then the
+CPU seconds and peak memory of the whole partition's ``affine_maps()``, and
+their largest error against the float64 torch model at 2 000 centroids.
+
+    python bench/cnn_windows.py 0.1 0.2
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import real_networks as rn  # noqa: E402
+
+
+def _peak_gb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
+
+
+def main(widths: list[float]) -> None:
+    import torch
+
+    import regionscope as rs
+    from regionscope.network.torch_import import convert
+
+    torch.set_num_threads(1)
+    data = rn.sample_patches(0)
+    model = rn.cifar_cnn(0)
+    shape = (3, rn.PATCH, rn.PATCH)
+    nets = {name: convert(model, shape, until=name) for name in ("relu1", "relu2")}
+    nets["all"] = convert(model, shape)
+    full = rs.Plane(data["shift"])
+    cx, cy = (full.polygon.min(axis=0) + full.polygon.max(axis=0)) / 2
+    ref = model.double()
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return ref(torch.from_numpy(x.reshape(len(x), *shape))).numpy()
+
+    for w in widths:
+        plane = rs.Plane(data["shift"], window=(cx - w, cx + w, cy - w, cy + w))
+        row: dict = {"half_width": w}
+        for name, net in nets.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            part = rs.partition(net, plane, max_regions=50_000_000)
+            row[name] = {
+                "regions": int(part.num_regions),
+                "cpu_s": round(time.process_time() - cpu, 2),
+                "wall_s": round(time.perf_counter() - wall, 2),
+                "layer_wall_s": {
+                    str(k): round(v, 2) for k, v in part.timings["layer_seconds"].items()
+                },
+            }
+        row["peak_rss_gb"] = _peak_gb()
+        cpu = time.process_time()
+        linear, offset = part.affine_maps()
+        row["affine_maps_cpu_s"] = round(time.process_time() - cpu, 2)
+        row["peak_rss_gb_after_maps"] = _peak_gb()
+        # the model at 2 000 centroids, in batches (its activations are 200 KB per input)
+        u = part.centroids()
+        keep = np.random.default_rng(0).permutation(len(u))[:2000]
+        got = np.einsum("fij,fj->fi", linear[keep], u[keep]) + offset[keep]
+        x = plane.lift(u[keep])
+        want = np.concatenate([forward(x[i : i + 250]) for i in range(0, len(x), 250)])
+        row["affine_error"] = float(np.abs(got - want).max() / max(1.0, np.abs(want).max()))
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main([float(a) for a in sys.argv[1:]] or [0.1, 0.2])
