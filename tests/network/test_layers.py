@@ -112,3 +112,24 @@ def test_linear_magnitude_is_the_absolute_layer_and_bounds_the_output(bias):
     mags = layer.magnitude(np.abs(x))
     assert np.array_equal(mags, Layer.magnitude(layer, np.abs(x)))  # the generic rule, bitwise
     assert (np.abs(layer.forward(x)) <= mags * (1 + 1e-12)).all()
+
+
+@pytest.mark.parametrize("make", ["maxpool", "argmax"])
+def test_max_stage_values_are_the_gaps_of_the_running_maximum(make):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(7, 6))
+    if make == "maxpool":
+        groups = [[0, 3, 5], [1, 2, -1], [4, -1, -1], [5, 0, 2]]
+        layer = rs.MaxPool(groups)
+    else:
+        groups = [list(range(6))]
+        layer = rs.Argmax()
+    for stage in range(layer.num_stages(6)):
+        got = layer.stage_values(x, stage)
+        for g, members in enumerate(groups):
+            for n in range(len(x)):
+                if members[stage + 1] < 0:  # a short group: nothing to cut at this stage
+                    want = 1.0
+                else:
+                    want = max(x[n, m] for m in members[: stage + 1]) - x[n, members[stage + 1]]
+                assert got[n, g] == want

@@ -544,9 +544,11 @@ class MaxPool(Piecewise):
         self.groups = table
         self.sizes = valid.sum(axis=1)
 
-    def _gather(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
-        """``(N, G, k)`` inputs of every group (or of ``units``); padding is ``-inf``."""
+    def _gather(self, x: np.ndarray, units: slice | None = None, slots: int = 0) -> np.ndarray:
+        """``(N, G, k)`` inputs of every group (or of ``units``; the first ``slots`` of each
+        if given); padding is ``-inf``."""
         groups = self.groups if units is None else self.groups[units]
+        groups = groups[:, :slots] if slots else groups
         # gathered slot-major, (N, k, G), and seen as (N, G, k): a reduction over the slots
         # is then k elementwise passes (np.take is also several times faster than x[:, groups])
         if (groups >= 0).all():
@@ -570,8 +572,8 @@ class MaxPool(Piecewise):
         return int(self.groups.shape[0])
 
     def stage_values(self, x: np.ndarray, stage: int, units: slice | None = None) -> np.ndarray:
-        vals = self._gather(x, units)
         k = stage + 1
+        vals = self._gather(x, units, slots=k + 1)  # the slots this stage reads
         out = vals[:, :, :k].max(axis=2) - vals[:, :, k]
         # groups shorter than k + 1 have nothing to cut at this stage
         return np.where(np.isfinite(out), out, 1.0)
@@ -725,8 +727,8 @@ class Argmax(MaxPool):
     def num_units(self, in_width: int) -> int:
         return 1
 
-    def _gather(self, x: np.ndarray, units: slice | None = None) -> np.ndarray:
-        return x[:, None, :]
+    def _gather(self, x: np.ndarray, units: slice | None = None, slots: int = 0) -> np.ndarray:
+        return x[:, None, :slots] if slots else x[:, None, :]
 
     def every_corner(self, width: int) -> np.ndarray:
         return np.ones(width, dtype=bool)
