@@ -670,6 +670,17 @@ def _merge_needless(
                 merged.num_corners)
 
 
+def _finished(
+    mesh: Mesh, groups: int, max_regions: int, report: Callable[[Mesh, int], None] | None
+) -> Mesh:
+    """The end of a layer: ``groups`` more reported done, and the region limit checked."""
+    if report is not None:
+        report(mesh, groups)
+    if mesh.num_regions > max_regions:
+        raise RegionLimitError(mesh.num_regions, max_regions)
+    return mesh
+
+
 def _cut_envelopes(
     ev: Evaluator,
     mesh: Mesh,
@@ -729,11 +740,7 @@ def _cut_envelopes(
     mesh = _merge_needless(mesh, op, table, affine, edges, np.concatenate(coincident), tol)
     if not _valid_after_merge(mesh):
         return None
-    if report is not None:
-        report(mesh, len(table) - reported)
-    if mesh.num_regions > max_regions:
-        raise RegionLimitError(mesh.num_regions, max_regions)
-    return mesh
+    return _finished(mesh, len(table) - reported, max_regions, report)
 
 
 def cut_windowed(
@@ -812,11 +819,7 @@ def _cut_plain(
             mesh = res.mesh
             g0 = g1
     mesh, _ = merge_layer(ev, mesh, index, None, np.concatenate(coincident))
-    if report is not None:
-        report(mesh, ngroups)
-    if mesh.num_regions > max_regions:
-        raise RegionLimitError(mesh.num_regions, max_regions)
-    return mesh
+    return _finished(mesh, ngroups, max_regions, report)
 
 
 def _cut_blocks(
