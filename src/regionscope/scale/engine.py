@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -84,8 +85,6 @@ def with_settings(settings: Mapping[str, Mapping[str, Any]], fn: Callable[..., A
     name, device = spec.get("name", "auto"), spec.get("device")
     if name not in available_backends():
         name, device = "numpy", None
-    import contextlib
-
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(backend(name, device=device))

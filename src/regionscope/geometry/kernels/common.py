@@ -261,16 +261,7 @@ def sort_runs(key, idx, starts, lower, upper):
         lo = starts[r]
         hi = starts[r + 1]
         if hi - lo <= 16:
-            for i in range(lo + 1, hi):
-                k = key[i]
-                v = idx[i]
-                j = i - 1
-                while j >= lo and (key[j] > k or (key[j] == k and idx[j] > v)):
-                    key[j + 1] = key[j]
-                    idx[j + 1] = idx[j]
-                    j -= 1
-                key[j + 1] = k
-                idx[j + 1] = v
+            _insertion(key, idx, lo, hi)
         elif hi - lo <= 32 or not upper > lower:
             _quicksort(key, idx, lo, hi)
         else:
