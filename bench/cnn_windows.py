@@ -10,10 +10,17 @@ CPU seconds and peak memory of the whole partition's ``affine_maps()``, and
 their largest error against the float64 torch model at 2 000 centroids.
 
     python bench/cnn_windows.py 0.1 0.2
+    python bench/cnn_windows.py 0.1 0.2 --device cuda   # the cuts on a GPU (torch backend)
+
+With ``--device``, each window is also partitioned with the default backend
+first (NumPy or numba, on the CPU), and the two partitions are checked to be the
+same; the row then holds both times.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
 import os
 import resource
@@ -31,7 +38,7 @@ def _peak_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
 
 
-def main(widths: list[float]) -> None:
+def main(widths: list[float], device: str | None = None) -> None:
     import torch
 
     import regionscope as rs
@@ -51,12 +58,22 @@ def main(widths: list[float]) -> None:
         with torch.no_grad():
             return ref(torch.from_numpy(x.reshape(len(x), *shape))).numpy()
 
+    def on_device():
+        return rs.backend("torch", device=device) if device else contextlib.nullcontext()
+
     for w in widths:
         plane = rs.Plane(data["shift"], window=(cx - w, cx + w, cy - w, cy + w))
-        row: dict = {"half_width": w}
+        row: dict = {"half_width": w, "backend": rs.get_backend(), "device": device}
+        if device:
+            cpu, wall = time.process_time(), time.perf_counter()
+            host = rs.partition(nets["all"], plane, max_regions=50_000_000)
+            row["host"] = {"regions": int(host.num_regions),
+                           "cpu_s": round(time.process_time() - cpu, 2),
+                           "wall_s": round(time.perf_counter() - wall, 2)}  # fmt: skip
         for name, net in nets.items():
             cpu, wall = time.process_time(), time.perf_counter()
-            part = rs.partition(net, plane, max_regions=50_000_000)
+            with on_device():
+                part = rs.partition(net, plane, max_regions=50_000_000)
             row[name] = {
                 "regions": int(part.num_regions),
                 "cpu_s": round(time.process_time() - cpu, 2),
@@ -66,6 +83,11 @@ def main(widths: list[float]) -> None:
                 },
             }
         row["peak_rss_gb"] = _peak_gb()
+        if device:
+            a, b = host.to_arrays(), part.to_arrays()
+            row["same_as_host"] = sorted(a) == sorted(b) and all(
+                np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a if k != "stats"
+            )
         cpu = time.process_time()
         linear, offset = part.affine_maps()
         row["affine_maps_cpu_s"] = round(time.process_time() - cpu, 2)
@@ -81,4 +103,8 @@ def main(widths: list[float]) -> None:
 
 
 if __name__ == "__main__":
-    main([float(a) for a in sys.argv[1:]] or [0.1, 0.2])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("widths", nargs="*", type=float, default=[0.1, 0.2])
+    parser.add_argument("--device", default=None, help="run the cuts on this torch device")
+    args = parser.parse_args()
+    main(args.widths, args.device)

@@ -78,7 +78,9 @@ def same_partition(a, b) -> bool:
     )
 
 
-def one_layer(width: int, device: str, repeat: int, check_width: int) -> list[dict]:
+def one_layer(
+    width: int, device: str, repeat: int, check_width: int, partition_width: int | None = None
+) -> list[dict]:
     """The ``[2, width]`` arrangement: the cut alone, then the whole partition."""
     import regionscope as rs
     from regionscope.geometry.cutting import cut
@@ -110,6 +112,9 @@ def one_layer(width: int, device: str, repeat: int, check_width: int) -> list[di
         row = {"case": f"cut [2,{width}]", "backend": "numpy", "regions": res_n.mesh.num_regions}
         rows.append(row | {"wall_s": wall, "cpu_s": cpu, "regions_per_s": regions / wall})
         rows[-1]["identical"] = rows[-2]["identical"] = same_cut(res_n, res_t)
+    if partition_width is not None and partition_width != width:
+        net = suite.Net(f"2-{partition_width}", (2, partition_width))
+        weight, bias = suite.draw_weights(net, seed=0)[0]
     model = suite.regionscope_model(net, [(weight, bias)])
 
     def part():
@@ -117,7 +122,7 @@ def one_layer(width: int, device: str, repeat: int, check_width: int) -> list[di
             return rs.partition(model, rs.Box(h), max_regions=10**9)
 
     p, wall, cpu = timed(part, device, repeat)
-    row = {"case": f"partition [2,{width}]", "backend": f"torch/{device}"}
+    row = {"case": f"partition [2,{weight.shape[0]}]", "backend": f"torch/{device}"}
     rows.append(row | {"regions": p.num_regions, "wall_s": wall, "cpu_s": cpu,
                        "regions_per_s": p.num_regions / wall})  # fmt: skip
     return rows
@@ -167,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=8192, help="lines of the one-layer case")
     parser.add_argument("--check-width", type=int, default=2048,
                         help="check against NumPy up to this many lines")  # fmt: skip
+    parser.add_argument("--partition-width", type=int, default=None,
+                        help="lines of the whole-partition case (default: --width)")  # fmt: skip
     parser.add_argument("--repeat", type=int, default=3, help="timed runs (best is kept)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--skip-suite", action="store_true")
@@ -183,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         name = f"CPU, {torch.get_num_threads()} torch threads"
     print(f"torch {torch.__version__} on {device} ({name})", flush=True)
-    rows = one_layer(args.width, device, args.repeat, args.check_width)
+    rows = one_layer(args.width, device, args.repeat, args.check_width, args.partition_width)
     print(table(rows), flush=True)
     if not args.skip_suite:
         rows += the_suite(device, args.repeat, args.only)
