@@ -8,8 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import regionscope as rs
+from regionscope.geometry import BOUNDARY, encode_source
 from regionscope.geometry.arrays import pack_bits, unpack_bits
-from regionscope.network.corners import combine_corners, side_blocks
+from regionscope.network.corners import (
+    combine_corners,
+    on_own_sides,
+    plain_sides,
+    side_blocks,
+    side_pattern,
+)
 from regionscope.network.layers import HardTanh, LeakyReLU, MaxPool, ReLU
 from regionscope.testing import random_mlp
 
@@ -118,3 +125,44 @@ def test_region_patterns_match_the_decided_patterns_inside(widths):
     for i, p in pats.items():
         decided = sure[i]
         np.testing.assert_array_equal(p[decided], inside[i][decided])
+
+
+def test_corners_on_their_units_sides_by_hand():
+    # a square (corners 0..3, side k leaves corner k) and a triangle (corners 4..6)
+    sources = np.array([
+        encode_source(2, 5), BOUNDARY, encode_source(3, 1), encode_source(2, 7),
+        encode_source(2, 9), encode_source(2, 9), BOUNDARY,
+    ])  # fmt: skip
+    corner, unit = on_own_sides(sources, np.array([0, 4]), 2)
+    got = sorted(zip(corner.tolist(), unit.tolist(), strict=True))
+    # a side by op 2 puts both its ends on that unit: the corner it leaves and the next one
+    assert got == [(0, 5), (0, 7), (1, 5), (3, 7), (4, 9), (5, 9), (5, 9), (6, 9)]
+    corner, unit = on_own_sides(sources, np.array([0, 4]), 3)
+    assert sorted(zip(corner.tolist(), unit.tolist(), strict=True)) == [(2, 1), (3, 1)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["relu", "leaky"]))
+def test_property_side_pattern_is_the_side_bits_combined(seed, which):
+    rng = np.random.default_rng(seed)
+    layer = ReLU() if which == "relu" else LeakyReLU(0.2)
+    assert plain_sides(layer)
+    n, nverts, nregions = 7, 12, 9
+    tol = rng.uniform(0.5, 2.0, size=n) * 1e-9
+    # values far out, inside the band, leaning by more or less than noise, and exact zeros
+    scale = rng.choice([1.0, 1e-9, 1e-12, 0.0], size=(nverts, n))
+    z = rng.normal(size=(nverts, n)) * scale
+    sizes = rng.integers(2, 5, size=nregions)
+    local = rng.integers(0, nverts, size=int(sizes.sum()))
+    starts = np.append(0, np.cumsum(sizes)[:-1])
+    k = int(rng.integers(0, 12))
+    on_sides = (rng.integers(0, len(local), size=k), rng.integers(0, n, size=k))
+    want = layer.pattern_from_bits(
+        combine_corners(layer, n, layer.corner_bits(z, tol), local, starts, on_sides)
+    )
+    np.testing.assert_array_equal(side_pattern(z, tol, local, starts, on_sides), want)
+
+
+def test_layers_with_other_pieces_are_not_plain_sides():
+    assert not plain_sides(HardTanh())
+    assert not plain_sides(MaxPool([[0, 1]]))

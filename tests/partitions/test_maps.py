@@ -9,7 +9,7 @@ import pytest
 import regionscope as rs
 from regionscope.network.conv import Conv, maxpool_groups
 from regionscope.partitions import maps
-from regionscope.partitions.maps import compose_maps, hilbert_order
+from regionscope.partitions.maps import RegionCorners, compose_maps, hilbert_order, walk_maps
 from regionscope.testing import random_mlp
 from regionscope.tolerances import budget
 
@@ -105,3 +105,110 @@ def test_maps_of_the_prefix_are_refused():
     part = rs.partition(random_mlp([2, 4, 4], seed=7), rs.Box(1.0))
     with pytest.raises(ValueError, match="prefix"):
         compose_maps(part._ev, 0, part.activation_patterns(), np.arange(part.num_regions))  # noqa: SLF001
+
+
+# ------------------------------------------------------------ patterns found along the walk
+
+
+def corners_of(part) -> RegionCorners:
+    coords, rv, offsets, sources = part._corners()  # noqa: SLF001 - the partition's own corners
+    return RegionCorners(coords, rv, offsets, sources, part.centroids())
+
+
+def by_forward_pass(part) -> dict[int, np.ndarray]:
+    """Every region's patterns the way before the walk: a forward pass at every vertex."""
+    coords, rv, offsets, sources = part._corners()  # noqa: SLF001
+    ev = part._ev  # noqa: SLF001
+    return ev.region_patterns(coords, rv, offsets, part.centroids(), incidence_source=sources)
+
+
+def leaky_hardtanh_mlp(seed: int) -> rs.Sequential:
+    rng = np.random.default_rng(seed)
+    return rs.Sequential(
+        rs.Linear(rng.normal(size=(40, 2)), rng.normal(size=40) * 0.3), rs.LeakyReLU(0.1),
+        rs.Linear(rng.normal(size=(30, 40)) / 5), rs.HardTanh(),
+        rs.Linear(rng.normal(size=(3, 30))), rs.Argmax(),
+    )  # fmt: skip
+
+
+WALK_CASES = {
+    "cnn": (lambda: small_cnn(2), lambda: rs.Plane(np.random.default_rng(3).normal(
+        size=(3, 1, 8, 8)), window=((0.0, 0.0), 0.5))),  # fmt: skip
+    "leaky-hardtanh-argmax": (lambda: leaky_hardtanh_mlp(8), lambda: rs.Box(1.0)),
+    "residual": (
+        lambda: rs.Sequential(
+            rs.Linear(np.random.default_rng(9).normal(size=(64, 2))), rs.ReLU(),
+            rs.Residual(rs.Sequential(
+                rs.Linear(np.random.default_rng(10).normal(size=(64, 64)) / 8), rs.ReLU())),
+            rs.Linear(np.random.default_rng(11).normal(size=(2, 64)) / 8),
+        ),  # fmt: skip
+        lambda: rs.Box(0.5),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WALK_CASES))
+def test_patterns_found_along_the_walk_equal_the_forward_pass_at_the_vertices(case):
+    make, domain = WALK_CASES[case]
+    model, dom = make(), domain()
+    part = rs.partition(model, dom)
+    assert part.num_regions > 30
+    want = by_forward_pass(part)
+    ev = part._ev  # noqa: SLF001
+    last = len(part.layers) - 1
+    order = hilbert_order(part.centroids())
+    a, c, found = walk_maps(ev, last, {}, order, corners_of(part))
+    assert found.keys() == want.keys()
+    for i in want:
+        np.testing.assert_array_equal(found[i], want[i])  # row f: region f
+    u = part.centroids()[order]
+    got = np.einsum("fij,fj->fi", a, u) + c
+    np.testing.assert_allclose(got, model.forward(dom.lift(u)), rtol=1e-9, atol=1e-9)
+    # only the patterns: the same ones, the walk stopping at the last piecewise op
+    _, _, alone = walk_maps(ev, last, {}, order, corners_of(part), maps=False)
+    for i in want:
+        np.testing.assert_array_equal(alone[i], want[i])
+
+
+def test_the_partition_keeps_the_patterns_its_maps_found(every_op_by_columns):
+    model = small_cnn(2)
+    plane = rs.Plane(np.random.default_rng(3).normal(size=(3, 1, 8, 8)), window=((0.0, 0.0), 0.4))
+    part = rs.partition(model, plane)
+    a, c = part.affine_maps()  # nothing known yet: patterns found on the way
+    want = by_forward_pass(part)
+    got = part.activation_patterns()
+    for i in want:
+        np.testing.assert_array_equal(got[i], want[i])
+    a2, c2 = part.affine_maps()  # patterns known now: the same walk, the same maps
+    np.testing.assert_array_equal(a, a2)
+    np.testing.assert_array_equal(c, c2)
+    u = part.centroids()
+    np.testing.assert_allclose(np.einsum("fij,fj->fi", a, u) + c, model.forward(plane.lift(u)),
+                               rtol=1e-9, atol=1e-9)  # fmt: skip
+    sub = np.array([3, 0, part.num_regions - 1])
+    a3, c3 = part.affine_maps(regions=sub)
+    np.testing.assert_allclose(a3, a[sub], rtol=0, atol=1e-12 * np.abs(a).max())
+    np.testing.assert_allclose(c3, c[sub], rtol=0, atol=1e-12 * np.abs(c).max())
+
+
+def test_batches_without_a_change_and_tiny_batches_keep_exact_maps():
+    part = rs.partition(random_mlp([2, 256, 256], seed=4), rs.Box(0.05))
+    assert part.num_regions > 100
+    order = hilbert_order(part.centroids())
+    for chunk in (3000, 10000):  # batches of 3 or 13 positions, some with no change inside
+        with budget(chunk_values=chunk):
+            assert_same_maps(part, 3, order)
+            _, _, found = walk_maps(part._ev, 3, {}, order, corners_of(part), maps=False)  # noqa: SLF001
+        want = by_forward_pass(part)
+        for i in want:
+            np.testing.assert_array_equal(found[i], want[i])
+
+
+def test_a_walk_without_the_patterns_needs_the_corners_of_every_region():
+    part = rs.partition(random_mlp([2, 8, 8], seed=12), rs.Box(1.0))
+    ev = part._ev  # noqa: SLF001
+    order = np.arange(part.num_regions)
+    with pytest.raises(ValueError, match="pattern of layer 1"):
+        walk_maps(ev, 3, {}, order)
+    with pytest.raises(ValueError, match="all the regions"):
+        walk_maps(ev, 3, {}, order[1:], corners_of(part))

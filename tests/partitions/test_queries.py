@@ -163,3 +163,26 @@ def test_locate_finds_each_centroid_in_its_own_region(case):
     f = part.locate(part.centroids())
     assert (f == np.arange(part.num_regions)).mean() > 0.99  # thin regions may tie
     assert (f >= 0).all()
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_locate_by_polygons_agrees_with_locate_by_patterns(case):
+    make, domain = CASES[case]
+    fresh = rs.partition(make(), domain)  # no pattern known: polygons first
+    known = rs.partition(make(), domain)
+    known.activation_patterns()  # patterns known: decided points by their pattern
+    rng = np.random.default_rng(7)
+    lo, hi = fresh.vertices.min(axis=0), fresh.vertices.max(axis=0)
+    pts = lo + (hi - lo) * rng.random((300, 2))
+    np.testing.assert_array_equal(fresh.locate(pts), known.locate(pts))
+    # on corners: a region touching the vertex (within rounding of its polygon), either way
+    verts = fresh.vertices[:50]
+    for part in (rs.partition(make(), domain), known):
+        f = part.locate(verts)
+        assert (f >= 0).all()
+        for v, region in zip(verts, f.tolist(), strict=True):
+            poly = part.polygon(region)
+            edge = np.roll(poly, -1, axis=0) - poly
+            rel = v - poly
+            cross = edge[:, 0] * rel[:, 1] - edge[:, 1] * rel[:, 0]
+            assert (cross / np.hypot(edge[:, 0], edge[:, 1]) > -1e-9).all()

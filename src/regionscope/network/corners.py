@@ -35,11 +35,21 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.geometry.arrays import pack_bits, unpack_bits
+from regionscope.geometry.arrays import expand, pack_bits, unpack_bits
+from regionscope.geometry.mesh import decode_source
+from regionscope.tolerances import NOISE_FRACTION
 
 from .layers import HardTanh, MaxPool, Piecewise, ReLU
 
-__all__ = ["combine_corners", "combine_words", "side_blocks", "VertexWords"]
+__all__ = [
+    "combine_corners",
+    "combine_words",
+    "on_own_sides",
+    "side_blocks",
+    "side_pattern",
+    "plain_sides",
+    "VertexWords",
+]
 
 #: the word of each of the 64 bit positions, as :func:`pack_bits` lays them out
 _BIT = pack_bits(np.eye(64, dtype=bool))[:, 0]
@@ -173,6 +183,97 @@ def combine_words(
             combined[:, a:b] = out[:, at : at + b - a]
             at += b - a
     return combined
+
+
+def on_own_sides(
+    sources: np.ndarray, starts: np.ndarray, index: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(incidence (k,), unit (k,))`` pairs where the corner lies on a side made by
+    ``unit`` of op ``index`` (the side leaving it, or the side arriving at it).
+
+    ``sources (I,)`` are the corners' incidence sources
+    (:func:`~regionscope.geometry.encode_source`), regions one after another
+    from ``starts (F,)``: what :func:`combine_words` takes as ``on_sides``.
+
+    >>> from regionscope.geometry import encode_source
+    >>> src = encode_source(2, np.array([5, 7, 9]))      # one triangle, all sides by op 2
+    >>> [a.tolist() for a in on_own_sides(src, np.array([0]), 2)]
+    [[0, 1, 2, 0, 1, 2], [5, 7, 9, 9, 5, 7]]
+    """
+    layer, unit = decode_source(sources)
+    prev = np.arange(len(sources)) - 1
+    prev[starts] = np.append(starts[1:], len(sources)) - 1  # the last corner of each region
+    rows = [np.flatnonzero(layer == index), np.flatnonzero(layer[prev] == index)]
+    units = [unit[rows[0]], unit[prev][rows[1]]]
+    return np.concatenate(rows), np.concatenate(units)
+
+
+def plain_sides(layer: Any) -> bool:
+    """Whether ``layer``'s pattern is :func:`side_pattern` of its input (a ReLU and its
+    variants whose corner bits are the plain side bits)."""
+    kind = type(layer)
+    return (
+        isinstance(layer, ReLU)
+        and kind.corner_bits is ReLU.corner_bits
+        and kind.neutral_bits is ReLU.neutral_bits
+        and kind.pattern_from_bits is ReLU.pattern_from_bits
+    )
+
+
+def side_pattern(
+    z: np.ndarray,
+    tol: np.ndarray | float,
+    local: np.ndarray,
+    starts: np.ndarray,
+    on_sides: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """``(F, n) bool``: each region's side of each unit from the values ``z (V, n)`` at the
+    vertices: the same as :func:`combine_corners` of the :func:`side_bits
+    <regionscope.network.evidence.side_bits>` followed by :func:`side_from_bits
+    <regionscope.network.evidence.side_from_bits>`, without the four bit blocks.
+
+    A corner beyond the tolerance decides (``or`` over the corners of ``z > tol``,
+    then of ``z < -tol``, on bits packed per vertex); only the units of a region
+    whose corners all lie inside the band are settled from the corners' lean,
+    one by one (corners ``on_sides`` of a unit say nothing about it).
+
+    >>> z = np.array([[2.0, -1.0], [-1e-13, -1.0], [5e-12, 1e-13]])
+    >>> side_pattern(z, 1e-11, np.array([0, 1, 1, 2]), np.array([0, 2])).tolist()
+    [[True, False], [False, False]]
+    """
+    n = z.shape[1]
+    t = np.broadcast_to(np.asarray(tol, dtype=np.float64), (n,))
+    above = _or_over_corners(z > t, local, starts, n)
+    below = _or_over_corners(z < -t, local, starts, n)
+    region, unit = np.nonzero(~above & ~below)  # every corner inside the band
+    if len(region):
+        sizes = np.diff(np.append(starts, len(local)))[region]
+        own, k = expand(sizes)
+        corner = starts[region][own] + k
+        vals = z[local[corner], unit[own]]
+        neutral = np.zeros(len(corner), dtype=bool)
+        if on_sides is not None and len(on_sides[0]):
+            keys = corner * n + unit[own]
+            neutral = np.isin(keys, on_sides[0].astype(np.int64) * n + on_sides[1])
+        noise = NOISE_FRACTION * t[unit[own]]
+        first = np.append(0, np.cumsum(sizes)[:-1])
+        lean = np.logical_or.reduceat((vals > noise) & ~neutral, first)
+        nonneg = np.logical_and.reduceat((vals >= -noise) | neutral, first)
+        above[region, unit] = lean & nonneg
+    return above
+
+
+def _or_over_corners(
+    bits: np.ndarray, local: np.ndarray, starts: np.ndarray, n: int
+) -> np.ndarray:
+    """``(F, n) bool``: ``or`` of ``bits (V, n)`` over each region's corners, packed."""
+    packed = np.packbits(bits, axis=1)
+    pad = -packed.shape[1] % 8
+    if pad:
+        packed = np.concatenate([packed, np.zeros((len(packed), pad), np.uint8)], axis=1)
+    words = np.ascontiguousarray(packed).view(np.uint64)
+    combined = np.bitwise_or.reduceat(words[local], starts, axis=0)
+    return np.unpackbits(combined.view(np.uint8), axis=1, count=n).astype(bool)
 
 
 def _pack_columns(bits: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -29,10 +29,9 @@ from typing import Any
 import numpy as np
 
 from regionscope.geometry.arrays import expand, read_only
-from regionscope.geometry.mesh import decode_source
 from regionscope.tolerances import get_budget, get_tolerance
 
-from .corners import VertexWords, combine_words
+from .corners import VertexWords, combine_words, on_own_sides
 from .program import Op, Program
 
 __all__ = ["Evaluator", "affine_of"]
@@ -362,7 +361,7 @@ class Evaluator:
             if incidence_source is not None:
                 sources = incidence_source[region_offsets[f0] : region_offsets[f1]]
             for i, vw in packed.items():
-                on_sides = None if sources is None else _on_own_sides(sources, starts, i)
+                on_sides = None if sources is None else on_own_sides(sources, starts, i)
                 combined = combine_words(vw, local, starts, on_sides)
                 parts[i].append(ops[i].layer.pattern_from_bits(combined))  # type: ignore[attr-defined]
             f0 = f1
@@ -413,6 +412,7 @@ class Evaluator:
         regions: np.ndarray,
         groups: np.ndarray,
         coords: np.ndarray | None = None,
+        restricted: tuple[Any, np.ndarray] | None = None,
     ) -> np.ndarray:
         """The winner of group ``groups[q]`` of max op ``index`` in region ``regions[q]``.
 
@@ -421,20 +421,28 @@ class Evaluator:
         the first input that is a candidate (within the group's tolerance of
         its largest) at every corner of the region, as :meth:`region_patterns`
         finds it; ``-1`` where no input is.  The work is proportional to the
-        queries, not to regions times groups.
+        queries, not to regions times groups.  ``restricted = (layer, tol)``
+        replaces the op's layer and unit tolerances by those of a layer on some
+        of its groups (:func:`~regionscope.compute.undecided.restrict_groups`):
+        ``x`` and ``groups`` are then that layer's own.
 
         Returns
         -------
         (Q,) int64
         """
         layer: Any = self.program.ops[index].layer
+        tol = self.unit_tol[index]
+        if restricted is not None:
+            layer, tol = restricted
         sizes = np.diff(region_offsets)[regions]
         if len(regions) == 0:
             return np.zeros(0, dtype=np.int64)
         own, k = expand(sizes)
         corners = region_vertices[region_offsets[regions][own] + k]
         if x is not None:
-            cand = layer.group_candidates(x, corners, groups[own], self.unit_tol[index])
+            cand = layer.group_candidates(x, corners, groups[own], tol)
+        elif restricted is not None:
+            raise ValueError("group_winners on restricted groups needs the input x")
         else:
             if coords is None:
                 raise ValueError("group_winners needs the input x or the vertices coords")
@@ -641,16 +649,3 @@ def _affine_op(
         if hasattr(exc, "add_note"):  # Python >= 3.11
             exc.add_note(f"in layer {op.index} ({op.name}: {type(layer).__name__})")
         raise
-
-
-def _on_own_sides(
-    sources: np.ndarray, starts: np.ndarray, index: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(incidence, unit)`` pairs where the corner lies on a side made by ``unit`` of op
-    ``index`` (the side leaving it, or the side arriving at it)."""
-    layer, unit = decode_source(sources)
-    prev = np.arange(len(sources)) - 1
-    prev[starts] = np.append(starts[1:], len(sources)) - 1  # the last corner of each region
-    rows = [np.flatnonzero(layer == index), np.flatnonzero(layer[prev] == index)]
-    units = [unit[rows[0]], unit[prev][rows[1]]]
-    return np.concatenate(rows), np.concatenate(units)

@@ -43,8 +43,9 @@ from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Program
 from regionscope.network.serialize import model_to_arrays
+from regionscope.tolerances import get_budget
 
-from .maps import compose_maps
+from .maps import RegionCorners, walk_maps
 
 __all__ = ["PartitionBase", "pattern_hash", "FORMAT", "stats_to_json", "stats_from_json"]
 
@@ -63,12 +64,37 @@ def pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
     key = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for layer in sorted(patterns):
-            p = patterns[layer].astype(np.int64).reshape(n, -1)
+            p = patterns[layer].reshape(n, -1)
             cols = np.arange(p.shape[1], dtype=np.uint64)
             weights = mix64(cols + np.uint64(layer) * np.uint64(0x9E3779B97F4A7C15))
-            h = ((p + 1).astype(np.uint64) * weights[None, :]).sum(axis=1, dtype=np.uint64)
+            h = _weighted_sums(p, weights)
             key = mix64(key ^ mix64(h + np.uint64(layer)))
     return key
+
+
+def _weighted_sums(p: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``((p + 1) * weights).sum(axis=1)`` in wrapping ``uint64``, ``(n,)``, in blocks of
+    rows; a bool ``p`` by bytes of 8 columns and a table of the 256 sums of their weights."""
+    n, k = p.shape
+    out = np.empty(n, dtype=np.uint64)
+    if p.dtype == bool:
+        nbytes = -(-k // 8)
+        w = np.zeros(nbytes * 8, dtype=np.uint64)
+        w[:k] = weights
+        bits = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)  # as packbits
+        table = (bits[None, :, :] * w.reshape(nbytes, 1, 8)).sum(axis=2, dtype=np.uint64)
+        total = weights.sum(dtype=np.uint64)
+        step = max(1, get_budget().chunk_values // max(nbytes, 1))
+        for s in range(0, n, step):
+            packed = np.packbits(p[s : s + step], axis=1)
+            got = table[np.arange(nbytes)[None, :], packed].sum(axis=1, dtype=np.uint64)
+            out[s : s + step] = got + total
+        return out
+    step = max(1, get_budget().chunk_values // max(k, 1))
+    for s in range(0, n, step):
+        q = (p[s : s + step].astype(np.int64) + 1).astype(np.uint64)
+        out[s : s + step] = (q * weights[None, :]).sum(axis=1, dtype=np.uint64)
+    return out
 
 
 class PartitionBase:
@@ -161,16 +187,57 @@ class PartitionBase:
     def _locate_geometric(self, pts: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _locate_inside(self, pts: np.ndarray) -> np.ndarray:
+        """The region each point lies well inside (beyond snapping of every side), else -1."""
+        return np.full(len(pts), -1, dtype=np.int64)
+
     # -- patterns ----------------------------------------------------------------------
 
     def _all_patterns(self) -> dict[int, np.ndarray]:
         if "patterns" not in self._cache:
-            coords, rv, offsets, sources = self._corners()
-            result = self._ev.region_patterns(
-                coords, rv, offsets, self._interior(), incidence_source=sources
-            )
-            self._cache["patterns"] = {k: read_only(v) for k, v in result.items()}
+            piecewise = self.program.piecewise
+            if piecewise and self.num_regions > 1:
+                self._walk_patterns(piecewise[-1])
+            else:
+                coords, rv, offsets, sources = self._corners()
+                result = self._ev.region_patterns(
+                    coords, rv, offsets, self._interior(), incidence_source=sources
+                )
+                self._cache["patterns"] = {k: read_only(v) for k, v in result.items()}
         return self._cache["patterns"]
+
+    def _known_patterns(self, index: int) -> dict[int, np.ndarray]:
+        """The patterns found already of the piecewise ops up to ``index``."""
+        if "patterns" in self._cache:
+            return {i: p for i, p in self._cache["patterns"].items() if i <= index}
+        return {
+            i: self._cache[("pattern", i)]
+            for i in self.program.piecewise
+            if i <= index and ("pattern", i) in self._cache
+        }
+
+    def _keep_patterns(self, found: dict[int, np.ndarray]) -> None:
+        """Keep patterns found along a walk through every region."""
+        for i, p in found.items():
+            self._cache[("pattern", i)] = read_only(p)
+        piecewise = self.program.piecewise
+        if all(("pattern", i) in self._cache for i in piecewise):
+            self._cache["patterns"] = {i: self._cache.pop(("pattern", i)) for i in piecewise}
+
+    def _region_corners(self) -> RegionCorners:
+        coords, rv, offsets, sources = self._corners()
+        return RegionCorners(coords, rv, offsets, sources, self._interior())
+
+    def _walk_patterns(self, index: int) -> None:
+        """Find the patterns of the piecewise ops up to ``index`` along a walk through
+        neighbouring regions, each from its input's maps at the regions' corners
+        (:func:`~regionscope.partitions.maps.walk_maps`; no forward pass at the vertices)."""
+        walk = self._walk(np.arange(self.num_regions))
+        known = self._known_patterns(index)
+        _, _, found = walk_maps(
+            self._ev, index, known, walk, self._region_corners(), maps=False
+        )
+        self._keep_patterns(found)
 
     def activation_patterns(
         self, layer: int | str | None = None
@@ -208,6 +275,12 @@ class PartitionBase:
         if "patterns" in self._cache:
             return self._cache["patterns"][index]
         key = ("pattern", index)
+        before = [i for i in self.program.piecewise if i < index]
+        known = self._known_patterns(index)
+        if key not in self._cache and self.num_regions > 1 and all(i in known for i in before):
+            self._walk_patterns(index)  # from the maps of the patterns known before it
+            if "patterns" in self._cache:
+                return self._cache["patterns"][index]
         if key not in self._cache:
             coords, rv, offsets, sources = self._corners()
             got = self._ev.region_patterns(
@@ -303,14 +376,24 @@ class PartitionBase:
         )
         if len(sel) and (sel.min() < 0 or sel.max() >= self.num_regions):
             raise ValueError(f"regions must be in 0..{self.num_regions - 1}")
-        every = self._all_patterns()
         if index >= self._ev.prefix and len(sel) > 1:
-            # along a walk through neighbouring regions: wide linear ops by their columns
+            # along a walk through neighbouring regions: wide linear ops by their columns,
+            # the patterns not known yet found on the way (every region's, when all asked)
             walk = self._walk(sel)
-            a, c = compose_maps(self._ev, index, every, sel[walk])
+            # (a partition that finds patterns its own way, the 1-D one, computes them first)
+            if regions is None and type(self)._all_patterns is PartitionBase._all_patterns:
+                known = self._known_patterns(index)
+                a, c, found = walk_maps(self._ev, index, known, walk, self._region_corners())
+                self._keep_patterns(found)
+            else:
+                every = self._known_patterns(index)
+                if any(i not in every for i in self.program.piecewise if i <= index):
+                    every = self._all_patterns()
+                a, c, _ = walk_maps(self._ev, index, every, sel[walk])
             back = np.empty(len(sel), dtype=np.int64)
             back[walk] = np.arange(len(sel))
-            return a[back], c[back]
+            return a[back], c[back]  # type: ignore[index]
+        every = self._all_patterns()
         pats = {i: p[sel] for i, p in every.items() if i <= index}
         lift_linear, lift_offset = self._ev.lift_linear, self._ev.lift_offset
         return self._ev.affine_maps(index, pats, lift_linear, lift_offset, num_regions=len(sel))
@@ -323,8 +406,10 @@ class PartitionBase:
         """Region index of each point (``-1`` outside the domain).
 
         A point on a shared side or corner gets one of the regions touching it.
-        Points whose pattern is decided (no unit within its tolerance) are
-        found by their pattern; the others by the regions' polygons.
+        A point inside a region by more than the snapping distance of each side
+        is found by the polygons (until the patterns are known); the others,
+        when their pattern is decided (no unit within its tolerance), by their
+        pattern, and the rest by the regions' polygons.
 
         Examples
         --------
@@ -339,6 +424,12 @@ class PartitionBase:
         idx = np.flatnonzero(self._contains(pts))
         if len(idx) == 0 or self.num_regions == 0:
             return out
+        if "patterns" not in self._cache:  # points well inside a region need no pattern
+            inside = self._locate_inside(pts[idx])
+            out[idx[inside >= 0]] = inside[inside >= 0]
+            idx = idx[inside < 0]
+            if len(idx) == 0:
+                return out
         pats, sure = self._ev.patterns_decided(pts[idx])
         keys = pattern_hash(pats, len(idx))
         decided = np.ones(len(idx), dtype=bool)

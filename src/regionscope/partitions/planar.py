@@ -23,7 +23,7 @@ from regionscope.geometry.line import polygon_spans
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Argmax, Layer, Sequential
 from regionscope.network.program import compile_model
-from regionscope.tolerances import get_tolerance
+from regionscope.tolerances import get_budget, get_tolerance
 
 from .base import PartitionBase
 from .maps import hilbert_order
@@ -202,15 +202,21 @@ class Partition(PartitionBase):
     def _contains(self, pts: np.ndarray) -> np.ndarray:
         return self.domain.contains(pts)
 
-    def _locate_geometric(self, pts: np.ndarray) -> np.ndarray:
-        """Containing region by half-plane tests, for points on boundaries."""
+    def _sides(self) -> tuple[np.ndarray, ...]:
+        """Every side's start ``(I, 2)``, direction ``(I, 2)`` and length ``(I,)``, each
+        region's bounding box ``(F, 2)`` twice, and the distance that counts as on a side."""
         mesh = self.mesh
         a = mesh.vertices[mesh.region_vertices]
         d = mesh.vertices[mesh.region_vertices[mesh.incidence_next]] - a
         length = np.hypot(d[:, 0], d[:, 1])
         lo = np.minimum.reduceat(a, mesh.region_starts, axis=0)
         hi = np.maximum.reduceat(a, mesh.region_starts, axis=0)
-        tol = get_tolerance().point_rtol * self.domain.diameter * 10
+        return a, d, length, lo, hi, get_tolerance().point_rtol * self.domain.diameter * 10
+
+    def _locate_geometric(self, pts: np.ndarray) -> np.ndarray:
+        """Containing region by half-plane tests, for points on boundaries."""
+        mesh = self.mesh
+        a, d, length, lo, hi, tol = self._sides()
         out = np.full(len(pts), -1, dtype=np.int64)
         for i, p in enumerate(pts):  # only points that lie on region boundaries get here
             cand = np.flatnonzero(((lo - tol) <= p).all(axis=1) & ((hi + tol) >= p).all(axis=1))
@@ -223,6 +229,30 @@ class Partition(PartitionBase):
             cross = d[inc, 0] * r[:, 1] - d[inc, 1] * r[:, 0]
             worst = np.minimum.reduceat(cross / length[inc], exclusive_cumsum(sizes))
             out[i] = cand[int(np.argmax(worst))]
+        return out
+
+    def _locate_inside(self, pts: np.ndarray) -> np.ndarray:
+        """The region each point lies inside by more than the snapping distance of every
+        side (so also by its pattern), ``-1`` for points nearer a side: by the polygons,
+        candidates from the regions' bounding boxes, blocks of points within the budget."""
+        mesh = self.mesh
+        a, d, length, lo, hi, tol = self._sides()
+        out = np.full(len(pts), -1, dtype=np.int64)
+        step = max(1, get_budget().chunk_values // max(len(lo), 1))
+        for s in range(0, len(pts), step):
+            p = pts[s : s + step]
+            box = ((lo[None] - tol) <= p[:, None]).all(axis=2)
+            point, region = np.nonzero(box & ((hi[None] + tol) >= p[:, None]).all(axis=2))
+            if not len(point):
+                continue
+            sizes = mesh.sizes[region]
+            own, k = expand(sizes)
+            inc = mesh.region_offsets[region][own] + k
+            r = p[point[own]] - a[inc]
+            cross = d[inc, 0] * r[:, 1] - d[inc, 1] * r[:, 0]
+            margin = np.minimum.reduceat(cross / length[inc], exclusive_cumsum(sizes))
+            clear = margin > tol
+            out[s + point[clear]] = region[clear]
         return out
 
     # -- queries ---------------------------------------------------------------------
