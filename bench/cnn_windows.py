@@ -15,6 +15,15 @@ their largest error against the float64 torch model at 2 000 centroids.
 With ``--device``, each window is also partitioned with the default backend
 first (NumPy or numba, on the CPU), and the two partitions are checked to be the
 same; the row then holds both times.
+
+With ``--tiles K``, each window (``0`` or less: the whole plane) is partitioned
+whole-network in ``K x K`` tiles by ``rs.partition_tiles`` on a local Dask
+cluster of 2 single-threaded worker processes; the row holds the regions, the
+wall seconds, the workers' CPU seconds (summed over tiles) and the largest peak
+memory of a worker during a tile:
+
+    python bench/cnn_windows.py 0.2 --tiles 2
+    python bench/cnn_windows.py 0 --tiles 24 --directory /tmp/cnn_tiles   # the whole plane
 """
 
 from __future__ import annotations
@@ -36,6 +45,40 @@ import real_networks as rn  # noqa: E402
 
 def _peak_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
+
+
+def tiled(widths: list[float], k: int, directory: str | None) -> None:
+    """The whole network on each window (or the whole plane) in ``k x k`` tiles."""
+    from dask.distributed import Client, LocalCluster
+
+    import regionscope as rs
+    from regionscope.network.torch_import import convert
+
+    data = rn.sample_patches(0)
+    net = convert(rn.cifar_cnn(0), (3, rn.PATCH, rn.PATCH))
+    full = rs.Plane(data["shift"])
+    cx, cy = (full.polygon.min(axis=0) + full.polygon.max(axis=0)) / 2
+    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      env=env) as cluster, Client(cluster) as client:  # fmt: skip
+        for w in widths:
+            window = (cx - w, cx + w, cy - w, cy + w)
+            plane = full if w <= 0 else rs.Plane(data["shift"], window=window)
+            wall = time.perf_counter()
+            part = rs.partition_tiles(net, plane, (k, k), client=client, directory=directory,
+                                      max_regions=50_000_000)  # fmt: skip
+            stats = part.tile_stats
+            row = {
+                "half_width": w if w > 0 else "whole plane",
+                "tiles": [k, k],
+                "regions": int(part.num_regions),
+                "wall_s": round(time.perf_counter() - wall, 1),
+                "worker_cpu_s": round(float(np.sum(stats["cpu_seconds"])), 1),
+                "slowest_tile_s": round(float(np.max(stats["seconds"])), 1),
+                "peak_worker_rss_gb": round(float(np.max(stats["peak_rss_mb"])) / 1e3, 2),
+            }
+            row["regions_per_cpu_s"] = round(row["regions"] / max(row["worker_cpu_s"], 1e-9))
+            print(json.dumps(row), flush=True)
 
 
 def main(widths: list[float], device: str | None = None) -> None:
@@ -106,5 +149,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("widths", nargs="*", type=float, default=[0.1, 0.2])
     parser.add_argument("--device", default=None, help="run the cuts on this torch device")
+    parser.add_argument("--tiles", type=int, default=0,
+                        help="partition each window (0: the whole plane) in K x K tiles on Dask")
+    parser.add_argument("--directory", default=None, help="with --tiles: write the tiles there")
     args = parser.parse_args()
-    main(args.widths, args.device)
+    if args.tiles:
+        tiled(args.widths, args.tiles, args.directory)
+    else:
+        main(args.widths, args.device)

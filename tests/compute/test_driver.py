@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import regionscope as rs
+import regionscope.compute.driver as driver
 from regionscope.compute.driver import cut_2d, evaluator, stage_plan
 from regionscope.geometry import Mesh
 from regionscope.network.program import compile_model
@@ -47,3 +49,62 @@ def test_a_layer_is_evaluated_once_when_the_budget_allows(monkeypatch, memory, o
         assert rows == [mid.num_vertices]
     else:
         assert sum(rows) > 3 * mid.num_vertices
+
+
+def _arrays_equal(a, b) -> None:
+    x, y = a.to_arrays(), b.to_arrays()
+    for key in x:
+        if key != "stats":
+            np.testing.assert_array_equal(np.asarray(x[key]), np.asarray(y[key]), err_msg=key)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_relu_layers_cut_by_their_live_units_only(monkeypatch, seed):
+    """A ReLU layer on a stored input hands the cut only the units with both signs at the
+    vertices; the partition's arrays are those of cutting every unit."""
+    widths = []
+    real = driver.cut
+
+    def spy(mesh, z, *args, **kwargs):
+        widths.append(z.shape[1])
+        return real(mesh, z, *args, **kwargs)
+
+    net = rs.testing.random_mlp([2, 12, 40, 40], seed=seed)
+    domain = rs.Box(2.0)
+    monkeypatch.setattr(driver, "cut", spy)
+    live = rs.partition(net, domain)
+    live_widths, widths[:] = list(widths), []
+    monkeypatch.setattr(driver, "LIVE_UNITS_ONLY", False)
+    every = rs.partition(net, domain)
+    assert widths == [12, 40, 40]  # every unit of each layer (one chunk each)
+    assert live_widths[0] == 12 and all(w <= 40 for w in live_widths[1:])
+    _arrays_equal(live, every)
+
+
+def test_a_unit_of_one_sign_is_not_cut_by_hand(monkeypatch):
+    """relu(x0), relu(x1) on the box [-1, 1]^2, then relu(y0 - y1) and relu(y0 + y1 + 1):
+    the second is positive everywhere, only the first is live."""
+    seen = []
+    real = driver.cut
+
+    def spy(mesh, z, tol, codes, *args, **kwargs):
+        seen.append(rs.geometry.decode_source(codes)[1].tolist())
+        return real(mesh, z, tol, codes, *args, **kwargs)
+
+    monkeypatch.setattr(driver, "cut", spy)
+    net = rs.Sequential(rs.ReLU(), rs.Linear(np.array([[1.0, -1.0], [1.0, 1.0]]), [0.0, 1.0]),
+                        rs.ReLU())  # fmt: skip
+    part = rs.partition(net, rs.Box(1.0))
+    assert seen[1:] == [[0]]
+    # the quadrants; y0 = y1 splits the positive one
+    assert part.num_regions == 5
+
+
+def test_a_stored_input_that_overflows_is_refused():
+    """The live units are found on the whole stored input, so an overflow in a unit that
+    would never cut is still refused."""
+    huge = np.array([[1.0, 0.0], [1e308, 1e308]])
+    net = rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU(), rs.Linear(huge, [0.0, 0.0]),
+                        rs.ReLU(), rs.Linear(np.array([[1.0, 1e308]])), rs.ReLU())  # fmt: skip
+    with pytest.raises(ValueError, match="not finite"):
+        rs.partition(net, rs.Box(1.0))

@@ -38,6 +38,7 @@ from regionscope.domains import Domain, Domain1D, Domain2D, Plane, Segment, Slic
 from regionscope.errors import RegionLimitError
 from regionscope.geometry import CutResult, Mesh, check_mesh, cut, encode_source
 from regionscope.network.evaluate import Evaluator, affine_of
+from regionscope.network.layers import MaxPool, ReLU
 from regionscope.network.program import Op, Program
 from regionscope.tolerances import Budget, get_budget, get_tolerance
 
@@ -46,6 +47,7 @@ from .limits import DEFAULT_MAX_REGIONS, check_finite
 from .line import cut_1d
 from .merge import merge_layer
 from .pairs import disagreeing
+from .undecided import MAX_GROUP, cut_undecided, unit_groups
 from .windowed import affine_input, cut_windowed
 
 __all__ = [
@@ -60,6 +62,11 @@ __all__ = [
 
 #: a run whose first layer alone makes this many regions shows progress on a terminal
 LONG_RUN = 200_000
+#: cut ReLU layers on a stored input by the units whose input has both signs only
+LIVE_UNITS_ONLY = True
+#: cut max-pooling layers on a stored input by their undecided groups only
+#: (:mod:`~regionscope.compute.undecided`; False: every group, stage by stage)
+UNDECIDED_ONLY = True
 
 
 def evaluator(domain: Domain, program: Program) -> Evaluator:
@@ -265,6 +272,51 @@ class _VertexInputs:
         else:
             self.x = None
 
+    def live_units(self, op: Op) -> np.ndarray | None:
+        """``(L,) int64``: the units of ReLU op ``op`` whose stored input has both signs
+        (beyond their tolerances) among the vertices, the only ones that can cut a region
+        (a cut's new vertices mix old values); ``None`` where the input is not stored.
+        The whole input is checked to be finite."""
+        layer: Any = op.layer
+        if not LIVE_UNITS_ONLY or not isinstance(layer, ReLU) or self.x is None:
+            return None
+        check_finite(self.x, op)
+        n = layer.num_units(op.in_width)
+        tol = np.broadcast_to(self.ev.unit_tol[op.index], (n,))
+        pos, neg = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        for sl in self.ev.chunks(len(self.x)):
+            pos |= (self.x[sl] > tol).any(axis=0)
+            neg |= (self.x[sl] < -tol).any(axis=0)
+        return np.flatnonzero(pos & neg)
+
+    def restrictable(self, op: Op) -> bool:
+        """Whether max op ``op`` can be cut on its undecided groups
+        (:func:`~regionscope.compute.undecided.cut_undecided`): a max-pooling layer whose
+        input is stored and needed by no later op."""
+        return (
+            type(op.layer) is MaxPool
+            and op.layer.groups.shape[1] <= MAX_GROUP
+            and self.x is not None
+            and op.inputs[0] in self.program.frees[op.index]
+        )
+
+    def take(self, op: Op, later: bool) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The input of max op ``op`` and the other stored registers (if ``later`` ops need
+        them), handed over for the layer's cuts."""
+        x: Any = self.x
+        carried = {}
+        if self.regs is not None and later:
+            carried = {r: v for r, v in self.regs.items() if r != op.inputs[0]}
+        self.forget()
+        return x, carried
+
+    def give(self, op: Op, out: np.ndarray, carried: dict[int, np.ndarray], later: bool) -> None:
+        """The registers after max op ``op``: its output and those it carried (if they are
+        all those stored there; else the next layer computes them again)."""
+        carried[op.output] = out
+        if later and set(self.ev.stored_registers(op.index + 1)) <= set(carried):
+            self.regs, self.pos = carried, op.index + 1
+
     def forget(self) -> None:
         """Drop every value: the mesh changed without them."""
         self.regs, self.x, self.winners = None, None, None
@@ -281,12 +333,6 @@ class _VertexInputs:
             self.x = self.regs.get(self.program.ops[self.pos].inputs[0])
         elif self.x is not None:
             self.x = self.x[kept]
-
-
-def _unit_groups(n_units: int, mesh: Mesh, budget: Budget) -> int:
-    """How many units to cut at once: the (vertex, unit) tables must fit the budget."""
-    step = max(1, budget.chunk_values * 16 // max(mesh.num_vertices, 1))
-    return min(step, n_units)
 
 
 def _finish_layer(
@@ -318,6 +364,35 @@ def _windowed(
     except RegionLimitError as exc:
         where = f"layer {op.index} ({op.name})" + (f", {exc.where}" if exc.where else "")
         raise RegionLimitError(exc.count, exc.limit, where) from None
+
+
+def _undecided(
+    ev: Evaluator,
+    mesh: Mesh,
+    op: Op,
+    inputs: _VertexInputs,
+    later: bool,
+    point_tol: float,
+    max_regions: int,
+    bar: Progress,
+) -> Mesh:
+    """A max-pooling layer on a stored input, cut on its undecided groups
+    (:func:`~regionscope.compute.undecided.cut_undecided`), with the driver's progress and
+    region-limit messages."""
+
+    def report(cur: Mesh, groups: int) -> None:
+        bar.update(f"layer {op.index} ({op.name})", cur.num_regions, groups)
+
+    x, carried = inputs.take(op, later)
+    try:
+        mesh, out, carried = cut_undecided(
+            ev, mesh, op, x, carried, point_tol, max_regions, inputs.budget, report
+        )
+    except RegionLimitError as exc:
+        where = f"layer {op.index} ({op.name})" + (f", {exc.where}" if exc.where else "")
+        raise RegionLimitError(exc.count, exc.limit, where) from None
+    inputs.give(op, out, carried, later)
+    return mesh
 
 
 def cut_2d(
@@ -365,6 +440,7 @@ def cut_2d(
     strict = get_tolerance().strict
     last_piecewise = plan[-1][0] if plan else -1
     inputs = _VertexInputs(ev, budget)
+    restricted = -1  # the max layer cut on its undecided groups, all stages at once
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused by check_finite
             for index, stage in plan:
@@ -382,21 +458,34 @@ def cut_2d(
                 if stage == 0:
                     inputs.start_layer(mesh, op)
                     coincident: list[np.ndarray] = []
+                    if UNDECIDED_ONLY and inputs.restrictable(op):
+                        later = index != last_piecewise
+                        mesh = _undecided(ev, mesh, op, inputs, later, point_tol, max_regions, bar)
+                        restricted = index
+                        _finish_layer(mesh, domain, op, stage, strict, seconds, t0)
+                if index == restricted:
+                    continue
                 n_units = layer.num_units(op.in_width)
                 codes = encode_source(index, layer.unit_of(stage, np.arange(n_units)))
                 unit_tol = np.broadcast_to(ev.unit_tol[index], (n_units,))
+                live = inputs.live_units(op)  # a ReLU layer's units that can cut, or None
                 u0 = 0
                 while u0 < n_units:
-                    u1 = u0 + _unit_groups(n_units - u0, mesh, budget)
-                    z, winners = inputs.stage_values(mesh, op, stage, slice(u0, u1))
-                    check_finite(z, op)
+                    u1 = u0 + unit_groups(n_units - u0, mesh, budget)
+                    sel: Any = slice(u0, u1)
+                    if live is not None and inputs.x is not None:  # the live ones only
+                        sel = live[np.searchsorted(live, u0) : np.searchsorted(live, u1)]
+                        z, winners = np.take(inputs.x, sel, axis=1), None
+                    else:
+                        z, winners = inputs.stage_values(mesh, op, stage, sel)
+                        check_finite(z, op)
                     keep = disagreeing(mesh, winners) if winners is not None else None
                     try:
                         res = cut(
                             mesh,
                             z,
-                            unit_tol[u0:u1],
-                            codes[u0:u1],
+                            unit_tol[sel],
+                            codes[sel],
                             point_tol,
                             max_regions,
                             pair_filter=keep,

@@ -42,6 +42,7 @@ def merge_layer(
     x: np.ndarray | None,
     coincident: np.ndarray,
     groups: slice | None = None,
+    restricted: Any = None,
 ) -> tuple[Mesh, np.ndarray]:
     """Merge regions that a max/argmax layer cut needlessly.
 
@@ -55,7 +56,11 @@ def merge_layer(
     vertices (stored by the driver whenever the memory budget allows); without
     it, the groups' inputs are computed at the regions' corners, once per
     distinct vertex.  With ``groups``, only the sides made by those groups are
-    candidates (the others were merged already).
+    candidates (the others were merged already).  With ``restricted`` (a
+    :class:`~regionscope.compute.undecided.Restricted`), ``x`` holds only the
+    columns its groups read and only its groups are compared: every other
+    group had one winner on each region the layer started from, so on both
+    sides of any side the layer made.
 
     Returns the merged mesh and ``kept (V,) bool``, the old vertices it kept.
     """
@@ -68,6 +73,12 @@ def merge_layer(
     # it, and those sharing an input with it (their winners can move with its ties)
     ours = coincident[(coincident >> 32 == index).all(axis=1)] & 0xFFFFFFFF
     layer: Any = ev.program.ops[index].layer
+    local = None
+    if restricted is not None:  # in the restricted layer's own numbering
+        layer, local = restricted.layer, (restricted.layer, restricted.tol)
+        group = restricted.local(group)
+        ours = restricted.local(ours.reshape(-1, 2))
+        ours = ours[(ours >= 0).all(axis=1)]
     ours = np.concatenate([ours.reshape(-1, 2), layer.overlapping_groups()])
     pairs = np.concatenate([ours, ours[:, ::-1]]) if len(ours) else ours.reshape(0, 2)
     side = [np.arange(len(group))]
@@ -84,8 +95,8 @@ def merge_layer(
     r1 = mesh.incidence_region[i1[side_q]]
     r2 = mesh.incidence_region[i2[side_q]]
     rv, offsets = mesh.region_vertices, mesh.region_offsets
-    w1 = ev.group_winners(index, x, rv, offsets, r1, group_q, mesh.vertices)
-    w2 = ev.group_winners(index, x, rv, offsets, r2, group_q, mesh.vertices)
+    w1 = ev.group_winners(index, x, rv, offsets, r1, group_q, mesh.vertices, local)
+    w2 = ev.group_winners(index, x, rv, offsets, r2, group_q, mesh.vertices, local)
     differ = np.zeros(len(group), dtype=bool)
     np.logical_or.at(differ, side_q, (w1 != w2) | (w1 < 0))
     merged, _, kept = merge_across(mesh, i1[~differ], i2[~differ])
