@@ -97,9 +97,12 @@ DOMAINS = {
 
 
 def both(make_net, domain, other="numba"):
-    out = []
-    for name in ("numpy", other):
-        out.append(rs.partition(make_net(), domain, backend=name))
+    out = [rs.partition(make_net(), domain, backend="numpy")]
+    if other == "torch":  # every cut on the device, however small
+        with backend("torch", device="cpu", host_below=0):
+            out.append(rs.partition(make_net(), domain))
+    else:
+        out.append(rs.partition(make_net(), domain, backend=other))
     return out
 
 
@@ -199,6 +202,45 @@ def test_torch_backend_carries_its_device(monkeypatch):
         backends.get_device()
 
 
+@needs_torch
+def test_host_below_is_a_setting_of_the_torch_backend():
+    from regionscope.tolerances import DEVICE_MIN_WORK
+
+    assert backends.get_host_below() == DEVICE_MIN_WORK
+    with backend("torch", device="cpu", host_below=7):
+        assert backends.get_host_below() == 7
+        with backend("torch", device="cpu"):  # inherited
+            assert backends.get_host_below() == 7
+        with backend("torch", device="cpu", host_below=0):
+            assert backends.get_host_below() == 0
+    assert backends.get_host_below() == DEVICE_MIN_WORK
+    for bad, error, match in [
+        (True, TypeError, "host_below must be an int"),
+        ("10", TypeError, "host_below must be an int"),
+        (-1, ValueError, "host_below must be >= 0"),
+    ]:
+        with pytest.raises(error, match=match), backend("torch", device="cpu", host_below=bad):
+            pass
+    with pytest.raises(ValueError, match="host_below is for backend 'torch' only"):
+        with backend("numpy", host_below=3):
+            pass
+
+
+@needs_torch
+def test_the_device_takes_cuts_of_at_least_host_below():
+    # 3 pairs in region 0 (3 crossings at most), 2 in region 4 (1): 5 + 3 + 1 = 9
+    pair_region = np.array([0, 0, 0, 4, 4])
+    assert backends.device_for(pair_region) is None  # not the torch backend
+    for limit, expected in [(0, "cpu"), (5, "cpu"), (9, "cpu"), (10, None), (10**6, None)]:
+        with backend("torch", device="cpu", host_below=limit):
+            assert backends.device_for(pair_region) == expected, limit
+    with backend("torch", device="cpu", host_below=1):
+        assert backends.device_for(np.zeros(0, dtype=np.int64)) is None
+    with backend("torch", device="cpu"):  # the default: a one-region cut by 255 / 256 units
+        assert backends.device_for(np.zeros(255, dtype=np.int64)) is None  # 255 + 32385
+        assert backends.device_for(np.zeros(256, dtype=np.int64)) == "cpu"  # 256 + 32640
+
+
 def test_auto_never_picks_torch(monkeypatch):
     monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
     with backend("auto"):
@@ -260,8 +302,9 @@ def test_the_region_limit_reads_the_same_with_torch(one_torch_thread):
     limit = rs.partition(random_mlp([2, 12], 0), backend="numpy").num_regions + 5
     messages = []
     for name in ("numpy", "torch"):
-        with pytest.raises(RegionLimitError) as info:
-            rs.partition(random_mlp([2, 12, 30], 0), backend=name, max_regions=limit)
+        options = {"host_below": 0} if name == "torch" else {}
+        with pytest.raises(RegionLimitError) as info, backend(name, **options):
+            rs.partition(random_mlp([2, 12, 30], 0), max_regions=limit)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
     assert "known before cutting" not in messages[0]
@@ -271,7 +314,8 @@ def test_the_region_limit_reads_the_same_with_torch(one_torch_thread):
 def test_partition_takes_a_device(one_torch_thread):
     net = NETWORKS["relu"]()
     a = rs.partition(net, backend="numpy")
-    assert_same(a, rs.partition(net, backend="torch", device="cpu"))
-    assert_same(a, rs.partition(net, device="cpu"))  # a device alone means torch
+    with backend("torch", device="cpu", host_below=0):  # inherited by partition's backend
+        assert_same(a, rs.partition(net, backend="torch", device="cpu"))
+        assert_same(a, rs.partition(net, device="cpu"))  # a device alone means torch
     with pytest.raises(ValueError, match="device is for backend 'torch' only"):
         rs.partition(net, backend="numpy", device="cpu")

@@ -14,6 +14,8 @@ each cut after its crossed pairs on torch tensors, float64 throughout, on a
 device: ``backend("torch", device="cuda")`` (by default ``"cuda"`` when a GPU
 is available, else ``"cpu"``).  It too gives the same result, bit for bit
 (:mod:`regionscope.geometry.tensor`); it is never chosen by ``"auto"``.
+Small cuts, where a GPU's fixed cost per cut exceeds the work, run on the
+host with the NumPy reference instead (:func:`device_for`; ``host_below``).
 
 The backend is a context variable, like the tolerances: ``with
 backend("numpy"):`` affects only its own thread (and the tasks it starts).
@@ -43,11 +45,17 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
+from regionscope.tolerances import DEVICE_MIN_WORK
+
 __all__ = [
     "BACKENDS",
     "backend",
     "get_backend",
     "get_device",
+    "get_host_below",
+    "device_for",
     "available_backends",
     "compiled",
 ]
@@ -67,6 +75,9 @@ def _check(name: object, what: str) -> str:
 
 _CHOICE: contextvars.ContextVar[str] = contextvars.ContextVar("regionscope_backend", default="")
 _DEVICE: contextvars.ContextVar[str] = contextvars.ContextVar("regionscope_device", default="")
+_HOST_BELOW: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "regionscope_host_below", default=-1
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -150,13 +161,60 @@ def get_device() -> str | None:
     return _DEVICE.get() or _torch_device(env, "REGIONSCOPE_DEVICE")
 
 
+def get_host_below() -> int:
+    """The size below which the torch backend cuts on the host (see :func:`device_for`):
+    ``backend(host_below=)``, by default :data:`regionscope.tolerances.DEVICE_MIN_WORK`.
+
+    >>> get_host_below() == DEVICE_MIN_WORK
+    True
+    """
+    value = _HOST_BELOW.get()
+    return DEVICE_MIN_WORK if value < 0 else value
+
+
+def device_for(pair_region: np.ndarray) -> str | None:
+    """The torch device that runs a cut of these crossed pairs, or None for the host.
+
+    None when the backend is not ``"torch"``, or when the cut is small: its
+    crossed pairs plus the most crossings they can make (``k (k - 1) / 2``
+    for ``k`` pairs in one region) below :func:`get_host_below`.  The host
+    then runs the NumPy reference, which gives the same result, bit for bit.
+
+    Parameters
+    ----------
+    pair_region : (P,) int64
+        The region of each crossed (region, unit) pair of the cut.
+
+    Examples
+    --------
+    >>> device_for(np.zeros(3, dtype=np.int64)) is None  # not the torch backend
+    True
+    >>> if "torch" in available_backends():
+    ...     with backend("torch", device="cpu", host_below=4):
+    ...         small, big = device_for(np.zeros(2, np.int64)), device_for(np.zeros(3, np.int64))
+    ... else:
+    ...     small, big = None, "cpu"
+    >>> small, big  # 2 + 1 < 4 <= 3 + 3
+    (None, 'cpu')
+    """
+    device = get_device()
+    if device is None:
+        return None
+    limit = get_host_below()
+    work = len(pair_region)
+    if 0 < limit and work < limit:
+        per_region = np.bincount(np.asarray(pair_region, dtype=np.int64))
+        work += int((per_region * (per_region - 1) // 2).sum())
+    return device if work >= limit else None
+
+
 def compiled() -> bool:
     """Whether the compiled kernels run here (the backend is ``"numba"``)."""
     return get_backend() == "numba"
 
 
 @contextlib.contextmanager
-def backend(name: str, device: Any = None) -> Iterator[str]:
+def backend(name: str, device: Any = None, host_below: int | None = None) -> Iterator[str]:
     """Run the geometric core with the backend ``name`` inside the ``with`` block.
 
     Parameters
@@ -170,6 +228,12 @@ def backend(name: str, device: Any = None) -> Iterator[str]:
         ``"cuda:1"``, ...; not ``"mps"``, which has no float64).  By default
         ``REGIONSCOPE_DEVICE``, else ``"cuda"`` when a GPU is available, else
         ``"cpu"``.  A CUDA device without a GPU raises ``ValueError``.
+    host_below : int, optional
+        For ``"torch"`` only: a cut whose crossed pairs plus the most
+        crossings they can make come to less than this runs on the host
+        (NumPy, the same result); 0 sends every cut to ``device``.  By default
+        that of the enclosing ``backend`` block, else
+        :data:`regionscope.tolerances.DEVICE_MIN_WORK` (see :func:`device_for`).
 
     Yields
     ------
@@ -193,6 +257,13 @@ def backend(name: str, device: Any = None) -> Iterator[str]:
         raise ImportError(f"backend('numba') needs numba: {_FAST_HINT}")
     if device is not None and name != "torch":
         raise ValueError(f"device is for backend 'torch' only, got backend {name!r}")
+    if host_below is not None:
+        if isinstance(host_below, bool) or not isinstance(host_below, (int, np.integer)):
+            raise TypeError(f"host_below must be an int, got {type(host_below).__name__}")
+        if host_below < 0:
+            raise ValueError(f"host_below must be >= 0, got {host_below}")
+        if name != "torch":
+            raise ValueError(f"host_below is for backend 'torch' only, got backend {name!r}")
     dev = ""
     if name == "torch" and device is None:
         dev = _torch_device(os.environ.get("REGIONSCOPE_DEVICE"), "REGIONSCOPE_DEVICE")
@@ -200,8 +271,10 @@ def backend(name: str, device: Any = None) -> Iterator[str]:
         dev = _torch_device(device, "device")
     token = _CHOICE.set(name)
     dtoken = _DEVICE.set(dev)
+    htoken = _HOST_BELOW.set(_HOST_BELOW.get() if host_below is None else int(host_below))
     try:
         yield get_backend()
     finally:
+        _HOST_BELOW.reset(htoken)
         _DEVICE.reset(dtoken)
         _CHOICE.reset(token)

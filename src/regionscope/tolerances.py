@@ -242,6 +242,11 @@ NOISE_FRACTION = 1e-3
 #: crossings farther apart than this many point tolerances are never one point up to the
 #: units' tolerances (a prefilter of that test)
 NEAR_FACTOR = 1e6
+#: the torch backend runs a cut on its device only when the cut's crossed (region, unit)
+#: pairs plus the most crossings they can make (``k (k - 1) / 2`` for ``k`` pairs in a
+#: region) reach this; smaller cuts run on the host, where a GPU's fixed cost per cut (kernel
+#: launches, synchronisations, transfers) exceeds the work (``backend(host_below=)``)
+DEVICE_MIN_WORK = 1 << 15
 
 
 _tolerance: contextvars.ContextVar[Tolerance] = contextvars.ContextVar(

@@ -76,6 +76,20 @@ def test_crossed_pairs_match_brute_force(nregions, n, seed):
         assert got == want
 
 
+def test_no_units_cross_nothing_and_leave_the_mesh_as_it_is():
+    # a layer stage with no units (values of shape (V, 0)) on a mesh of one square
+    mesh = Mesh(
+        np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]),
+        np.arange(4), np.array([0, 4]), np.full(4, -1), 4,
+    )  # fmt: skip
+    values, tol = np.zeros((4, 0)), np.zeros(0)
+    region, unit = crossed_pairs(values, tol, mesh.region_vertices, mesh.region_offsets)
+    assert len(region) == len(unit) == 0
+    res = cut(mesh, values, tol, np.zeros(0, dtype=np.int64), 1e-9, 100)
+    assert res.mesh.num_regions == 1 and res.num_chords == 0
+    assert res.region_parent.tolist() == [0]
+
+
 def test_chord_ends_on_sides_and_at_corners():
     # x - 0.5 crosses the bottom and top sides; x - y runs through corners 0 and 2
     _, ends, _, _ = steps(SQUARE, [[1, 0, -0.5], [1, -1, 0]])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -58,14 +59,16 @@ def t(x):
 def test_cycles_match_the_numpy_cycles(n, seed):
     succ = np.random.default_rng(seed).permutation(n).astype(np.int64)
     want = arrays.cycles(succ)
-    got = ops.cycles(t(succ))
-    assert got[0].tolist() == want[0].tolist()
-    assert got[1].tolist() == want[1].tolist()
+    for way in (ops.cycles, ops.cycles_by_jumps, ops.cycles_by_walks):  # GPU's, CPU's
+        got = way(t(succ))
+        assert got[0].tolist() == want[0].tolist()
+        assert got[1].tolist() == want[1].tolist()
 
 
 def test_cycles_refuse_a_map_that_is_not_a_permutation():
-    with pytest.raises(ValueError, match="not a permutation"):
-        ops.cycles(t(np.array([1, 1, 0])))
+    for way in (ops.cycles, ops.cycles_by_jumps, ops.cycles_by_walks):
+        with pytest.raises(ValueError, match="not a permutation"):
+            way(t(np.array([1, 1, 0])))
 
 
 @settings(max_examples=30, deadline=None)
@@ -98,6 +101,24 @@ def test_expand_changes_and_offsets():
     assert ops.first_true(t([False, True, True, True]), t([0, 0, 1, 1])).tolist() == [1, 2]
 
 
+def test_arrays_go_to_the_device_and_back_unchanged():
+    held = np.arange(6.0).reshape(3, 2)
+    held.setflags(write=False)  # as the mesh's arrays are
+    on_cpu = ops.to_device(held, np.float64, torch.device("cpu"))
+    on_cpu[0, 0] = 7.0  # a copy of its own on a CPU
+    assert held[0, 0] == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning about the read-only array
+        meta = ops.to_device(held, np.int64, torch.device("meta"))  # the path of a GPU
+    assert meta.device.type == "meta" and meta.shape == (3, 2) and meta.dtype == torch.int64
+    flat = torch.tensor([3, -1, 2**40])
+    back = ops.to_host(flat)
+    assert back.dtype == np.int64 and back.tolist() == [3, -1, 2**40]
+    narrow = ops.narrow(t([3, 1]), 4)  # indices below 4: an int32 sort key, the same order
+    assert narrow.dtype == torch.int32 and narrow.tolist() == [3, 1]
+    assert ops.narrow(t([3, 1]), 2**40).dtype == torch.int64
+
+
 # --------------------------------------------------------------------------------------
 # one cut, both ways
 
@@ -109,7 +130,7 @@ def lines(mesh, abc):
 
 def cut_with(name, mesh, values, tol, point_tol=1e-12, max_regions=10**6):
     codes = encode_source(0, np.arange(values.shape[1]))
-    kwargs = {"device": DEVICE} if name == "torch" else {}
+    kwargs = {"device": DEVICE, "host_below": 0} if name == "torch" else {}
     with backend(name, **kwargs):
         return cut(mesh, values, tol, codes, point_tol, max_regions)
 
@@ -194,6 +215,38 @@ def test_the_one_layer_count_is_the_arrangement_count():
     assert math.isclose(res.mesh.areas.sum(), 4.0, rel_tol=1e-12)
 
 
+def test_the_cut_is_the_same_with_either_way_of_finding_cycles(monkeypatch):
+    # a GPU finds the faces' cycles by pointer jumping, a CPU by walks: both here
+    from regionscope.geometry.tensor import faces
+
+    abc = np.random.default_rng(6).uniform(-1, 1, (50, 3))
+    values, tol = lines(SQUARE, abc), np.zeros(50)
+    reference = cut_with("numpy", SQUARE, values, tol)
+    for way in (ops.cycles_by_jumps, ops.cycles_by_walks):
+        monkeypatch.setattr(faces, "cycles", way)
+        assert_same_cut(reference, cut_with("torch", SQUARE, values, tol))
+
+
+def test_small_cuts_run_on_the_host_with_the_same_result(monkeypatch):
+    import regionscope.geometry.tensor as tensor
+
+    calls = []
+    device_cut = tensor.cut_once
+    monkeypatch.setattr(tensor, "cut_once", lambda *a: calls.append(1) or device_cut(*a))
+    abc = np.random.default_rng(8).uniform(-1, 1, (12, 3)) * [1, 1, 0.1]
+    values, tol = lines(SQUARE, abc), np.zeros(12)
+    assert ((values.min(axis=0) < 0) & (values.max(axis=0) > 0)).all()  # all cross
+    reference = cut_with("numpy", SQUARE, values, tol)
+    codes = encode_source(0, np.arange(12))
+    work = 12 + 12 * 11 // 2  # 12 crossed pairs in one region, 66 crossings at most
+    for host_below, on_device in [(0, True), (work, True), (work + 1, False), (None, False)]:
+        calls.clear()
+        with backend("torch", device=DEVICE, host_below=host_below):
+            res = cut(SQUARE, values, tol, codes, 1e-12, 10**6)
+        assert len(calls) == on_device, host_below
+        assert_same_cut(reference, res)
+
+
 def test_the_region_limit_reads_the_same():
     abc = np.random.default_rng(1).uniform(-1, 1, (40, 3))
     messages = []
@@ -240,7 +293,7 @@ def assert_same_partition(a, b):
 def test_networks_are_partitioned_identically(net):
     domain = rs.Polygon([[-1, -1], [2, -0.5], [1, 1.5], [-1.5, 0.5]])
     a = rs.partition(NETWORKS[net](), domain, backend="numpy")
-    with backend("torch", device=torch.device(DEVICE)):
+    with backend("torch", device=torch.device(DEVICE), host_below=0):
         b = rs.partition(NETWORKS[net](), domain)
     assert_same_partition(a, b)
     check_partition(b)
@@ -250,6 +303,6 @@ def test_a_plane_through_three_points_of_a_wider_input():
     images = np.random.default_rng(4).normal(size=(3, 5))
     net = random_mlp([5, 8, 8], 4)
     a = rs.partition(net, rs.Plane(images), backend="numpy")
-    with backend("torch", device=DEVICE):
+    with backend("torch", device=DEVICE, host_below=0):
         b = rs.partition(net, rs.Plane(images))
     assert_same_partition(a, b)

@@ -51,7 +51,7 @@ from types import ModuleType
 
 import numpy as np
 
-from regionscope.backends import compiled, get_device
+from regionscope.backends import compiled, device_for
 from regionscope.errors import InvalidMeshError, RegionLimitError
 from regionscope.tolerances import FACE_TURN_RTOL, NEAR_FACTOR, get_budget
 
@@ -205,6 +205,8 @@ def _crossed_pairs(
         return _kernels().pairs.crossed_pairs(values, unit_tol, rv, offsets, active)
     n = values.shape[1]
     nregions = len(offsets) - 1
+    if n == 0:  # no units: nothing crossed (as the compiled kernel says)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     words = -(-n // 64)
     pos = pack_bits(values > unit_tol)
     neg = pack_bits(values < -unit_tol)
@@ -452,8 +454,8 @@ def _cut_once(
         return _cut_once_compiled(
             mesh, values, unit_tol, unit_codes, point_tol, max_regions, pair_region, pair_unit
         )
-    device = get_device()
-    if device is not None:  # the torch backend (regionscope.geometry.tensor), the same result
+    device = device_for(pair_region)  # the torch backend, unless the cut is small
+    if device is not None:  # regionscope.geometry.tensor: the same result as below
         from .tensor import cut_once
 
         fields, bad = cut_once(mesh, values, unit_tol, unit_codes, point_tol, max_regions,

@@ -22,7 +22,9 @@ from .ops import (
     components,
     empty_int,
     expand,
+    narrow,
     order,
+    take,
 )
 
 try:  # the torch extra
@@ -84,10 +86,10 @@ def _interleaved(
     for c0, c1 in zip(bounds[:-1], bounds[1:], strict=True):
         own, off = expand(counts[c0:c1])
         own = own + c0
-        cand = by_lo[start[own] + off]
-        crosses = hi_rank[cand] > hi_rank[own]
-        xa_parts.append(own[crosses])
-        xb_parts.append(cand[crosses])
+        cand = take(by_lo, take(start, own) + off)
+        crosses = take(hi_rank, cand) > take(hi_rank, own)
+        xa_parts.append(torch.masked_select(own, crosses))
+        xb_parts.append(torch.masked_select(cand, crosses))
         found += len(xa_parts[-1])
         if num_regions + nch + found > max_regions:
             raise RegionLimitError(
@@ -105,23 +107,25 @@ def crossings(
     xa, xb = _interleaved(chords, num_regions, max_regions, budget)
     pa, pb = xy[chords.vid_a], xy[chords.vid_b]
     d = pb - pa
-    da, db = d[xa], d[xb]
-    w = pa[xb] - pa[xa]
+    da, db = take(d, xa), take(d, xb)
+    pa_a = take(pa, xa)
+    w = take(pa, xb) - pa_a
     denom = da[:, 0] * db[:, 1] - da[:, 1] * db[:, 0]
     sa = (w[:, 0] * db[:, 1] - w[:, 1] * db[:, 0]) / denom
     sb = (w[:, 0] * da[:, 1] - w[:, 1] * da[:, 0]) / denom
     # interleaved ends never give parallel chords; guard against NaN anyway
     sa = torch.where(sa == sa, sa, 0.5).clamp(0.0, 1.0)
     sb = torch.where(sb == sb, sb, 0.5).clamp(0.0, 1.0)
-    return CrossingsT(xa, xb, sa, sb, pa[xa] + sa[:, None] * da)
+    return CrossingsT(xa, xb, sa, sb, pa_a + sa[:, None] * da)
 
 
-def along(cr: CrossingsT) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The memberships in order along the chords: ``(order, chord, s)`` as ``Along``."""
+def along(cr: CrossingsT, nch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The memberships in order along the ``nch`` chords: ``(order, chord, s)`` as ``Along``."""
     chord = torch.cat([cr.a, cr.b])
     s = torch.cat([cr.s_a, cr.s_b])
-    o = order(chord, s)
-    return o, chord[o], s[o]
+    # s is in [0, 1]: the bits of a non-negative float64 (-0.0 made 0.0) sort as it does
+    o = order(narrow(chord, nch), (s + 0.0).view(torch.int64))
+    return o, take(chord, o), take(s, o)
 
 
 def _value_at(
@@ -154,7 +158,7 @@ def _neighbours(
     length = torch.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
     gap = mem_s[1:] - mem_s[:-1]
     same_chord = mc[1:] == mc[:-1]
-    span = gap * length[mc[1:]]
+    span = gap * take(length, mc[1:])
     close = span <= point_tol
     values, unit_tol, points = near_data
     near = empty_int(o.device)
@@ -171,7 +175,7 @@ def _neighbours(
             within |= gap[cand] * torch.abs(rise) <= unit_tol[unit]
         near = torch.unique(chords.region[c[within]])
     link = same_chord & close
-    return mem_x[:-1][link], mem_x[1:][link], near
+    return torch.masked_select(mem_x[:-1], link), torch.masked_select(mem_x[1:], link), near
 
 
 def _shared_twice(
@@ -238,7 +242,7 @@ def concurrent(
     is_root = label == arange(nx, label.device)
     roots = is_root.nonzero().flatten()
     root_index = torch.cumsum(is_root.to(I64), 0) - 1
-    return root_index[label], roots, near
+    return take(root_index, label), roots, near
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,30 +269,31 @@ def paths(
     nch = len(chords)
     dev = crossing_vid.device
     o, mem_chord, _ = memberships
-    mem_v = crossing_vid[torch.where(o < nx, o, o - nx)]
+    mem_v = take(crossing_vid, torch.where(o < nx, o, o - nx))
     kept = changes(mem_chord, mem_v)  # a vertex shared by neighbouring crossings, once
-    visit_chord = mem_chord[kept]
-    visit_vertex = mem_v[kept]
+    visit_chord = torch.masked_select(mem_chord, kept)
+    visit_vertex = torch.masked_select(mem_v, kept)
     nvisit = len(visit_chord)
     visit_of = torch.full((2 * nx,), -1, dtype=I64, device=dev)
-    visit_of[o[kept]] = arange(nvisit, dev)
+    visit_of.index_copy_(0, torch.masked_select(o, kept), arange(nvisit, dev))
     visits = bincount(visit_chord, nch)
     first_seg = torch.zeros(nch + 1, dtype=I64, device=dev)
     first_seg[1:] = torch.cumsum(visits + 1, 0)
     # the path of chord c: end a at first_seg[c] + c, its visits, end b at first_seg[c+1] + c
     path = torch.empty(nvisit + 2 * nch, dtype=I64, device=dev)
     c = arange(nch, dev)
-    path[first_seg[:-1] + c] = chords.vid_a
-    path[first_seg[1:] + c] = chords.vid_b
-    path[arange(nvisit, dev) + 2 * visit_chord + 1] = visit_vertex
-    seg_chord = torch.repeat_interleave(c, visits + 1)
-    seg = arange(len(seg_chord), dev) + seg_chord
+    path.index_copy_(0, first_seg[:-1] + c, chords.vid_a)
+    path.index_copy_(0, first_seg[1:] + c, chords.vid_b)
+    path.index_copy_(0, arange(nvisit, dev) + 2 * visit_chord + 1, visit_vertex)
+    nseg = nvisit + nch  # known here: no synchronisation for the size
+    seg_chord = torch.repeat_interleave(c, visits + 1, output_size=nseg)
+    seg = arange(nseg, dev) + seg_chord
     base = crossing_vid.min() if nx else 0
     shared = bincount(crossing_vid - base)
-    single = shared[crossing_vid - base] == 1
+    single = take(shared, crossing_vid - base) == 1
     return Paths(
-        seg_from=path[seg],
-        seg_to=path[seg + 1],
+        seg_from=take(path, seg),
+        seg_to=take(path, seg + 1),
         seg_chord=seg_chord,
         first_seg=first_seg,
         visit_chord=visit_chord,

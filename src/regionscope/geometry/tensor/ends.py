@@ -23,6 +23,7 @@ from .ops import (
     expand,
     first_true,
     order,
+    take,
     to_device,
 )
 
@@ -59,7 +60,7 @@ class MeshT:
         inc_region = torch.repeat_interleave(arange(len(sizes), device), sizes)
         nxt = arange(len(rv), device) + 1
         nxt[offsets[1:] - 1] = offsets[:-1]
-        b = rv[nxt]
+        b = take(rv, nxt)
         keys = torch.minimum(rv, b) * len(v) + torch.maximum(rv, b)
         return cls(v, rv, offsets, source, sizes, inc_region, nxt, keys)
 
@@ -98,13 +99,14 @@ def chord_ends(
 ) -> Ends:
     """The two sign transitions of each crossed pair around its region (see ``chord_ends``)."""
     rv = mesh.rv
-    m = mesh.sizes[pair_region]
+    m = take(mesh.sizes, pair_region)
     pid, k = expand(m)
     pstart = exclusive_cumsum(m)
-    inc = mesh.offsets[pair_region][pid] + k
-    unit = pair_unit[pid]
-    z = values[rv[inc], unit]
-    tol = unit_tol[unit]
+    inc = take(take(mesh.offsets, pair_region), pid) + k
+    unit = take(pair_unit, pid)
+    # values[rv[inc], unit], read from the flat table
+    z = take(values.reshape(-1), take(rv, inc) * values.shape[1] + unit)
+    tol = take(unit_tol, unit)
     s = (z > tol).to(torch.int8) - (z < -tol).to(torch.int8)
     g = arange(len(s), s.device)
     nonzero_at = torch.where(s != 0, g, -1)
@@ -112,10 +114,10 @@ def chord_ends(
     prev = torch.empty_like(g)  # previous nonzero position, cyclically
     prev[:1] = -1
     prev[1:] = run[:-1]
-    last = run[pstart + m - 1]
+    last = take(run, pstart + m - 1)
     last_nonzero = torch.where(last >= pstart, last, -1)
-    prev = torch.where(prev < pstart[pid], last_nonzero[pid], prev)
-    sign_prev = s[prev.clamp(min=0)]
+    prev = torch.where(prev < take(pstart, pid), take(last_nonzero, pid), prev)
+    sign_prev = take(s, prev.clamp(min=0))
     first_of = [first_true((s == want) & (sign_prev == -want), pid) for want in (-1, 1)]
     ends = torch.stack(first_of, dim=1)  # (P, 2)
     before = prev[ends]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .crossings import CrossingsT, Paths
 from .ends import ChordsT, MeshT, Points
-from .ops import I64, arange, changes, cycles, exclusive_cumsum, expand, order
+from .ops import I64, arange, changes, cycles, exclusive_cumsum, expand, order, take
 
 try:  # the torch extra
     import torch
@@ -32,26 +32,28 @@ def _boundaries(
     nverts = mesh.num_vertices
     dev = regions.device
     rv = mesh.rv
-    sizes = mesh.sizes[regions]
+    sizes = take(mesh.sizes, regions)
     own, k = expand(sizes)
-    inc = mesh.offsets[regions][own] + k
-    key = mesh.side_keys[inc]
+    inc = take(take(mesh.offsets, regions), own) + k
+    key = take(mesh.side_keys, inc)
     lo_i = torch.searchsorted(points.key, key)
     hi_i = torch.searchsorted(points.key, key, right=True)
     counts = 1 + hi_i - lo_i
     block = exclusive_cumsum(counts)
     b_own, b_r = expand(counts)
-    corner_v = rv[inc]
-    forward = corner_v < rv[mesh.inc_next[inc]]
-    which = torch.where(forward[b_own], lo_i[b_own] + b_r - 1, hi_i[b_own] - b_r)
-    vid = torch.where(b_r == 0, corner_v[b_own], nverts + which)
+    corner_v = take(rv, inc)
+    forward = corner_v < take(rv, take(mesh.inc_next, inc))
+    which = torch.where(
+        take(forward, b_own), take(lo_i, b_own) + b_r - 1, take(hi_i, b_own) - b_r
+    )
+    vid = torch.where(b_r == 0, take(corner_v, b_own), nverts + which)
     nb = len(vid)
     nxt = arange(nb, dev) + 1
     # the last side of each region returns to its first
     region_block = block[exclusive_cumsum(sizes)]
     last = torch.cat([region_block[1:], torch.tensor([nb], dtype=I64, device=dev)]) - 1
     nxt[last] = region_block
-    return (vid, nxt, own[b_own], mesh.source[inc][b_own]), block
+    return (vid, nxt, take(own, b_own), take(take(mesh.source, inc), b_own)), block
 
 
 def _at_ends(
@@ -95,17 +97,19 @@ def _at_crossings(
     """Successors at crossings of two chords only (in place): four rays in a known order."""
     nx = len(cr)
     x = pa.single.nonzero().flatten()
-    a, b = cr.a[x], cr.b[x]
-    va, vb = pa.visit_of[x], pa.visit_of[nx + x]
+    a, b = take(cr.a, x), take(cr.b, x)
+    va, vb = take(pa.visit_of, x), take(pa.visit_of, nx + x)
+    # the four rays out of the crossing: backwards and forwards along a and along b; the
+    # half-edge arriving on a ray is the other of its pair (nb + (ray - nb) ^ 1)
     a_bwd = nb + 2 * (a + va) + 1
-    a_fwd = nb + 2 * (a + va + 1)
+    a_fwd = a_bwd + 1
     b_bwd = nb + 2 * (b + vb) + 1
-    b_fwd = nb + 2 * (b + vb + 1)
-    flip = _in_arc(chords.pos_b[b], chords.pos_a[a], chords.pos_b[a])
-    succ[((a_bwd - nb) ^ 1) + nb] = torch.where(flip, b_bwd, b_fwd)
-    succ[((a_fwd - nb) ^ 1) + nb] = torch.where(flip, b_fwd, b_bwd)
-    succ[((b_bwd - nb) ^ 1) + nb] = torch.where(flip, a_fwd, a_bwd)
-    succ[((b_fwd - nb) ^ 1) + nb] = torch.where(flip, a_bwd, a_fwd)
+    b_fwd = b_bwd + 1
+    flip = _in_arc(take(chords.pos_b, b), take(chords.pos_a, a), take(chords.pos_b, a))
+    succ.index_copy_(0, a_bwd - 1, torch.where(flip, b_bwd, b_fwd))
+    succ.index_copy_(0, a_fwd + 1, torch.where(flip, b_fwd, b_bwd))
+    succ.index_copy_(0, b_bwd - 1, torch.where(flip, a_fwd, a_bwd))
+    succ.index_copy_(0, b_fwd + 1, torch.where(flip, a_bwd, a_fwd))
 
 
 def _at_shared(succ: torch.Tensor, chords: ChordsT, pa: Paths, nb: int) -> None:
@@ -179,8 +183,11 @@ def rebuild(
     orig[nb + 1 :: 2] = pa.seg_to
     code[:nb] = b_code
     grp[:nb] = b_group
+    seg_code = take(chords.code, pa.seg_chord)
+    seg_group = take(group, pa.seg_chord)
     for half in (nb, nb + 1):
-        code[half::2] = chords.code[pa.seg_chord]
-        grp[half::2] = group[pa.seg_chord]
-    faces = (offsets, orig[members], code[members], grp[members[offsets[:-1]]])
+        code[half::2] = seg_code
+        grp[half::2] = seg_group
+    faces = (offsets, take(orig, members), take(code, members),
+             take(grp, take(members, offsets[:-1])))  # fmt: skip
     return touched, faces
