@@ -260,6 +260,8 @@ def sort_runs(key, idx, starts, lower, upper):
     for r in range(len(starts) - 1):
         lo = starts[r]
         hi = starts[r + 1]
+        if hi - lo < 2:  # most runs of a counting sort by vertex are empty
+            continue
         if hi - lo <= 16:
             _insertion(key, idx, lo, hi)
         elif hi - lo <= 32 or not upper > lower:

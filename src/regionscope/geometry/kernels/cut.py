@@ -40,15 +40,23 @@ def _assemble(rv, offsets, source, touched, faces, xy, xxy, roots):
     out_src = np.empty(nk + len(f_vert), dtype=np.int64)
     parent = np.empty(nnew, dtype=np.int64)
     out_off[0] = 0
+    # runs of consecutive kept regions are copied as slices (a cut that touches a few
+    # regions of a large mesh copies it in a few blocks)
     k = 0
-    for i in range(len(kept)):
-        f = kept[i]
-        for j in range(offsets[f], offsets[f + 1]):
-            out_rv[k] = rv[j]
-            out_src[k] = source[j]
-            k += 1
-        out_off[i + 1] = k
-        parent[i] = f
+    i = 0
+    while i < len(kept):
+        j = i + 1
+        while j < len(kept) and kept[j] == kept[j - 1] + 1:
+            j += 1
+        a, b = offsets[kept[i]], offsets[kept[j - 1] + 1]
+        out_rv[k : k + b - a] = rv[a:b]
+        out_src[k : k + b - a] = source[a:b]
+        for q in range(i, j):
+            f = kept[q]
+            out_off[q + 1] = k + offsets[f + 1] - a
+            parent[q] = f
+        k += b - a
+        i = j
     out_rv[k:] = f_vert
     out_src[k:] = f_code
     for i in range(len(f_off) - 1):

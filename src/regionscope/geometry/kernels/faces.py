@@ -85,14 +85,22 @@ def _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts):
             k += 1
     if (seen == 2).all():
         return touched
-    rest = np.flatnonzero(~touched)
-    lo_i, hi_i = _side_points(rv, offsets, rest, p_key, by_lo, nverts)
-    k = 0
-    for f in rest:
-        for _ in range(offsets[f], offsets[f + 1]):
-            if hi_i[k] > lo_i[k]:
+    # the other regions with a point on a side (a region's look ends at its first one)
+    for f in np.flatnonzero(~touched):
+        o, e = offsets[f], offsets[f + 1]
+        for i in range(o, e):
+            a, b = rv[i], rv[i + 1 if i + 1 < e else o]
+            v = min(a, b)
+            j = by_lo[v]
+            stop = by_lo[v + 1]
+            if j == stop:
+                continue
+            key = v * nverts + max(a, b)
+            while j < stop and p_key[j] < key:
+                j += 1
+            if j < stop and p_key[j] == key:
                 touched[f] = True
-            k += 1
+                break
     return touched
 
 
