@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -202,3 +203,156 @@ def test_property_same_pieces_as_a_fresh_forward_pass(seed, depth, width, kind, 
     dom = rs.Segment(p, q)
     ev, got, want = both(model, dom, dim)
     assert_same_pieces(ev, dom, got, want)
+
+
+# ------------------------------------------------- compiled kernels, and an exact oracle
+
+NUMBA = "numba" in rs.available_backends()
+
+
+def exact_cut(layers: list, lo: Fraction, hi: Fraction) -> list[Fraction]:
+    """The breakpoints of a ReLU MLP on ``[lo, hi]`` in exact rational arithmetic.
+
+    ``layers``: ``(weight rows, bias)`` pairs of Fractions and ``"relu"``.  Before a
+    ReLU layer every earlier unit keeps its sign on each piece, so the layer's inputs
+    are affine there and their zeros are found by interpolation, exactly.
+    """
+    def forward(t: Fraction, upto: int) -> list[Fraction]:
+        x = [t]
+        for layer in layers[:upto]:
+            if layer == "relu":
+                x = [max(v, Fraction(0)) for v in x]
+            else:
+                w, b = layer
+                x = [sum((c * v for c, v in zip(row, x, strict=True)), bi)
+                     for row, bi in zip(w, b, strict=True)]  # fmt: skip
+        return x
+
+    points = [lo, hi]
+    for k, layer in enumerate(layers):
+        if layer != "relu":
+            continue
+        vals = [forward(t, k) for t in points]
+        new = set(points)
+        for i in range(len(points) - 1):
+            for a, b in zip(vals[i], vals[i + 1], strict=True):
+                if a * b < 0:  # a strict sign change inside the piece
+                    new.add(points[i] + a / (a - b) * (points[i + 1] - points[i]))
+        points = sorted(new)
+    return points
+
+
+def float_net(layers: list) -> rs.Sequential:
+    ops = [rs.ReLU() if layer == "relu" else
+           rs.Linear([[float(c) for c in row] for row in layer[0]], [float(c) for c in layer[1]])
+           for layer in layers]  # fmt: skip
+    return rs.Sequential(*ops)
+
+
+def dyadic(rows: list[list[float]]) -> list[list[Fraction]]:
+    return [[Fraction(c) for c in row] for row in rows]
+
+
+def relu_net(*pairs: tuple[list[list[float]], list[float]]) -> list:
+    out: list = []
+    for w, b in pairs:
+        out += [(dyadic(w), [Fraction(c) for c in b]), "relu"]
+    return out
+
+
+# hand-made degenerate cases on [-1, 1]: breakpoints that coincide, that fall on the ends,
+# a second-layer unit zero on a whole piece, a second-layer zero on a first-layer breakpoint
+DEGENERATE = {
+    "coinciding": relu_net(([[1.0], [2.0], [-4.0]], [0.0, 0.0, 0.0])),
+    "at-the-ends": relu_net(([[1.0], [1.0], [0.5]], [-1.0, 1.0, 0.5])),
+    "zero-on-a-piece": relu_net(
+        ([[1.0], [-1.0]], [0.0, 0.5]), ([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]], [0.0, -0.75, -0.5])
+    ),
+    "on-a-breakpoint": relu_net(([[1.0], [-1.0]], [0.0, 0.5]), ([[1.0, 0.0]], [-0.5])),
+    "second-layer-coinciding": relu_net(
+        ([[1.0], [1.0]], [0.0, -0.5]), ([[1.0, -2.0], [2.0, -4.0]], [-0.25, -0.5])
+    ),
+}
+
+
+def check_against_exact(layers: list, lo: float, hi: float) -> np.ndarray:
+    want = np.array([float(t) for t in exact_cut(layers, Fraction(lo), Fraction(hi))])
+    dom = rs.Interval(lo, hi)
+    part = rs.partition(float_net(layers), dom)
+    assert len(part.points) == len(want), (part.points, want)
+    np.testing.assert_allclose(part.points, want, rtol=0, atol=1e-12 * (hi - lo))
+    assert part.points[0] == lo and part.points[-1] == hi
+    return part.points
+
+
+@pytest.mark.parametrize("name", sorted(DEGENERATE))
+def test_degenerate_cases_against_exact_arithmetic(name):
+    got = check_against_exact(DEGENERATE[name], -1.0, 1.0)
+    if NUMBA:
+        with rs.backend("numpy"):
+            ref = rs.partition(float_net(DEGENERATE[name]), rs.Interval(-1.0, 1.0)).points
+        np.testing.assert_array_equal(got, ref)
+
+
+BY_HAND = {
+    "coinciding": [-1.0, 0.0, 1.0],  # s, 2s and -4s are all zero at 0
+    "at-the-ends": [-1.0, 1.0],  # s - 1, s + 1 and s / 2 + 1 / 2: zeros at the ends only
+    # relu(s) is zero on all of [-1, 0]: no cut; relu(s) + relu(0.5 - s) - 0.75 is -s - 0.25
+    # left of 0 and s - 0.75 right of 0.5; 2 relu(0.5 - s) - 0.5 is 0.5 - 2s left of 0.5
+    "zero-on-a-piece": [-1.0, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0],
+    "on-a-breakpoint": [-1.0, 0.0, 0.5, 1.0],  # relu(s) - 0.5 is zero where 0.5 - s is
+    # relu(s) - 2 relu(s - 0.5) - 0.25 and twice it: zeros at 0.25 and 0.75, once each
+    "second-layer-coinciding": [-1.0, 0.0, 0.25, 0.5, 0.75, 1.0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BY_HAND))
+def test_degenerate_cases_by_hand(name):
+    part = rs.partition(float_net(DEGENERATE[name]), rs.Interval(-1.0, 1.0))
+    np.testing.assert_allclose(part.points, BY_HAND[name], rtol=0, atol=1e-15)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    widths=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+)
+def test_property_breakpoints_are_exact(data, widths):
+    """Dyadic weights (exact in float64): the breakpoints are the exact ones, rounded."""
+    entry = st.integers(-8, 8).map(lambda k: Fraction(k, 4))
+    layers: list = []
+    fan_in = 1
+    for width in widths:
+        w = [[data.draw(entry) for _ in range(fan_in)] for _ in range(width)]
+        b = [data.draw(entry) for _ in range(width)]
+        layers += [(w, b), "relu"]
+        fan_in = width
+    exact = exact_cut(layers, Fraction(-2), Fraction(2))
+    gaps = [float(b - a) for a, b in zip(exact[:-1], exact[1:], strict=True)]
+    assume(min(gaps) > 1e-9)  # distinct breakpoints, far apart compared with the tolerance
+    check_against_exact(layers, -2.0, 2.0)
+
+
+@pytest.mark.skipif(not NUMBA, reason="numba is not installed")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    depth=st.integers(1, 4),
+    width=st.integers(1, 12),
+    kind=st.sampled_from(["relu", "maxout", "argmax"]),
+    dim=st.integers(1, 5),
+)
+def test_property_compiled_and_numpy_cuts_are_identical(seed, depth, width, kind, dim):
+    assume(kind != "argmax" or width >= 2)
+    model = random_mlp(
+        [dim] + [width] * depth, seed=seed, argmax=kind == "argmax",
+        maxout=2 if kind == "maxout" else 0,
+    )  # fmt: skip
+    p, q = np.random.default_rng(seed).normal(size=(2, dim))
+    assume(np.linalg.norm(q - p) > 1e-3)
+    dom = rs.Segment(p, q)
+    got = rs.partition(model, dom, backend="numba")
+    want = rs.partition(model, dom, backend="numpy")
+    np.testing.assert_array_equal(got.points, want.points)  # bit for bit
+    for i, pat in want.activation_patterns().items():
+        np.testing.assert_array_equal(got.activation_patterns()[i], pat)

@@ -7,7 +7,11 @@ refines, so its values at a new point are those at the ends of its piece,
 interpolated (:func:`~regionscope.geometry.line.cut_points` says where each
 new point lies).  A layer then costs a few array operations on ``(P, width)``
 tables: its forward pass at the points (from the ops before it, not from the
-input), its units' signs, the zeros, a sort.  When the table of registers
+input), its units' signs, the zeros, a sort.  With the compiled backend
+(:func:`regionscope.backends.compiled`) a stage's cut and each register's
+interpolation are one kernel call each (:mod:`regionscope.geometry.kernels.line`,
+the same numbers bit for bit), and nothing is interpolated after the last
+cut.  When the table of registers
 would pass the memory budget (:meth:`Budget.stores
 <regionscope.tolerances.Budget.stores>`), a layer's input is
 computed afresh at the points in chunks, as before.
@@ -33,10 +37,12 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
+from regionscope.backends import compiled
 from regionscope.domains import Domain1D
 from regionscope.errors import RegionLimitError
 from regionscope.geometry.line import changed, cut_points, interpolate
@@ -83,10 +89,12 @@ class PointValues:
     [[0.0], [9.0]]
     """
 
-    def __init__(self, ev: Evaluator, points: np.ndarray) -> None:
+    def __init__(self, ev: Evaluator, points: np.ndarray, fast: bool = False) -> None:
         self.ev = ev
+        self.interpolate = _kernels().interpolate if fast else interpolate
         self.program = ev.program
-        self.budget = get_budget()
+        # rows * width <= limit: Budget.stores(rows, width), without a call per check
+        self.limit = get_budget().stored_bytes // 16
         u = points[:, None]
         if ev.prefix:
             self.regs: dict[int, np.ndarray] | None = {
@@ -100,7 +108,7 @@ class PointValues:
         self.x: np.ndarray | None = None  # the input of the layer being cut, without regs
 
     def _fits(self, num_points: int, regs: dict[int, np.ndarray]) -> bool:
-        return self.budget.stores(num_points, sum(v.shape[1] for v in regs.values()))
+        return num_points * sum([v.shape[1] for v in regs.values()]) <= self.limit
 
     def layer_input(self, op: Op, points: np.ndarray) -> np.ndarray:
         """The input ``(P, in_width)`` of piecewise op ``op`` at ``points``."""
@@ -130,12 +138,13 @@ class PointValues:
             return
         if self.regs is not None:
             if self._fits(len(order), self.regs):
-                self.regs = {r: interpolate(v, order, piece, weight) for r, v in self.regs.items()}
+                interp = self.interpolate
+                self.regs = {r: interp(v, order, piece, weight) for r, v in self.regs.items()}
                 return
             self.regs = None
         if self.x is not None:
-            fits = self.budget.stores(len(order), self.x.shape[1])
-            self.x = interpolate(self.x, order, piece, weight) if fits else None
+            fits = len(order) * self.x.shape[1] <= self.limit
+            self.x = self.interpolate(self.x, order, piece, weight) if fits else None
 
     def keep(self, rows: np.ndarray) -> None:
         """Only the values at the points ``rows`` stay (a merge dropped the others)."""
@@ -201,21 +210,22 @@ def cut_1d(
     """
     program = ev.program
     point_tol = get_tolerance().point_rtol * domain.length
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused by _check_finite
-        values = PointValues(ev, points)
-        for op in program.ops[start:]:
+    fast = compiled()
+    cuts = [op for op in program.ops[start:] if op.layer.piecewise]
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused by check_finite
+        values = PointValues(ev, points, fast)
+        for op in cuts:
             layer: Any = op.layer
-            if not layer.piecewise:
-                continue
             before = points
             tol = ev.unit_tol[op.index]
             stages = layer.num_stages(op.in_width)
+            # the values at the new points are needed after this cut unless it is the last
+            last = op is cuts[-1] and not layer.merge
             for stage in range(stages):
-                x = values.layer_input(op, points)
-                z = layer.stage_values(x, stage)
-                check_finite(z, op)
-                points, order, piece, weight = cut_points(points, z, tol, point_tol)
-                values.carry(order, piece, weight)
+                z = layer.stage_values(values.layer_input(op, points), stage)
+                points, order, piece, weight = _cut(fast, op, points, z, tol, point_tol)
+                if not (last and stage == stages - 1):
+                    values.carry(order, piece, weight)
                 if len(points) - 1 > max_regions:
                     raise RegionLimitError(
                         len(points) - 1, max_regions, f"layer {op.index} ({op.name})"
@@ -226,3 +236,27 @@ def cut_1d(
                 values.keep(rows)
             values.after_layer()
     return points
+
+
+@functools.lru_cache(maxsize=1)
+def _kernels() -> Any:
+    """The compiled 1-D kernels (imported, so compiled or loaded, on first use)."""
+    from regionscope.geometry.kernels import line
+
+    return line
+
+
+def _cut(
+    fast: bool, op: Op, points: np.ndarray, z: np.ndarray, tol: np.ndarray, point_tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`~regionscope.geometry.line.cut_points` of one stage's values ``z (P, units)``,
+    compiled when ``fast``; values that overflowed are refused (:func:`check_finite`)."""
+    if not fast or z.ndim != 2:
+        check_finite(z, op)
+        return cut_points(points, z, tol, point_tol)
+    if np.shape(tol) != z.shape[1:]:
+        tol = np.broadcast_to(tol, z.shape[1:])
+    pts, order, piece, weight, finite = _kernels().cut_points(points, z, tol, point_tol)
+    if not finite:
+        check_finite(z, op)
+    return pts, order, piece, weight
