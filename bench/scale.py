@@ -1,6 +1,6 @@
 """Scaling, measured: sweeps and tiles on 1 and 2 Dask workers of this machine.
 
-Three measurements (each on a fresh ``LocalCluster`` of processes, one thread
+Four measurements (each on a fresh ``LocalCluster`` of processes, one thread
 per worker):
 
 * ``sweep``: a small CNN trained on scikit-learn's 8x8 digits, with a
@@ -15,11 +15,23 @@ per worker):
   is far too large today; a square window around the first patch is computed
   in ``k x k`` tiles with 1 and 2 workers (regions, time, peak memory per
   worker), and as one partition for comparison when ``--whole`` is given;
-* ``all``: both.
+* ``full``: the CIFAR-shaped CNN of ``bench/real_networks.py`` (``cifar_cnn(0)``)
+  on the *full* plane through its three patches of different places
+  (``sample_patches(0)["full"]``).  The plane's box is cut into a ``k x k``
+  grid of cells (``--grid``).  Measured: a window of ``--block x --block``
+  cells at the box's centre, in tiles of one cell, with each worker count of
+  ``--workers`` (regions, wall, CPU, peak memory per worker); then a random
+  sample of ``--sample`` cells of the whole grid, each partitioned on its own
+  (with the whole plane's tolerances), to *extrapolate* the regions and the
+  time of the whole plane (the first layer's regions are exact for every
+  sampled cell and for the whole plane, ``rs.estimate``, which gives a ratio
+  estimate besides the plain one);
+* ``all``: ``sweep`` and ``tiles``.
 
 Run::
 
     python bench/scale.py all --out out/scale
+    python bench/scale.py full --grid 256 --block 4 --sample 40 --workers 1,2
 
 Results go to ``OUT/scale.json`` and a picture of the tiled window to
 ``OUT/cnn_tiles.png``; a Markdown summary is printed.
@@ -229,6 +241,175 @@ def bench_tiles(
     return result
 
 
+# -- the CIFAR-shaped CNN on the full plane: a window in tiles, and a sample of cells ---
+
+
+def _real_networks() -> Any:
+    """``bench/real_networks.py`` as a module (for ``cifar_cnn`` and ``sample_patches``)."""
+    import importlib.util
+
+    path = Path(__file__).with_name("real_networks.py")
+    spec = importlib.util.spec_from_file_location("real_networks", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _per_worker(pids: list[int], peaks: list[float]) -> list[float]:
+    out: dict[int, float] = {}
+    for pid, peak in zip(pids, peaks, strict=True):
+        out[pid] = max(out.get(pid, 0.0), peak)
+    return sorted(out.values())
+
+
+def _cell_task(net: Any, cell: Any, scales: Any, max_regions: int) -> dict[str, float]:
+    """One cell of the grid partitioned on its own (on a worker): regions, times, memory."""
+    from regionscope.scale.grid import compute_tile
+
+    xmin, xmax, ymin, ymax = cell.bounds
+    xs, ys = np.array([xmin, xmax]), np.array([ymin, ymax])
+    summary, _ = compute_tile(net, cell, (0, 0), xs, ys, scales, max_regions)
+    keys = ("num_regions", "num_vertices", "seconds", "cpu_seconds", "peak_rss_mb", "pid")
+    return {k: float(np.asarray(summary[k])) for k in keys}
+
+
+def _window_runs(net: Any, window: Any, block: int, workers: list[int]) -> dict[str, Any]:
+    runs: dict[int, Any] = {}
+    tiled = None
+    for n in workers:
+        cluster, client = _cluster(n)
+        try:
+            t0, c0 = time.perf_counter(), time.process_time()
+            tiled = rs.partition_tiles(net, window, block, client=client)
+            wall, client_cpu = time.perf_counter() - t0, time.process_time() - c0
+        finally:
+            client.close()
+            cluster.close()
+        stats = tiled.tile_stats
+        runs[n] = {
+            "wall_s": wall,
+            "client_cpu_s": client_cpu,
+            "tile_s_total": float(stats["seconds"].sum()),
+            "tile_cpu_s_total": float(stats["cpu_seconds"].sum()),
+            "tile_s_max": float(stats["seconds"].max()),
+            "peak_rss_mb_per_worker": _per_worker(
+                stats["pid"].tolist(), stats["peak_rss_mb"].tolist()
+            ),
+        }
+    assert tiled is not None
+    pieces = int(tiled.tile_stats["num_regions"].sum())
+    return {
+        "runs": runs,
+        "regions": tiled.num_regions,
+        "vertices": tiled.num_vertices,
+        "tile_pieces": pieces,
+        "regions_per_piece": tiled.num_regions / pieces,
+        "regions_across_borders": int((tiled.num_pieces() > 1).sum()),
+        "first_layer_regions": rs.estimate(net, window).regions,
+    }
+
+
+def _sample_cells(
+    net: Any, plane: Any, cells: list[Any], workers: int, max_regions: int
+) -> list[dict[str, float]]:
+    from regionscope.scale.engine import Engine
+    from regionscope.scale.grid import whole_scales
+
+    scales = whole_scales(plane)
+    got: dict[int, dict[str, float]] = {}
+    cluster, client = _cluster(workers)
+    try:
+        with Engine(client) as engine:
+            shared = engine.share(net)
+            tasks = [
+                (i, _cell_task, (shared, cell, scales, max_regions))
+                for i, cell in enumerate(cells)
+            ]
+            failed = engine.run(tasks, got.__setitem__, max_in_flight=2 * workers + 2)
+    finally:
+        client.close()
+        cluster.close()
+    for i, exc in failed.items():
+        got[i] = {"failed": repr(exc)[:200]}  # type: ignore[dict-item]
+    return [got[i] for i in range(len(cells))]
+
+
+def bench_full(
+    grid: int, block: int, sample: int, workers: list[int], seed: int, max_regions: int
+) -> dict[str, Any]:
+    """The window of ``block x block`` cells at the centre, and ``sample`` random cells."""
+    rn = _real_networks()
+    points = rn.sample_patches(0)["full"]
+    plane = rs.Plane(points)
+    net = rs.Sequential(*rs.network.coerce.as_layers(rn.cifar_cnn(0), (3, 32, 32)))
+    xmin, xmax, ymin, ymax = plane.bounds
+    xs, ys = np.linspace(xmin, xmax, grid + 1), np.linspace(ymin, ymax, grid + 1)
+    lo = grid // 2 - block // 2
+    box = (xs[lo], xs[lo + block], ys[lo], ys[lo + block])
+    window = rs.Plane(points, window=box)
+    result: dict[str, Any] = {
+        "plane_bounds": plane.bounds,
+        "grid": grid,
+        "cell": [float(xs[1] - xs[0]), float(ys[1] - ys[0])],
+        "whole_first_layer_regions": rs.estimate(net, plane).regions,
+        "window": window.window,
+        "window_tiles": [block, block],
+    }
+    result["window_run"] = _window_runs(net, window, block, workers)
+    if sample < 2:
+        return result
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(grid * grid, size=sample, replace=False)
+    cells = []
+    for k in picked.tolist():
+        i, j = divmod(k, grid)
+        cells.append(rs.Plane(points, window=(xs[i], xs[i + 1], ys[j], ys[j + 1])))
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = _sample_cells(net, plane, cells, max(workers), max_regions)
+    wall = time.perf_counter() - t0
+    for row, cell, k in zip(rows, cells, picked.tolist(), strict=True):
+        row["cell"] = k
+        row["first_layer_regions"] = rs.estimate(net, cell).regions
+    result["sample"] = {
+        "seed": seed,
+        "cells": rows,
+        "wall_s": wall,
+        "client_cpu_s": time.process_time() - c0,
+        "workers": max(workers),
+    }
+    result["extrapolation"] = _extrapolate(result)
+    return result
+
+
+def _extrapolate(result: dict[str, Any]) -> dict[str, Any]:
+    """Regions and time of the whole plane from the sampled cells (an extrapolation)."""
+    rows = [r for r in result["sample"]["cells"] if "failed" not in r]
+    n_cells = result["grid"] ** 2
+    pieces = np.array([r["num_regions"] for r in rows])
+    first = np.array([r["first_layer_regions"] for r in rows], dtype=np.float64)
+    cpu = np.array([r["cpu_seconds"] for r in rows])
+    per_piece = result["window_run"]["regions_per_piece"]
+    n = len(rows)
+    mean, se = pieces.mean(), pieces.std(ddof=1) / np.sqrt(n)
+    ratio = pieces.sum() / first.sum()
+    return {
+        "sampled": n,
+        "failed": len(result["sample"]["cells"]) - n,
+        "cells": n_cells,
+        "pieces_mean": float(mean),
+        "pieces_total": float(mean * n_cells),
+        "pieces_total_se": float(se * n_cells),
+        "regions_total": float(mean * n_cells * per_piece),
+        "full_per_first_layer": float(ratio),
+        "regions_total_by_ratio": float(ratio * result["whole_first_layer_regions"]),
+        "cpu_s_mean": float(cpu.mean()),
+        "cpu_s_total": float(cpu.mean() * n_cells),
+        "cpu_s_total_se": float(cpu.std(ddof=1) / np.sqrt(n) * n_cells),
+        "peak_rss_mb_max": float(max(r["peak_rss_mb"] for r in rows)),
+    }
+
+
 def summary(results: dict[str, Any]) -> str:
     lines = []
     if "sweep" in results:
@@ -264,12 +445,49 @@ def summary(results: dict[str, Any]) -> str:
                 f"one partition of the window: {w['regions']} regions in {w['seconds']:.1f} s, "
                 f"peak {w['peak_rss_mb']:.0f} MiB, same counts: {w['same_counts']}"
             )
+    if "full" in results:
+        lines += ["", _full_summary(results["full"])]
+    return "\n".join(lines)
+
+
+def _full_summary(f: dict[str, Any]) -> str:
+    w, x = f["window_run"], f.get("extrapolation")
+    lines = [
+        f"CIFAR CNN on the full plane (box {[round(v, 2) for v in f['plane_bounds']]}, "
+        f"{f['whole_first_layer_regions']} first-layer regions); grid {f['grid']}x{f['grid']}, "
+        f"cells {f['cell'][0]:.4f} x {f['cell'][1]:.4f}",
+        f"window {f['window']} in {f['window_tiles']} tiles: {w['regions']} regions "
+        f"({w['tile_pieces']} tile pieces, {w['regions_across_borders']} across borders; "
+        f"first layer {w['first_layer_regions']})",
+        "| workers | wall (s) | tile CPU total (s) | client CPU (s) | slowest tile (s) "
+        "| peak MiB/worker |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n, r in sorted(w["runs"].items()):
+        peaks = ", ".join(f"{v:.0f}" for v in r["peak_rss_mb_per_worker"])
+        lines.append(
+            f"| {n} | {r['wall_s']:.1f} | {r['tile_cpu_s_total']:.1f} | {r['client_cpu_s']:.1f} "
+            f"| {r['tile_s_max']:.1f} | {peaks} |"
+        )
+    if x is None:
+        return "\n".join(lines)
+    s = f["sample"]
+    lines += [
+        f"sample: {x['sampled']} random cells of {x['cells']} ({x['failed']} failed), "
+        f"{s['workers']} workers, wall {s['wall_s']:.1f} s",
+        f"EXTRAPOLATED whole plane: {x['pieces_total']:.3g} +- {x['pieces_total_se']:.2g} cell "
+        f"pieces -> {x['regions_total']:.3g} regions (x {w['regions_per_piece']:.3f} regions "
+        f"per piece, from the window); by the first-layer ratio "
+        f"({x['full_per_first_layer']:.2f} x {f['whole_first_layer_regions']}): "
+        f"{x['regions_total_by_ratio']:.3g}; CPU {x['cpu_s_total']:.3g} +- "
+        f"{x['cpu_s_total_se']:.2g} s; largest cell peak {x['peak_rss_mb_max']:.0f} MiB",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["sweep", "tiles", "all"])
+    parser.add_argument("what", choices=["sweep", "tiles", "full", "all"])
     parser.add_argument("--out", type=Path, default=Path("out/scale"))
     parser.add_argument("--checkpoints", type=int, default=20)
     parser.add_argument("--half-width", type=float, default=0.05)
@@ -277,6 +495,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--whole", action="store_true", help="also one partition of the window")
     parser.add_argument("--no-picture", action="store_true", help="do not draw the tiles")
+    parser.add_argument("--grid", type=int, default=256, help="full: cells per axis")
+    parser.add_argument("--block", type=int, default=4, help="full: window of block^2 cells")
+    parser.add_argument("--sample", type=int, default=40, help="full: random cells sampled")
+    parser.add_argument("--seed", type=int, default=0, help="full: the sample's seed")
+    parser.add_argument("--max-regions", type=int, default=200_000, help="full: per cell")
     args = parser.parse_args(argv)
     workers = [int(v) for v in args.workers.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -286,6 +509,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.what in ("tiles", "all"):
         results["tiles"] = bench_tiles(
             args.out, args.half_width, args.tiles, workers, args.whole, not args.no_picture
+        )
+    if args.what == "full":
+        results["full"] = bench_full(
+            args.grid, args.block, args.sample, workers, args.seed, args.max_regions
         )
     (args.out / "scale.json").write_text(json.dumps(results, indent=1, default=str))
     print(summary(results))

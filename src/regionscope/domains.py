@@ -169,6 +169,10 @@ def clip_polygon_to_box(polygon: np.ndarray, box: Any) -> np.ndarray | None:
     u0, u1, v0, v1 = _check_box(box, "box")
     poly = np.asarray(polygon, dtype=np.float64)
     a, b = poly, np.roll(poly, -1, axis=0)
+    # a box corner on a side (up to rounding): its crossings are clamped onto it, and it
+    # counts as inside, so the piece keeps that corner
+    extent = float(np.ptp(poly, axis=0).max())
+    tol = get_tolerance().point_rtol * extent
     inside = (poly[:, 0] >= u0) & (poly[:, 0] <= u1) & (poly[:, 1] >= v0) & (poly[:, 1] <= v1)
     found = [poly[inside]]
     for axis, cuts in ((0, (u0, u1)), (1, (v0, v1))):
@@ -184,13 +188,14 @@ def clip_polygon_to_box(polygon: np.ndarray, box: Any) -> np.ndarray | None:
             pts = np.empty_like(p)
             pts[:, axis] = c
             pts[:, other] = p[:, other] + t * (q[:, other] - p[:, other])
-            keep = (pts[:, other] >= lo_other) & (pts[:, other] <= hi_other)
+            keep = (pts[:, other] >= lo_other - tol) & (pts[:, other] <= hi_other + tol)
+            pts[:, other] = np.clip(pts[:, other], lo_other, hi_other)
             found.append(pts[keep])
     corners = np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]])
     rel = corners[:, None, :] - a[None, :, :]
     edge = b - a
     side = edge[None, :, 0] * rel[..., 1] - edge[None, :, 1] * rel[..., 0]
-    found.append(corners[(side >= 0).all(axis=1)])
+    found.append(corners[(side >= -tol * np.hypot(edge[:, 0], edge[:, 1])).all(axis=1)])
     pts = np.unique(np.concatenate(found), axis=0)
     if len(pts) < 3:
         return None

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 import regionscope as rs
-from regionscope.scale.grid import compute_tile, tile_borders, tile_domains, tile_summary
+from regionscope.scale.grid import (
+    SCALE_KEYS,
+    compute_tile,
+    tile_borders,
+    tile_domains,
+    tile_partition,
+    tile_summary,
+    tile_tolerance,
+    whole_scales,
+)
+from regionscope.tolerances import get_tolerance
 
 
 def test_tile_borders():
@@ -70,7 +80,31 @@ def test_compute_tile_is_an_ordinary_partition():
     box = rs.Box(1.0)
     xs, ys = tile_borders(box, 2)
     ij, tile = tile_domains(box, xs, ys)[3]
-    summary, arrays = compute_tile(net, tile, ij, xs, ys, 1e-12, 100)
+    summary, arrays = compute_tile(net, tile, ij, xs, ys, whole_scales(box), 100)
     part = rs.partitions.from_arrays(arrays)
     assert part.num_regions == int(summary["num_regions"]) == 2  # only x = -0.1 misses it
     assert float(summary["seconds"]) >= 0 and int(summary["pid"]) > 0
+    # the file keeps the whole box's tolerances: its corners and its point tolerance
+    np.testing.assert_array_equal(arrays[SCALE_KEYS[0]], box.polygon)
+    assert float(arrays[SCALE_KEYS[1]]) == 1e-12 * box.diameter
+
+
+def test_tiles_use_the_whole_domains_tolerances():
+    # unit x + 0.1 has scale |x| + 0.1: 10.1 over the box [-10, 10] x [-1, 1], 1.1 over the
+    # tile [0, 1]^2, so tolerances 1.01e-10 and 1.1e-11; at x = -0.1 + 5e-11 it is zero by
+    # the box's tolerance (off, as the box's own partition says) but on by the tile's own
+    net = rs.Sequential(rs.Linear([[1.0, 0.0], [0.0, 100.0]], [0.1, -0.2]), rs.ReLU())
+    box = rs.Box(-10.0, 10.0, -1.0, 1.0)
+    tile = rs.Box(0.0, 1.0, 0.0, 1.0)
+    point = np.array([[-0.1 + 5e-11, 0.5]])
+    own = tile_partition(rs.partition(net, tile).to_arrays())
+    assert own.patterns_at(point)[1].tolist() == [[True, True]]
+    _, arrays = compute_tile(net, tile, (0, 0), np.array([0.0, 1.0]), np.array([0.0, 1.0]),
+                             whole_scales(box), 100)  # fmt: skip
+    assert tile_partition(arrays).patterns_at(point)[1].tolist() == [[False, True]]
+    assert rs.partition(net, box).patterns_at(point)[1].tolist() == [[False, True]]
+    # and its point tolerance is the whole box's, to the last bit
+    with tile_tolerance(tile, float(arrays[SCALE_KEYS[1]])):
+        assert get_tolerance().point_rtol * tile.diameter == 1e-12 * box.diameter
+    with pytest.raises(ValueError, match="not larger than the point tolerance"):
+        tile_tolerance(rs.Box(0.0, 1e-13, 0.0, 1e-13), 1e-12)

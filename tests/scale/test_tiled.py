@@ -139,6 +139,7 @@ def test_tiles_on_a_dask_cluster(cluster, make_net, assert_same_picture, tmp_pat
     # the two workers shared the tiles, each tile reports its time and memory
     assert len(set(tiled.tile_stats["pid"].tolist())) >= 1
     assert (tiled.tile_stats["seconds"] > 0).all()
+    assert (tiled.tile_stats["cpu_seconds"] > 0).all()
     assert (tiled.tile_stats["peak_rss_mb"] > 0).all()
     # the picture drawn by the workers is the same
     got = tiled.raster(client=cluster, size=(90, 90))
@@ -157,8 +158,9 @@ def test_save_load_and_regions(make_net, tmp_path):
     )  # fmt: skip
     np.testing.assert_array_equal(back.stitched.labels, tiled.stitched.labels)
     assert back.to_png(size=(64, 64)) == tiled.to_png(size=(64, 64))
-    # every tile file is an ordinary partition file
+    # every tile file is an ordinary partition file, with the whole box's tolerances
     for ij in tiled.tiles:
+        np.testing.assert_array_equal(back.tile_arrays(ij)["scale/corners"], rs.Box(1.0).polygon)
         part = rs.load(tmp_path / "tiles" / f"tile_{ij[0]}_{ij[1]}.npz")
         np.testing.assert_array_equal(part.pattern_keys(), tiled.tile(ij).pattern_keys())
     # a region pulled out of its tile: an ordinary Partition with the region's pattern
@@ -216,3 +218,126 @@ def test_tiles_equal_the_whole_hypothesis(seed, kx, ky, shape):
     t, w = by_key(tiled.pattern_keys()), by_key(whole.pattern_keys())
     np.testing.assert_array_equal(tiled.pattern_keys()[t], whole.pattern_keys()[w])
     np.testing.assert_allclose(tiled.areas()[t], whole.areas()[w], rtol=1e-9, atol=1e-12)
+
+
+# -- the whole domain's tolerances in every tile -----------------------------------------
+
+BIG = rs.Box(-1000.0, 1000.0, -1000.0, 1000.0)
+
+
+def test_lines_meeting_within_the_tolerance_meet_in_every_tile(assert_same_picture):
+    # x = 0.3, y = 0.3 and x + y = 0.6 + 1e-9 miss one point by 1e-9: by the box's unit
+    # tolerance of the third (1e-11 * (2000 + 0.6) = 2e-8) they are concurrent, so the box
+    # has the 6 regions of three lines through a point; a tile of size 1 computed on its own
+    # (tolerance 2.6e-11) keeps the small triangle between them
+    net = rs.Sequential(
+        rs.Linear([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [-0.3, -0.3, -0.6 - 1e-9]), rs.ReLU()
+    )
+    whole = rs.partition(net, BIG)
+    assert whole.num_regions == 6
+    grids = [
+        ([0.0, 1.0], [0.0, 1.0]),  # a unit tile around the point
+        ([0.29, 0.3, 0.31], [0.25, 0.3, 0.35]),  # small tiles, a corner at the point
+        ([0.3], [0.3]),  # borders along two of the lines, through the point
+    ]
+    for tiles in grids:
+        tiled = partition_tiles(net, BIG, tiles, client="serial")
+        assert_same(tiled, whole, assert_same_picture)
+        # the tiles cut as the box does; on their own, the small ones would not
+        alone = [rs.partition(net, tiled.tile(ij).domain).num_regions for ij in tiled.tiles]
+        own = tiled.tile_stats["num_regions"].tolist()
+        if tiles != grids[-1]:
+            assert sum(alone) > sum(own)
+
+
+def test_a_unit_within_its_tolerance_over_a_tile():
+    # x - 5e-9 is within its box tolerance (1e-11 * 1000 = 1e-8) of zero all over the tile
+    # 0 <= x <= 1e-8: that tile counts it as zero, as the box's partition would at those
+    # points; its neighbours see it along their borders.  The counts and patterns are the
+    # box's; the line may lie anywhere in its tolerance band (|x - 5e-9| <= 1e-8), which
+    # moves areas by at most the band times the box's height
+    net = rs.Sequential(rs.Linear([[1.0, 0.0], [0.0, 1.0]], [-5e-9, 0.0]), rs.ReLU())
+    whole = rs.partition(net, BIG)
+    tiled = partition_tiles(net, BIG, ([0.0, 1e-8], 2), client="serial")
+    assert (tiled.num_regions, tiled.num_vertices, tiled.num_edges) == (
+        whole.num_regions, whole.num_vertices, whole.num_edges,
+    )  # fmt: skip
+    t, w = by_key(tiled.pattern_keys()), by_key(whole.pattern_keys())
+    np.testing.assert_array_equal(tiled.pattern_keys()[t], whole.pattern_keys()[w])
+    np.testing.assert_allclose(tiled.areas()[t], whole.areas()[w], rtol=0, atol=1e-8 * 1000.0)
+    assert tiled.areas().sum() == pytest.approx(BIG.area, rel=1e-12)
+    # borders closer than the point tolerance (1e-12 * 2828) are refused
+    with pytest.raises(ValueError, match=r"tiles\[0\].*point tolerance"):
+        partition_tiles(net, BIG, ([0.0, 1e-9], 2), client="serial")
+
+
+def _cuts(values: np.ndarray, lo: float, hi: float) -> list:
+    """Distinct cut positions among ``values``, strictly inside ``(lo, hi)``."""
+    span = hi - lo
+    values = np.unique(values[(values > lo + 1e-6 * span) & (values < hi - 1e-6 * span)])
+    keep = np.concatenate([[True], np.diff(values) > 1e-6 * span])[: len(values)]
+    return values[keep].tolist()
+
+
+def _vertex_cuts(part: rs.Partition, rng: np.random.Generator, kx: int, ky: int) -> tuple:
+    """Cut positions through ``max(kx, ky)`` random vertices of ``part``: ``kx`` of their
+    x and ``ky`` of their y, so that tile corners lie on vertices."""
+    xy = np.asarray(part.vertices)[np.unique(np.asarray(part.region_vertices))]
+    picked = xy[rng.choice(len(xy), size=min(max(kx, ky), len(xy)), replace=False)]
+    xmin, xmax, ymin, ymax = part.domain.bounds
+    return _cuts(picked[:kx, 0], xmin, xmax), _cuts(picked[:ky, 1], ymin, ymax)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 10_000),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.booleans(),
+    st.sampled_from(["box", "polygon"]),
+)
+def test_borders_through_vertices_hypothesis(seed, kx, ky, integral, shape):
+    # random small nets, integral ones (many exact concurrencies) or not, and tile borders
+    # through vertices of the whole partition (tile corners at vertices where both
+    # coordinates come from one vertex)
+    assume(kx + ky > 0)
+    rng = np.random.default_rng(seed)
+    if integral:
+        w1, b1 = rng.integers(-2, 3, size=(6, 2)), rng.integers(-2, 3, size=6) / 2
+        w2, b2 = rng.integers(-2, 3, size=(4, 6)), rng.integers(-2, 3, size=4) / 2
+    else:
+        w1, b1 = rng.normal(size=(6, 2)), rng.normal(size=6)
+        w2, b2 = rng.normal(size=(4, 6)), rng.normal(size=4)
+    net = rs.Sequential(
+        rs.Linear(w1.astype(float), b1), rs.ReLU(),
+        rs.Linear(w2.astype(float), b2), rs.ReLU(),
+        rs.Linear(rng.normal(size=(3, 4))), rs.Argmax(),
+    )  # fmt: skip
+    domain = rs.Box(2.0) if shape == "box" else POLYGON
+    whole = rs.partition(net, domain)
+    xs, ys = _vertex_cuts(whole, rng, kx, ky)
+    assume(len(xs) + len(ys) > 0)
+    tiled = partition_tiles(net, domain, (xs or 1, ys or 1), client="serial")
+    assert (tiled.num_regions, tiled.num_vertices, tiled.num_edges) == (
+        whole.num_regions, whole.num_vertices, whole.num_edges,
+    )  # fmt: skip
+    t, w = by_key(tiled.pattern_keys()), by_key(whole.pattern_keys())
+    np.testing.assert_array_equal(tiled.pattern_keys()[t], whole.pattern_keys()[w])
+    np.testing.assert_allclose(
+        tiled.areas()[t], whole.areas()[w], rtol=1e-9, atol=1e-12 * domain.area
+    )
+    assert tiled.stitched.collisions == 0
+
+
+def test_borders_through_a_point_of_the_polygons_side(make_net):
+    # the tile above-left of (x0, y0) meets the polygon in (about) one point, its side's
+    # point (x0, y0): within the point tolerance it is no tile at all
+    net = make_net(9, out=3, argmax=True)
+    x0 = -0.6047619047619047
+    y0 = 0.6 + 0.5 * (x0 + 0.9) / 1.2
+    tiled = partition_tiles(net, POLYGON, ([x0], [y0]), client="serial")
+    whole = rs.partition(net, POLYGON)
+    assert (tiled.num_regions, tiled.num_vertices, tiled.num_edges) == (
+        whole.num_regions, whole.num_vertices, whole.num_edges,
+    )  # fmt: skip
+    assert tiled.areas().sum() == pytest.approx(POLYGON.area, rel=1e-12)

@@ -46,7 +46,14 @@ __all__ = [
     "peak_rss_mb",
     "reset_peak_rss",
     "region_subset",
+    "whole_scales",
+    "tile_tolerance",
+    "tile_partition",
+    "SCALE_KEYS",
 ]
+
+#: the keys of a tile's partition file that hold the whole domain's tolerances
+SCALE_KEYS = ("scale/corners", "scale/point_tol")
 
 
 def _borders(spec: Any, lo: float, hi: float, name: str) -> np.ndarray:
@@ -130,7 +137,12 @@ def _lines_at(coords: np.ndarray, borders: np.ndarray, index: int, tol: float) -
 
 
 def tile_summary(
-    part: Any, ij: tuple[int, int], xs: np.ndarray, ys: np.ndarray, tol: float
+    part: Any,
+    ij: tuple[int, int],
+    xs: np.ndarray,
+    ys: np.ndarray,
+    tol: float,
+    scale_corners: Any = None,
 ) -> dict[str, np.ndarray]:
     """What the stitching needs of one tile's partition (runs on the worker).
 
@@ -143,6 +155,8 @@ def tile_summary(
         The grid's borders.
     tol : float
         Distance within which a vertex lies on an inner line.
+    scale_corners : (K, 2) float64, optional
+        The corners ``part``'s unit scales come from (the whole domain's).
 
     Returns
     -------
@@ -180,7 +194,10 @@ def tile_summary(
     inner_side = vertical | horizontal
     outer_degree = np.bincount(side[~inner_side].reshape(-1), minlength=len(bv))
     border_regions = np.unique(side_region[inner_side])
-    border = region_subset(part, border_regions)
+    # (one region stands in when none lies on a border, for the shapes of the patterns)
+    n_border = len(border_regions)
+    subset = border_regions if n_border else np.zeros(1, dtype=np.int64)
+    border = region_subset(part, subset, scale_corners)
     out = {
         "ij": np.array(ij, dtype=np.int64),
         "num_regions": np.array(part.num_regions, dtype=np.int64),
@@ -199,18 +216,19 @@ def tile_summary(
         "bs_axis": np.where(vertical[inner_side], 0, 1).astype(np.int64),
         "bs_line": np.where(vertical, vline[side[:, 0]], hline[side[:, 0]])[inner_side],
         "border_regions": border_regions,
-        "border_keys": np.asarray(border.pattern_keys(), dtype=np.uint64),
+        "border_keys": np.asarray(border.pattern_keys(), dtype=np.uint64)[:n_border],
     }
-    out.update(pattern_rows(border.activation_patterns(), np.arange(len(border_regions))))
+    out.update(pattern_rows(border.activation_patterns(), np.arange(n_border)))
     return out
 
 
-def region_subset(part: Any, regions: np.ndarray) -> Any:
+def region_subset(part: Any, regions: np.ndarray, scale_corners: Any = None) -> Any:
     """A partition holding only some regions of ``part`` (same network, same domain).
 
     A region's pattern comes from its own corners, sides and interior point,
     so the subset's patterns are those regions' patterns in ``part``, at the
-    cost of these regions only.
+    cost of these regions only.  ``scale_corners`` are those ``part``'s
+    evaluator was made with (:func:`regionscope.compute.evaluator`).
     """
     from regionscope import compute
     from regionscope.partitions import Partition
@@ -226,7 +244,8 @@ def region_subset(part: Any, regions: np.ndarray) -> Any:
         np.asarray(mesh.incidence_source)[inc],
         mesh.num_corners,
     )
-    return Partition(part.domain, sub, compute.evaluator(part.domain, part.program))
+    ev = compute.evaluator(part.domain, part.program, scale_corners)
+    return Partition(part.domain, sub, ev)
 
 
 def reset_peak_rss() -> bool:
@@ -263,32 +282,127 @@ def peak_rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024.0
 
 
+def whole_scales(domain: Domain2D) -> tuple[np.ndarray, float]:
+    """The whole domain's tolerances that every tile uses: ``(corners (K, 2), point_tol)``.
+
+    ``corners`` give the unit scales (:func:`regionscope.compute.evaluator`), and
+    ``point_tol = point_rtol * diameter`` is the distance within which two
+    vertices are one, both as when the whole domain is one partition.
+
+    >>> import regionscope as rs
+    >>> corners, point_tol = whole_scales(rs.Box(-3.0, 3.0, -4.0, 4.0))
+    >>> corners.tolist(), point_tol
+    ([[-3.0, -4.0], [3.0, -4.0], [3.0, 4.0], [-3.0, 4.0]], 1e-11)
+    """
+    from regionscope.tolerances import get_tolerance
+
+    corners = np.array(domain.polygon, dtype=np.float64)
+    return corners, float(get_tolerance().point_rtol * domain.diameter)
+
+
+def tile_tolerance(tile: Domain2D, point_tol: float) -> Any:
+    """A :func:`~regionscope.tolerances.tolerance` block in which ``tile`` snaps points by
+    ``point_tol`` (the whole domain's): ``point_rtol * tile.diameter == point_tol``.
+
+    The relative tolerance is chosen among the floats next to
+    ``point_tol / tile.diameter`` so that the product is ``point_tol`` itself
+    where one of them gives it (the tile then decides like the whole domain, to
+    the last bit).  Raises ``ValueError`` when the tile is not larger than
+    ``point_tol`` (tiles that small cannot be told from a point).
+
+    >>> import regionscope as rs
+    >>> from regionscope.tolerances import get_tolerance
+    >>> tile = rs.Box(0.0, 0.3, 0.0, 0.1)
+    >>> with tile_tolerance(tile, 1e-11):
+    ...     get_tolerance().point_rtol * tile.diameter
+    1e-11
+    """
+    from regionscope.tolerances import tolerance
+
+    diameter = float(tile.diameter)
+    if not point_tol < diameter:
+        raise ValueError(
+            f"a tile of diameter {diameter:g} is not larger than the point tolerance "
+            f"{point_tol:g} of the whole domain: use fewer tiles"
+        )
+    rtol = point_tol / diameter
+    candidates = [rtol]
+    up = down = rtol
+    for _ in range(4):
+        up, down = float(np.nextafter(up, np.inf)), float(np.nextafter(down, -np.inf))
+        candidates += [up, down]
+    exact = [r for r in candidates if r * diameter == point_tol]
+    return tolerance(point_rtol=exact[0] if exact else rtol)
+
+
+def tile_partition(arrays: dict[str, np.ndarray]) -> Any:
+    """A tile's :class:`~regionscope.Partition` from its file's arrays, deciding signs with
+    the whole domain's unit scales (:data:`SCALE_KEYS`; a file without them keeps the
+    tile's own)."""
+    from regionscope import compute
+    from regionscope.partitions import Partition, from_arrays
+
+    part = from_arrays(arrays)
+    if SCALE_KEYS[0] not in arrays:
+        return part
+    ev = compute.evaluator(part.domain, part.program, np.asarray(arrays[SCALE_KEYS[0]]))
+    return Partition(part.domain, part.mesh, ev, part.timings)
+
+
+def _partition(model: Any, tile: Domain2D, corners: np.ndarray, max_regions: int) -> Any:
+    """The tile's partition (as :func:`regionscope.partition`), with the whole domain's
+    unit scales."""
+    from regionscope import compute
+    from regionscope.network.layers import Sequential
+    from regionscope.network.program import compile_model
+    from regionscope.partitions import Partition
+
+    net = model if isinstance(model, Sequential) else Sequential(model)
+    ev = compute.evaluator(tile, compile_model(net, tile.input_dim), corners)
+    mesh, seconds = compute.cut_2d(
+        ev, tile, Mesh.from_polygon(tile.polygon), 0, progress=False, max_regions=max_regions
+    )
+    return Partition(tile, mesh, ev, {"layer_seconds": seconds})
+
+
 def compute_tile(
     model: Any,
     tile: Domain2D,
     ij: tuple[int, int],
     xs: np.ndarray,
     ys: np.ndarray,
-    tol: float,
+    scales: tuple[np.ndarray, float],
     max_regions: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Partition one tile and read its border (the task run by a worker).
 
-    Returns ``(summary, arrays)``: :func:`tile_summary` with ``seconds``,
-    ``peak_rss_mb`` (the worker's peak memory during this tile, where the
-    system can tell) and ``pid`` added, and the tile's partition as
-    :meth:`~regionscope.Partition.to_arrays` (an ordinary partition file).
+    The tile decides every sign and snaps every point with the whole
+    domain's tolerances, ``scales = (corners, point_tol)`` of
+    :func:`whole_scales`, so it cuts exactly as the partition of the whole
+    domain does inside the tile.
+
+    Returns ``(summary, arrays)``: :func:`tile_summary` with ``seconds``
+    (the partition's wall time), ``cpu_seconds`` (the process's CPU time for
+    the partition and the summary), ``peak_rss_mb`` (the worker's peak memory
+    during this tile, where the system can tell) and ``pid`` added, and the tile's partition as
+    :meth:`~regionscope.Partition.to_arrays` (an ordinary partition file)
+    with the whole domain's tolerances added (:data:`SCALE_KEYS`, read by
+    :func:`tile_partition`).
     """
     import os
 
-    from regionscope.partitions import partition
-
+    corners, point_tol = scales
     reset_peak_rss()
-    t0 = time.perf_counter()
-    part = partition(model, tile, max_regions=max_regions)
-    seconds = time.perf_counter() - t0
-    summary = tile_summary(part, ij, xs, ys, tol)
+    t0, c0 = time.perf_counter(), time.process_time()
+    with tile_tolerance(tile, point_tol):
+        part = _partition(model, tile, corners, max_regions)
+        seconds = time.perf_counter() - t0
+        summary = tile_summary(part, ij, xs, ys, point_tol, corners)
     summary["seconds"] = np.array(seconds)
+    summary["cpu_seconds"] = np.array(time.process_time() - c0)
     summary["peak_rss_mb"] = np.array(peak_rss_mb())
     summary["pid"] = np.array(os.getpid(), dtype=np.int64)
-    return summary, part.to_arrays()
+    arrays = dict(part.to_arrays())
+    arrays[SCALE_KEYS[0]] = np.asarray(corners, dtype=np.float64)
+    arrays[SCALE_KEYS[1]] = np.array(point_tol, dtype=np.float64)
+    return summary, arrays

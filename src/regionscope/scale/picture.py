@@ -47,6 +47,7 @@ from regionscope.geometry.mesh import BOUNDARY, Mesh, encode_source
 from regionscope.partitions import Partition
 
 from .engine import Engine, snapshot_settings, with_settings
+from .grid import SCALE_KEYS, tile_partition, tile_tolerance
 from .stitch import border_points
 
 __all__ = ["render_tiles", "render_tile", "PASSES", "REFUSED_STYLE"]
@@ -111,10 +112,10 @@ class _GlobalCentroids(Partition):
     come from the tile's own partition.
     """
 
-    def __init__(self, part: Partition, centroids: np.ndarray) -> None:
+    def __init__(self, part: Partition, centroids: np.ndarray, scale_corners: Any) -> None:
         from regionscope import compute
 
-        ev = compute.evaluator(part.domain, part.program)
+        ev = compute.evaluator(part.domain, part.program, scale_corners)
         super().__init__(part.domain, part.mesh, ev)
         self.tile = part
         self.global_centroids = centroids
@@ -142,6 +143,27 @@ def _snap_to_borders(
     return verts
 
 
+def _tile_scene(
+    arrays: dict[str, np.ndarray],
+    style: dict[str, Any],
+    centroids: Any,
+    point_tol: float | None,
+) -> tuple[Partition, Any]:
+    """A tile's partition (:func:`~.grid.tile_partition`) and its scene, built with the whole
+    domain's tolerances (the tile's file holds its unit scales; ``point_tol`` snaps points;
+    ``None``: the tile's own)."""
+    import contextlib
+
+    from regionscope.render.scene import build_scene
+
+    part = tile_partition(arrays)
+    corners = arrays.get(SCALE_KEYS[0])
+    drawn = part if centroids is None else _GlobalCentroids(part, centroids, corners)
+    own = point_tol is None
+    with contextlib.nullcontext() if own else tile_tolerance(part.domain, point_tol):
+        return part, build_scene(drawn, style, "to_png")
+
+
 def render_tile(
     arrays: dict[str, np.ndarray],
     ij: tuple[int, int],
@@ -159,14 +181,10 @@ def render_tile(
     ending on an inner line: a one-output decision boundary), ``vertices``
     (the tile's vertices off its boundary) and ``value_range``.
     """
-    from regionscope.partitions import from_arrays
     from regionscope.render.raster import fill_spans
-    from regionscope.render.scene import build_scene
 
-    part = from_arrays(arrays)
     xs, ys, tol = grid
-    drawn = part if centroids is None else _GlobalCentroids(part, centroids)
-    scene = build_scene(drawn, style, "to_png")
+    part, scene = _tile_scene(arrays, style, centroids, tol)
     w, h, scale, x0, y0 = frame
     scene = dataclasses.replace(scene, width=w, height=h, scale=scale, x0=x0, y0=y0)
     verts = _snap_to_borders(part, ij, xs, ys, tol)
@@ -586,10 +604,8 @@ def tile_value_range(
     arrays: dict[str, np.ndarray], style: dict[str, Any], centroids: np.ndarray
 ) -> tuple[float, float] | None:
     """The range of the values a tile's regions are coloured by (runs on a worker)."""
-    from regionscope.partitions import from_arrays
-    from regionscope.render.scene import build_scene
-
-    scene = build_scene(_GlobalCentroids(from_arrays(arrays), centroids), style, "to_png")
+    tol = arrays.get(SCALE_KEYS[1])
+    _, scene = _tile_scene(arrays, style, centroids, None if tol is None else float(tol))
     return None if scene.values is None else (scene.values.vmin, scene.values.vmax)
 
 

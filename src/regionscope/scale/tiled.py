@@ -36,10 +36,16 @@ from regionscope.domains import Domain2D, coerce_domain, domain_from_arrays
 from regionscope.network.coerce import as_layers
 from regionscope.network.layers import Sequential
 from regionscope.network.serialize import model_from_arrays, model_to_arrays
-from regionscope.tolerances import get_tolerance
 
 from .engine import Engine, snapshot_settings, with_settings
-from .grid import compute_tile, tile_borders, tile_domains
+from .grid import (
+    compute_tile,
+    tile_borders,
+    tile_domains,
+    tile_partition,
+    tile_tolerance,
+    whole_scales,
+)
 from .stitch import Stitched, stitch
 
 __all__ = ["TiledPartition", "partition_tiles", "load_tiles", "INDEX_NAME", "TILES_FORMAT"]
@@ -65,7 +71,7 @@ _STITCHED = (
     "edge_unit",
 )
 #: per-tile numbers kept in the index
-_PER_TILE = ("num_regions", "seconds", "peak_rss_mb", "pid")
+_PER_TILE = ("num_regions", "seconds", "cpu_seconds", "peak_rss_mb", "pid")
 
 
 def tile_file(ij: tuple[int, int]) -> str:
@@ -87,12 +93,15 @@ class TiledPartition:
     tiles : list of (int, int)
         The tiles that meet the domain, in the order their pieces are numbered.
     tile_stats : dict of str to ndarray
-        Per tile: ``num_regions``, ``seconds`` (partition time), ``peak_rss_mb``
+        Per tile: ``num_regions``, ``seconds`` (partition time), ``cpu_seconds``
+        (CPU time of the partition and of reading its border), ``peak_rss_mb``
         (peak memory of the worker process during the tile, on Linux) and ``pid``.
     stitched : Stitched
         The global tables.
     tolerance : float
-        Border vertices of neighbouring tiles this close are one point.
+        The whole domain's point tolerance (``point_rtol * diameter``): every
+        tile snaps points by it, and border vertices of neighbouring tiles
+        this close are one point.
     """
 
     def __init__(
@@ -175,10 +184,12 @@ class TiledPartition:
         return self._index[key]
 
     def tile(self, ij: Any) -> Any:
-        """The :class:`~regionscope.Partition` of tile ``(i, j)`` (read from its file)."""
-        from regionscope.partitions import from_arrays
+        """The :class:`~regionscope.Partition` of tile ``(i, j)`` (read from its file).
 
-        return from_arrays(self.tile_arrays(ij))
+        Its patterns and values decide signs with the whole domain's unit
+        scales, as the tile was computed (:func:`~.grid.tile_partition`).
+        """
+        return tile_partition(self.tile_arrays(ij))
 
     def tile_arrays(self, ij: Any) -> dict[str, np.ndarray]:
         """Tile ``(i, j)``'s partition as named arrays (its file's contents)."""
@@ -291,7 +302,9 @@ class TiledPartition:
             if ij not in self._index:
                 continue
             sel = np.flatnonzero(inside & (col == ij[0]) & (row == ij[1]))
-            local = self.tile(ij).locate(pts[sel])
+            part = self.tile(ij)
+            with tile_tolerance(part.domain, self.tolerance):
+                local = part.locate(pts[sel])
             ok = local >= 0
             out[sel[ok]] = self.labels(ij)[local[ok]]
         return out
@@ -334,7 +347,8 @@ class TiledPartition:
         for name in _STITCHED:
             out[f"stitched/{name}"] = np.asarray(getattr(s, name))
         for name in _PER_TILE:
-            out[f"tile/{name}"] = np.asarray(self.tile_stats[name])
+            if name in self.tile_stats:
+                out[f"tile/{name}"] = np.asarray(self.tile_stats[name])
         return out
 
     def save(self, directory: Any) -> None:
@@ -346,7 +360,7 @@ class TiledPartition:
         same = isinstance(self._store, str) and os.path.samefile(self._store, target)
         if not same:
             for ij in self.tiles:
-                self.tile(ij).save(os.path.join(target, tile_file(ij)))
+                save_arrays(os.path.join(target, tile_file(ij)), self.tile_arrays(ij))
         save_arrays(os.path.join(target, INDEX_NAME), self.index_arrays())
 
     def __repr__(self) -> str:
@@ -389,7 +403,7 @@ def _from_index(arrays: dict[str, np.ndarray], store: str) -> TiledPartition:
         collisions=counts[3],
     )
     tiles = [(int(a), int(b)) for a, b in arrays["tiles"]]
-    stats = {name: arrays[f"tile/{name}"] for name in _PER_TILE}
+    stats = {name: arrays[f"tile/{name}"] for name in _PER_TILE if f"tile/{name}" in arrays}
     return TiledPartition(
         domain,
         Sequential(*layers),
@@ -448,12 +462,21 @@ def partition_tiles(
 
     Notes
     -----
-    Each tile is an ordinary partition of its part of the domain, whose
-    tolerances follow that part (its own corners and diameter), as when it
-    is computed on its own.  Exact coincidences (a border through a vertex
-    or along an edge) come out the same as in one partition; in the
-    near-degenerate cases that the tolerances decide, a tile may decide
-    differently from the whole domain.
+    Each tile is an ordinary partition of its part of the domain, computed
+    with the whole domain's tolerances (:func:`~.grid.whole_scales`): its
+    units' tolerances come from the unit scales over the whole domain's
+    corners, and it snaps points by the whole domain's point tolerance
+    (``point_rtol`` times the whole diameter).  So near-degenerate cases
+    come out as in the partition of the whole domain (lines that meet within
+    the tolerance of one point meet in one point in every tile), where a
+    tile computed on its own, with its smaller corners and diameter, could
+    decide differently.  A tile also decides at points the whole partition
+    does not have: its border vertices.  A unit within its tolerance of
+    zero at one is snapped through it, the same way in both neighbouring
+    tiles; its line then lies elsewhere within its tolerance band (``|z| <=
+    tolerance``), and areas may differ from the whole partition's by up to
+    the band's area.  The tile files keep these tolerances
+    (:data:`~.grid.SCALE_KEYS`); :meth:`TiledPartition.tile` uses them.
     """
     from regionscope import compute
 
@@ -463,10 +486,20 @@ def partition_tiles(
     limit = compute.DEFAULT_MAX_REGIONS if max_regions is None else max_regions
     if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
         raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
+    limit = int(limit)
     net = Sequential(*as_layers(model, dom.input_shape))
     xs, ys = tile_borders(dom, tiles)
-    parts = tile_domains(dom, xs, ys)
-    tol = get_tolerance().point_rtol * min(t.diameter for _, t in parts)
+    scales = whole_scales(dom)
+    tol = scales[1]
+    # a border through a corner of a polygon may leave a tile that is one point (by the
+    # point tolerance): it holds no region of the whole domain
+    parts = [(ij, t) for ij, t in tile_domains(dom, xs, ys) if t.diameter > tol]
+    for name, borders in (("tiles[0]", xs), ("tiles[1]", ys)):
+        if (np.diff(borders) <= tol).any():
+            raise ValueError(
+                f"{name}: tile borders {borders.tolist()} are not further apart than the "
+                f"point tolerance {tol:g} of the domain"
+            )
     store: dict[tuple[int, int], dict[str, np.ndarray]] | str = {}
     if directory is not None:
         store = os.fspath(directory)
@@ -487,7 +520,7 @@ def partition_tiles(
     with Engine(client, workers, progress) as engine:
         shared = engine.share(net)
         tasks = [
-            (ij, with_settings, (settings, compute_tile, shared, t, ij, xs, ys, tol, int(limit)))
+            (ij, with_settings, (settings, compute_tile, shared, t, ij, xs, ys, scales, limit))
             for ij, t in parts
         ]
         limit_flight = None if engine.serial else 2 * _worker_count(engine) + 2
