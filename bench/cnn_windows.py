@@ -76,6 +76,7 @@ def tiled(widths: list[float], k: int, directory: str | None) -> None:
                 "worker_cpu_s": round(float(np.sum(stats["cpu_seconds"])), 1),
                 "slowest_tile_s": round(float(np.max(stats["seconds"])), 1),
                 "peak_worker_rss_gb": round(float(np.max(stats["peak_rss_mb"])) / 1e3, 2),
+                "peak_client_rss_gb": _peak_gb(),
             }
             row["regions_per_cpu_s"] = round(row["regions"] / max(row["worker_cpu_s"], 1e-9))
             print(json.dumps(row), flush=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import regionscope as rs
-from regionscope.scale.grid import tile_borders, tile_domains, tile_summary
+from regionscope.scale.grid import pattern_rows, tile_borders, tile_domains, tile_summary
 from regionscope.scale.stitch import border_points, first_difference, stitch
 
 
@@ -37,6 +39,30 @@ def test_first_difference():
     }
     layer, unit = first_difference(pats, np.array([0, 0, 1]), np.array([1, 2, 1]))
     assert layer.tolist() == [1, 3, -1] and unit.tolist() == [1, 0, -1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 12),
+    width=st.integers(1, 40),
+    seed=st.integers(0, 2**31 - 1),
+    step=st.sampled_from([None, 8, 1]),
+)
+def test_first_difference_packed_is_unpacked(rows, width, seed, step):
+    # packed 8 units a byte (scale.grid.pattern_rows), the same first (layer, unit) as the
+    # bool rows, also when pairs are compared in small blocks
+    rng = np.random.default_rng(seed)
+    bools = rng.random((rows, width)) < 0.5
+    winners = rng.integers(0, 3, size=(rows, 2))
+    a, b = rng.integers(0, rows, size=(2, 30))
+    assume((a != b).any())
+    plain = first_difference({"pattern/1": bools, "pattern/4": winners}, a, b)
+    packed = pattern_rows({1: bools, 4: winners}, np.arange(rows))
+    assert sorted(packed) == ["bits/1", "pattern/4"]
+    chunk = {} if step is None else {"chunk_values": step}
+    with rs.budget(**chunk):
+        got = first_difference(packed, a, b)
+    assert got[0].tolist() == plain[0].tolist() and got[1].tolist() == plain[1].tolist()
 
 
 def test_star_by_hand():

@@ -46,6 +46,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from regionscope.geometry.arrays import components, exclusive_cumsum, expand, lexsort2
+from regionscope.tolerances import get_budget
 
 __all__ = ["Stitched", "stitch", "first_difference", "border_points"]
 
@@ -153,21 +154,42 @@ def first_difference(
 ) -> tuple[np.ndarray, np.ndarray]:
     """First ``(layer, unit)`` where the patterns of row pairs differ (``-1`` where equal).
 
-    ``patterns`` maps ``"pattern/<layer>"`` to ``(R, k)`` arrays.
+    ``patterns`` maps ``"pattern/<layer>"`` to ``(R, k)`` arrays and ``"bits/<layer>"`` to
+    on/off patterns packed 8 units a byte (:func:`~regionscope.scale.grid.pattern_rows`).
+    Row pairs are compared in blocks within the memory budget.
 
     >>> pats = {"pattern/1": np.array([[1, 0], [1, 1]]), "pattern/3": np.array([[2], [0]])}
     >>> first_difference(pats, np.array([0, 0]), np.array([1, 0]))
     (array([ 1, -1]), array([ 1, -1]))
+    >>> bits = {"bits/2": np.packbits(np.eye(10, dtype=bool)[[3, 9]], axis=1)}
+    >>> first_difference(bits, np.array([0, 0]), np.array([1, 0]))
+    (array([ 2, -1]), array([ 3, -1]))
     """
     layer = np.full(len(rows_a), -1, dtype=np.int64)
     unit = np.full(len(rows_a), -1, dtype=np.int64)
     for name in sorted(patterns, key=lambda n: int(n.split("/")[1])):
         p = patterns[name]
-        diff = (p[rows_a] != p[rows_b]).reshape(len(rows_a), int(np.prod(p.shape[1:])))
-        new = (layer < 0) & diff.any(axis=1)
-        layer[new] = int(name.split("/")[1])
-        unit[new] = diff[new].argmax(axis=1)
+        width = max(1, int(np.prod(p.shape[1:])))
+        step = max(1, get_budget().chunk_values // width)
+        for s in range(0, len(rows_a), step):
+            a, b = p[rows_a[s : s + step]], p[rows_b[s : s + step]]
+            if name.startswith("bits/"):
+                diff = a ^ b  # the first differing byte, then its first differing bit
+            else:
+                diff = (a != b).reshape(len(a), width)
+            new = (layer[s : s + step] < 0) & diff.any(axis=1)
+            found = diff[new]
+            first = (found != 0).argmax(axis=1)
+            if name.startswith("bits/"):
+                byte = found[np.arange(len(found)), first].astype(np.int64)
+                first = 8 * first + 8 - _BIT_LENGTH[byte]
+            layer[s : s + step][new] = int(name.split("/")[1])
+            unit[s : s + step][new] = first
     return layer, unit
+
+
+#: the bit length of each byte value (the position of its highest set bit, plus one)
+_BIT_LENGTH = np.array([int(v).bit_length() for v in range(256)], dtype=np.int64)
 
 
 def _intervals(
@@ -222,7 +244,7 @@ def _border_patterns(
             for t, s in enumerate(summaries)
         ]
     )
-    names = [k for k in summaries[0] if k.startswith("pattern/")]
+    names = [k for k in summaries[0] if k.startswith(("pattern/", "bits/"))]
     return border, {n: _cat(summaries, n) for n in names}
 
 
