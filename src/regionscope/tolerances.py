@@ -247,6 +247,18 @@ NEAR_FACTOR = 1e6
 #: region) reach this; smaller cuts run on the host, where a GPU's fixed cost per cut (kernel
 #: launches, synchronisations, transfers) exceeds the work (``backend(host_below=)``)
 DEVICE_MIN_WORK = 1 << 15
+#: a max-pooling group after a ReLU is settled for the ReLU's cuts when one input leads the
+#: others (and zero) at every vertex by twice its tolerance plus this fraction of its inputs'
+#: largest magnitude: far above the rounding that a chain of interpolations can add (about
+#: ``3e-16`` of it per new vertex of the chain), see :mod:`regionscope.compute.undecided`
+SETTLED_MARGIN_RTOL = 1e-9
+#: inputs larger than this never settle a group (their interpolations could overflow)
+SETTLED_MAX_MAGNITUDE = 1e300
+#: ReLU layers narrower than this are cut on all their units: looking for the live ones (those
+#: whose input has both signs at the vertices) costs two passes over the input and a copy, and
+#: saves little where most units are live, as in the MLPs of ``bench/suite.py`` (5-19% slower
+#: with it, widths 32 to 500); a convolution's 8 192 units on a small window are mostly not
+LIVE_UNITS_MIN_WIDTH = 1024
 
 
 _tolerance: contextvars.ContextVar[Tolerance] = contextvars.ContextVar(

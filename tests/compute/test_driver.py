@@ -11,6 +11,7 @@ import pytest
 import regionscope as rs
 import regionscope.compute.driver as driver
 from regionscope.compute.driver import cut_2d, evaluator, stage_plan
+from regionscope.compute.limits import check_finite
 from regionscope.geometry import Mesh
 from regionscope.network.program import compile_model
 
@@ -27,6 +28,14 @@ def _count_rows(monkeypatch, layer) -> list[int]:
         return forward(x)
 
     monkeypatch.setattr(layer, "forward", counted)
+    if hasattr(layer, "forward_into"):  # (a forward pass may write into its table)
+        into = layer.forward_into
+
+        def counted_into(x, out):
+            rows.append(len(x))
+            return into(x, out=out)
+
+        monkeypatch.setattr(layer, "forward_into", counted_into)
     return rows
 
 
@@ -72,6 +81,7 @@ def test_relu_layers_cut_by_their_live_units_only(monkeypatch, seed):
     net = rs.testing.random_mlp([2, 12, 40, 40], seed=seed)
     domain = rs.Box(2.0)
     monkeypatch.setattr(driver, "cut", spy)
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
     live = rs.partition(net, domain)
     live_widths, widths[:] = list(widths), []
     monkeypatch.setattr(driver, "LIVE_UNITS_ONLY", False)
@@ -92,6 +102,7 @@ def test_a_unit_of_one_sign_is_not_cut_by_hand(monkeypatch):
         return real(mesh, z, tol, codes, *args, **kwargs)
 
     monkeypatch.setattr(driver, "cut", spy)
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
     net = rs.Sequential(rs.ReLU(), rs.Linear(np.array([[1.0, -1.0], [1.0, 1.0]]), [0.0, 1.0]),
                         rs.ReLU())  # fmt: skip
     part = rs.partition(net, rs.Box(1.0))
@@ -108,3 +119,36 @@ def test_a_stored_input_that_overflows_is_refused():
                         rs.ReLU(), rs.Linear(np.array([[1.0, 1e308]])), rs.ReLU())  # fmt: skip
     with pytest.raises(ValueError, match="not finite"):
         rs.partition(net, rs.Box(1.0))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_narrow_relu_layers_skip_the_live_search(monkeypatch, seed):
+    """ReLU layers narrower than ``LIVE_UNITS_MIN_WIDTH`` hand the cut every unit, wider ones
+    their live units only; the arrays are the same either way."""
+    widths = []
+    real = driver.cut
+
+    def spy(mesh, z, *args, **kwargs):
+        widths.append(z.shape[1])
+        return real(mesh, z, *args, **kwargs)
+
+    net = rs.testing.random_mlp([2, 12, 40, 40], seed=seed)
+    domain = rs.Box(2.0)
+    monkeypatch.setattr(driver, "cut", spy)
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 41)
+    narrow = rs.partition(net, domain)
+    assert widths == [12, 40, 40]
+    widths[:] = []
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 40)
+    wide = rs.partition(net, domain)
+    assert widths[0] == 12 and min(widths[1:]) < 40  # some unit of one sign everywhere
+    _arrays_equal(narrow, wide)
+
+
+def test_finite_values_whose_sum_overflows_pass():
+    """The finiteness check starts from the sum of the values; a sum that overflows is
+    checked again value by value (finite: no error), an infinity is refused."""
+    op = compile_model(rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU()), 2).ops[1]
+    check_finite(np.full((4, 2), 1e308), op)
+    with pytest.raises(ValueError, match="not finite"):
+        check_finite(np.array([[1e308, np.inf], [-np.inf, 1.0]]), op)

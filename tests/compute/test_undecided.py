@@ -174,6 +174,7 @@ def test_same_partition_as_every_group_stage_by_stage(monkeypatch, name, seed, c
         return out
 
     monkeypatch.setattr(driver, "cut_undecided", counted)
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)  # (ReLU layers narrowed for pools)
     with rs.budget(memory_bytes=1 << 30, chunk_values=chunk):
         fast = rs.partition(net, domain)
         monkeypatch.setattr(driver, "UNDECIDED_ONLY", False)
@@ -227,3 +228,153 @@ def test_every_group_decided_cuts_nothing():
     part = rs.partition(net, rs.Box(1.0))
     assert part.num_regions == 6  # the quadrants; x0 = 0.5 splits the two with x0 > 0
     np.testing.assert_allclose(np.sort(part.areas()), [0.5, 0.5, 0.5, 0.5, 1, 1])
+
+
+def test_settled_groups_by_hand():
+    """Four groups of two inputs at three vertices (tolerance 0.1): all inputs <= 0 (output
+    0), input 1 leading by more than twice the tolerance (output input 1), a lead of only
+    0.15 (open), and a leader that is negative somewhere (open)."""
+    x = np.array(
+        [
+            [-1.0, 0.0, 1.0, 5.0, 1.0, 1.15, -0.5, -2.0],
+            [-2.0, -3.0, 0.0, 3.0, 2.0, 2.5, 3.0, -1.0],
+            [-0.5, -1.0, -1.0, 2.0, 3.0, 3.5, 4.0, 0.0],
+        ]
+    )
+    table = np.arange(8).reshape(4, 2)
+    settled, source = undecided.settled_groups(
+        table, x, x.min(axis=0), x.max(axis=0), np.full(4, 0.1), 2
+    )
+    assert settled.tolist() == [True, True, False, False]
+    assert source[:2].tolist() == [-1, 3]
+
+
+def _chain(values: np.ndarray, rng: np.random.Generator, n_new: int) -> np.ndarray:
+    """``values (V, n)`` extended by ``n_new`` vertices, each a rounded mix ``a + w (b - a)``
+    of two earlier ones (the interpolation of the cuts, chains included)."""
+    out = [row for row in values]
+    for _ in range(n_new):
+        i, j = rng.integers(0, len(out), size=2)
+        w = rng.choice([0.0, 1.0, rng.random()])
+        out.append(out[i] + w * (out[j] - out[i]))
+    return np.array(out)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 4), spread=st.sampled_from([0.0, 1e-9, 1.0]))
+def test_settled_groups_keep_output_and_winner_through_interpolation(seed, k, spread):
+    """At vertices interpolated (in chains) from the vertices where a group was found
+    settled, the max-pooling of ``relu(x)`` still outputs its source column (0 where it has
+    none), bit for bit, and the winner is the same at every vertex."""
+    rng = np.random.default_rng(seed)
+    n_groups, n_verts = 6, 5
+    base = rng.normal(size=n_groups * k) * rng.choice([0.0, 1.0, 1e3], size=n_groups * k)
+    x = base + spread * rng.normal(size=(n_verts, n_groups * k))
+    table = rng.permutation(n_groups * k).reshape(n_groups, k)
+    tol = np.full(n_groups, 1e-6)
+    settled, source = undecided.settled_groups(table, x, x.min(axis=0), x.max(axis=0), tol, 3)
+    assume(settled.any())
+    extended = _chain(x, rng, 40)
+    winners, maxima = winners_and_maxima(table, np.maximum(extended, 0.0), tol, 7)
+    for g in np.flatnonzero(settled):
+        want = extended[:, source[g]] if source[g] >= 0 else np.zeros(len(extended))
+        assert (maxima[:, g] == want).all()
+        assert (winners[:, g] == winners[0, g]).all()
+
+
+def test_extend_all_is_each_cut_in_turn():
+    """Values carried through three cuts at once are those carried cut by cut."""
+    rng = np.random.default_rng(0)
+    mesh = Mesh.from_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
+    values = rng.normal(size=(4, 3))
+    cuts, step = [], values
+    for i in range(3):
+        z = mesh.vertices @ rng.normal(size=(2, 2)) + rng.normal(size=2) * 0.3
+        res = cut(mesh, z, np.zeros(2), encode_source(i, np.arange(2)), 1e-12, 1000)
+        cuts.append(res)
+        step, mesh = res.extend(step), res.mesh
+    assert mesh.num_vertices > 8
+    together = undecided.extend_all(values, cuts)
+    assert together.tobytes() == step.tobytes()
+    assert undecided.extend_all(values, []) is values
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_narrowed_relu_before_pool_gives_the_same_arrays(monkeypatch, seed):
+    """A ReLU layer before a max-pooling layer carries only the columns its live units and
+    the pool's open groups need; the arrays are those of carrying every column."""
+    seen = []
+    real = undecided.settled_groups
+
+    def spy(*args):
+        out = real(*args)
+        seen.append(out[0])
+        return out
+
+    monkeypatch.setattr(driver, "settled_groups", spy)
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    net, domain = _cnn(seed, False), _domain(36, seed, 0.3)
+    with rs.budget(memory_bytes=1 << 30):
+        fast = rs.partition(net, domain)
+        monkeypatch.setattr(driver, "SETTLED_ONLY", False)
+        plain = rs.partition(net, domain)
+    assert len(seen) == 1 and seen[0].any()  # some groups settled, once
+    assert fast.num_regions == plain.num_regions > 10
+    a, b = fast.to_arrays(), plain.to_arrays()
+    for key in a:
+        if key != "stats":
+            np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
+
+
+def test_settled_group_output_reaches_the_next_layer_by_hand():
+    """relu(x0), relu(x1) on [-1, 1]^2, then max(y0 + 10, y1) (input 0 leads by 9 > 2 tol:
+    settled, output y0 + 10) and max(-y0 - 1, -y1 - 1) (both inputs < 0: settled, output
+    0), then relu(out0 - 10.5): the partition is the quadrants, x0 = 0.5 splitting the two
+    with x0 > 0, as without the narrowing."""
+    net = rs.Sequential(
+        rs.Linear(np.eye(2)),
+        rs.ReLU(),
+        rs.Linear(np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]]), np.array([10.0, 0, -1, -1])),
+        rs.ReLU(),
+        rs.MaxPool([[0, 1], [2, 3]]),
+        rs.Linear(np.array([[1.0, 0.0]]), np.array([-10.5])),
+        rs.ReLU(),
+    )
+    seen = []
+    real = undecided.settled_groups
+
+    def spy(*args):
+        out = real(*args)
+        seen.append((out[0].tolist(), out[1].tolist()))
+        return out
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    mp.setattr(driver, "settled_groups", spy)
+    try:
+        part = rs.partition(net, rs.Box(1.0))
+        assert seen == [([True, True], [0, -1])]
+        mp.setattr(driver, "SETTLED_ONLY", False)
+        plain = rs.partition(net, rs.Box(1.0))
+    finally:
+        mp.undo()
+    assert part.num_regions == plain.num_regions == 6
+    np.testing.assert_allclose(np.sort(part.areas()), [0.5, 0.5, 0.5, 0.5, 1, 1])
+    assert part.to_arrays()["vertices"].tobytes() == plain.to_arrays()["vertices"].tobytes()
+
+
+@pytest.mark.parametrize("memory", [1 << 14, 1 << 17, 1 << 19, 1 << 21])
+def test_narrowed_relu_follows_the_budget_of_whole_registers(monkeypatch, memory):
+    """Under budgets that drop the stored values somewhere (before, during or after the
+    ReLU layer's cuts), the narrowed layer drops them where the whole registers would be
+    dropped: the same arrays as without narrowing."""
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    net, domain = _cnn(0, False), _domain(36, 0, 0.3)
+    with rs.budget(memory_bytes=memory):
+        fast = rs.partition(net, domain)
+        monkeypatch.setattr(driver, "SETTLED_ONLY", False)
+        plain = rs.partition(net, domain)
+    a, b = fast.to_arrays(), plain.to_arrays()
+    for key in a:
+        if key != "stats":
+            np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)

@@ -118,3 +118,97 @@ def test_nothing_is_folded_when_the_first_layer_is_piecewise():
     ev = Evaluator(compile_model(rs.Sequential(rs.ReLU(), rs.Linear(np.eye(2))), 2),
                    lambda u: u, SQUARE)
     assert ev.prefix == 0 and ev.prefix_maps == {}
+
+
+# -- the unit tolerances against an independent loop (Evaluator.__init__, line helper) -----
+
+
+def _tolerances_by_hand(layers, corners, lin, off, rtol):
+    """Magnitudes through a chain of Linear and ReLU-like layers, one layer at a time."""
+    m = np.abs(corners) @ np.abs(lin) + np.abs(off)
+    tols = {}
+    for i, layer in enumerate(layers):
+        if isinstance(layer, rs.Linear):
+            m = m @ np.abs(layer.weight).T
+            if layer.bias is not None:
+                m = m + np.abs(layer.bias)
+        else:  # ReLU: the scale is the input's; HardTanh adds its largest bound
+            scale = m + max(abs(layer.min_val), abs(layer.max_val)) if isinstance(
+                layer, rs.HardTanh) else m  # fmt: skip
+            tols[i] = rtol * np.max(np.vstack([scale, np.zeros((1, m.shape[1]))]), axis=0)
+            if isinstance(layer, rs.LeakyReLU):  # LeakyReLU scales the magnitudes
+                m = max(1.0, abs(layer.negative_slope)) * m
+    return tols, rtol * np.max(np.vstack([m, np.zeros((1, m.shape[1]))]), axis=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 3), st.integers(1, 6),
+       st.sampled_from([1e-11, 1e-6]), st.booleans())  # fmt: skip
+def test_property_unit_tolerances_are_the_magnitudes_by_hand(seed, depth, width, rtol, bias):
+    rng = np.random.default_rng(seed)
+    dim = int(rng.integers(1, 4))
+    layers, w = [], dim
+    for k in range(depth):
+        b = rng.normal(size=width) if bias else None
+        layers.append(rs.Linear(rng.normal(size=(width, w)), b))
+        layers.append([rs.ReLU(), rs.LeakyReLU(-2.5), rs.HardTanh()][(seed + k) % 3])
+        w = width
+    layers.append(rs.Linear(rng.normal(size=(2, w))))
+    corners = rng.normal(size=(int(rng.integers(2, 5)), 2)) * 10.0 ** rng.integers(-3, 4)
+    lin, off = rng.normal(size=(2, dim)), rng.normal(size=dim)
+    with rs.tolerance(value_rtol=rtol):
+        ev = Evaluator(compile_model(rs.Sequential(*layers), dim), lambda u: u @ lin + off,
+                       corners, (lin, off))  # fmt: skip
+    want, want_out = _tolerances_by_hand(layers, corners, lin, off, rtol)
+    assert sorted(ev.unit_tol) == sorted(want)
+    for index, tol in want.items():
+        assert np.array_equal(ev.unit_tol[index], tol)  # bit for bit
+    assert np.array_equal(ev.output_tol, want_out)
+
+
+def test_the_lift_is_copied_unless_read_only():
+    prog = compile_model(rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU()), 2)
+    lin, off = np.eye(2), np.zeros(2)
+    ev = Evaluator(prog, lambda u: u, np.eye(2), (lin, off))
+    lin[0, 0] = 5.0  # the caller's writable arrays are not the evaluator's
+    assert ev.lift_linear[0, 0] == 1.0 and not ev.lift_linear.flags.writeable
+    again = Evaluator(prog, lambda u: u, np.eye(2), (ev.lift_linear, ev.lift_offset))
+    assert again.lift_linear is ev.lift_linear  # read-only and its own: shared, not copied
+    view = ev.lift_linear[:1]  # read-only but a view: copied
+    one = compile_model(rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU()), 2)
+    assert Evaluator(one, lambda u: u, np.eye(1), (view, off)).lift_linear is not view
+    ints = Evaluator(prog, lambda u: u, np.eye(2), (np.eye(2, dtype=int), [0, 0]))
+    assert ints.lift_linear.dtype == np.float64 and ints.lift_offset.dtype == np.float64
+
+
+def test_forward_registers_are_the_forward_pass_bit_for_bit():
+    """The stored registers after a folded prefix (a convolution, a batch-norm), a ReLU
+    applied in place on the folded values and a convolution written straight into its
+    table, in chunks of a few points: the values of a plain forward pass, bit for bit,
+    and the points untouched."""
+    rng = np.random.default_rng(3)
+    net = rs.Sequential(
+        Conv(rng.normal(size=(3, 1, 3, 3)), rng.normal(size=3), in_shape=(1, 5, 5), padding=1),
+        ChannelAffine(rng.normal(size=3), rng.normal(size=3), in_shape=(3, 5, 5)),
+        rs.ReLU(),
+        Conv(rng.normal(size=(2, 3, 3, 3)), rng.normal(size=2), in_shape=(3, 5, 5), padding=1),
+        rs.ReLU(),
+        rs.Linear(rng.normal(size=(4, 50))),
+    )
+    program = compile_model(net, 25)
+    basis = rng.normal(size=(2, 25))
+    ev = Evaluator(program, lambda u: u @ basis, np.array([[-1.0, -1], [1, -1], [1, 1], [-1, 1]]),
+                   (basis, np.zeros(25)))  # fmt: skip
+    assert ev.prefix == 2
+    coords = rng.uniform(-1, 1, size=(23, 2))
+    kept = coords.copy()
+    (reg,) = ev.stored_registers(4)
+    with rs.budget(chunk_values=5 * program.max_width):  # 5 points a chunk
+        got = ev.forward_registers(coords, 4)[reg]
+    # (the same chunks: a matrix product of one row may round otherwise than of several)
+    want = np.concatenate(
+        [ev.run(coords[s : s + 5], stop=4, register=reg) for s in range(0, 23, 5)]
+    )
+    assert got.tobytes() == want.tobytes()
+    assert coords.tobytes() == kept.tobytes()
+    assert (got < 0).any() and (got > 0).any()

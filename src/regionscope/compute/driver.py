@@ -40,14 +40,14 @@ from regionscope.geometry import CutResult, Mesh, check_mesh, cut, encode_source
 from regionscope.network.evaluate import Evaluator, affine_of
 from regionscope.network.layers import MaxPool, ReLU
 from regionscope.network.program import Op, Program
-from regionscope.tolerances import Budget, get_budget, get_tolerance
+from regionscope.tolerances import LIVE_UNITS_MIN_WIDTH, Budget, get_budget, get_tolerance
 
 from .estimate import first_layer_estimate
 from .limits import DEFAULT_MAX_REGIONS, check_finite
 from .line import cut_1d
 from .merge import merge_layer
 from .pairs import disagreeing
-from .undecided import MAX_GROUP, cut_undecided, unit_groups
+from .undecided import MAX_GROUP, Narrowed, cut_undecided, settled_groups, unit_groups
 from .windowed import affine_input, cut_windowed
 
 __all__ = [
@@ -67,6 +67,10 @@ LIVE_UNITS_ONLY = True
 #: cut max-pooling layers on a stored input by their undecided groups only
 #: (:mod:`~regionscope.compute.undecided`; False: every group, stage by stage)
 UNDECIDED_ONLY = True
+#: carry through a ReLU layer's cuts only the inputs that its live units and the
+#: max-pooling layer after it need (the groups settled at its start need one column or
+#: none, :func:`~regionscope.compute.undecided.settled_groups`)
+SETTLED_ONLY = True
 
 
 def evaluator(domain: Domain, program: Program) -> Evaluator:
@@ -173,6 +177,9 @@ class _VertexInputs:
     (carried the same way), or a chunked forward pass for each group of
     units.  Registers that are affine maps of the domain point (the folded
     prefix) are never stored: their columns cost ``2`` per value from the map.
+    A ReLU layer's input before a max-pooling layer may be held on some
+    columns only (:meth:`narrow`); the budget still counts whole registers,
+    so values are dropped and computed again exactly where they would be.
     """
 
     def __init__(self, ev: Evaluator, budget: Budget) -> None:
@@ -183,6 +190,11 @@ class _VertexInputs:
         self.pos = 0  # the registers in regs are those live at op pos
         self.x: np.ndarray | None = None
         self.winners: np.ndarray | None = None
+        # the columns of the layer's input that x holds (None: all of them), and the
+        # max-pooling layer's settled groups when x is a ReLU's input narrowed for it
+        self.held: np.ndarray | None = None
+        self.pooled: Narrowed | None = None
+        self.range: tuple[np.ndarray, np.ndarray] | None = None
 
     def _width(self, index: int) -> int:
         """Width of the registers stored at op ``index`` (and of the widest op's output on
@@ -209,6 +221,8 @@ class _VertexInputs:
     def start_layer(self, mesh: Mesh, op: Op) -> None:
         nverts = mesh.num_vertices
         layer: Any = op.layer
+        pooled, before = self.pooled, self.regs
+        self.pooled, self.held, self.range = None, None, None
         # a max layer's winners, kept through its stages (none computed yet)
         self.winners = None
         if layer.merge:
@@ -224,6 +238,8 @@ class _VertexInputs:
         if self.regs is not None:
             self._advance(mesh, op.index, self.regs)
             self.x = self.regs[op.inputs[0]]
+            if pooled is not None and self.regs is before:  # narrowed for this layer
+                self.pooled, self.held = pooled, pooled.columns
         elif self.budget.stores(nverts, op.in_width):
             self.x = self.ev.layer_input(mesh.vertices, op.index)
         else:
@@ -260,34 +276,79 @@ class _VertexInputs:
         if not res.num_new_vertices:
             return
         nverts = res.mesh.num_vertices
+        # (the budget counts whole registers, also where fewer columns are held)
         if self.regs is not None and later:
-            if self.budget.stores(nverts, sum(v.shape[1] for v in self.regs.values())):
+            width = sum(self.program.register_width(r) for r in self.regs)
+            if self.budget.stores(nverts, width):
                 for r in self.regs:
                     self.regs[r] = res.extend(self.regs[r])
                 self.x = self.regs[op.inputs[0]]
                 return
-        self.regs = None
-        if self.x is not None and more:
-            self.x = res.extend(self.x) if self.budget.stores(nverts, self.x.shape[1]) else None
+        self.regs, self.pooled = None, None
+        if self.x is not None and more and self.budget.stores(nverts, op.in_width):
+            self.x = res.extend(self.x)
         else:
-            self.x = None
+            self.x, self.held = None, None
+
+    def local(self, units: np.ndarray) -> np.ndarray:
+        """The columns of x that hold the input of ``units`` (increasing, held)."""
+        return units if self.held is None else np.searchsorted(self.held, units)
 
     def live_units(self, op: Op) -> np.ndarray | None:
         """``(L,) int64``: the units of ReLU op ``op`` whose stored input has both signs
         (beyond their tolerances) among the vertices, the only ones that can cut a region
-        (a cut's new vertices mix old values); ``None`` where the input is not stored.
-        The whole input is checked to be finite."""
+        (a cut's new vertices mix old values); ``None`` where the input is not stored or
+        the layer has fewer than ``LIVE_UNITS_MIN_WIDTH`` units (:mod:`~regionscope.
+        tolerances`).  The whole input is checked to be finite, and narrowed for a
+        max-pooling layer after it (:meth:`narrow`)."""
         layer: Any = op.layer
         if not LIVE_UNITS_ONLY or not isinstance(layer, ReLU) or self.x is None:
             return None
-        check_finite(self.x, op)
         n = layer.num_units(op.in_width)
+        if n < LIVE_UNITS_MIN_WIDTH or len(self.x) == 0:
+            return None
         tol = np.broadcast_to(self.ev.unit_tol[op.index], (n,))
-        pos, neg = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-        for sl in self.ev.chunks(len(self.x)):
-            pos |= (self.x[sl] > tol).any(axis=0)
-            neg |= (self.x[sl] < -tol).any(axis=0)
-        return np.flatnonzero(pos & neg)
+        self.range = self.x.min(axis=0), self.x.max(axis=0)
+        if not (np.isfinite(self.range[0]).all() and np.isfinite(self.range[1]).all()):
+            check_finite(self.x, op)  # (a NaN or an infinity is in a column's range: refused)
+        live = np.flatnonzero((self.range[1] > tol) & (self.range[0] < -tol))
+        self.narrow(op, live)
+        return live
+
+    def narrow(self, op: Op, live: np.ndarray) -> None:
+        """Keep of ReLU op ``op``'s input (stored, its ``live`` units found) only the columns
+        that its cuts and the max-pooling layer after it need: the live units' and the
+        inputs of the groups not settled (:func:`~regionscope.compute.undecided.
+        settled_groups`) and their sources.  Nothing changes unless that layer will be cut
+        on its undecided groups (:meth:`restrictable`) from the values carried here."""
+        ops = self.program.ops
+        nxt = ops[op.index + 1] if op.index + 1 < len(ops) else None
+        if (
+            not (SETTLED_ONLY and UNDECIDED_ONLY)
+            or nxt is None
+            or type(op.layer) is not ReLU
+            or type(nxt.layer) is not MaxPool
+            or nxt.layer.groups.shape[1] > MAX_GROUP
+            or nxt.inputs[0] != op.output
+            or op.output not in self.program.frees[nxt.index]
+            or op.inputs[0] not in self.program.frees[op.index]
+            or self.regs is None
+            or self.x is not self.regs.get(op.inputs[0])
+            or self.range is None
+        ):
+            return
+        pool: Any = nxt.layer
+        groups = pool.groups
+        tol = np.broadcast_to(np.asarray(self.ev.unit_tol[nxt.index], np.float64), (len(groups),))
+        rows = max(1, self.budget.chunk_values // max(len(groups), 1))
+        settled, source = settled_groups(groups, self.x, *self.range, tol, rows)
+        if not settled.any():  # (every column would be kept)
+            return
+        inputs = groups[~settled]
+        keep = [live, inputs[inputs >= 0], source[settled & (source >= 0)]]
+        columns = np.unique(np.concatenate(keep))
+        self.x = self.regs[op.inputs[0]] = np.take(self.x, columns, axis=1)
+        self.held, self.pooled = columns, Narrowed(columns, settled, source)
 
     def restrictable(self, op: Op) -> bool:
         """Whether max op ``op`` can be cut on its undecided groups
@@ -300,15 +361,18 @@ class _VertexInputs:
             and op.inputs[0] in self.program.frees[op.index]
         )
 
-    def take(self, op: Op, later: bool) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-        """The input of max op ``op`` and the other stored registers (if ``later`` ops need
-        them), handed over for the layer's cuts."""
+    def take(
+        self, op: Op, later: bool
+    ) -> tuple[np.ndarray, dict[int, np.ndarray], Narrowed | None]:
+        """The input of max op ``op`` (with its settled groups, if narrowed) and the other
+        stored registers (if ``later`` ops need them), handed over for the layer's cuts."""
         x: Any = self.x
+        pooled = self.pooled
         carried = {}
         if self.regs is not None and later:
             carried = {r: v for r, v in self.regs.items() if r != op.inputs[0]}
         self.forget()
-        return x, carried
+        return x, carried, pooled
 
     def give(self, op: Op, out: np.ndarray, carried: dict[int, np.ndarray], later: bool) -> None:
         """The registers after max op ``op``: its output and those it carried (if they are
@@ -320,6 +384,7 @@ class _VertexInputs:
     def forget(self) -> None:
         """Drop every value: the mesh changed without them."""
         self.regs, self.x, self.winners = None, None, None
+        self.held, self.pooled, self.range = None, None, None
 
     def after_merge(self, kept: np.ndarray) -> None:
         """Keep the values at the vertices a merge kept."""
@@ -383,10 +448,10 @@ def _undecided(
     def report(cur: Mesh, groups: int) -> None:
         bar.update(f"layer {op.index} ({op.name})", cur.num_regions, groups)
 
-    x, carried = inputs.take(op, later)
+    x, carried, narrowed = inputs.take(op, later)
     try:
         mesh, out, carried = cut_undecided(
-            ev, mesh, op, x, carried, point_tol, max_regions, inputs.budget, report
+            ev, mesh, op, x, carried, point_tol, max_regions, inputs.budget, report, narrowed
         )
     except RegionLimitError as exc:
         where = f"layer {op.index} ({op.name})" + (f", {exc.where}" if exc.where else "")
@@ -475,7 +540,7 @@ def cut_2d(
                     sel: Any = slice(u0, u1)
                     if live is not None and inputs.x is not None:  # the live ones only
                         sel = live[np.searchsorted(live, u0) : np.searchsorted(live, u1)]
-                        z, winners = np.take(inputs.x, sel, axis=1), None
+                        z, winners = np.take(inputs.x, inputs.local(sel), axis=1), None
                     else:
                         z, winners = inputs.stage_values(mesh, op, stage, sel)
                         check_finite(z, op)

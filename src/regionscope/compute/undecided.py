@@ -22,6 +22,16 @@ region the layer started from: it is carried through the layer's cuts by
 exact interpolation, a column per group instead of one per input.  The
 work and the memory follow the undecided groups, not all of them.
 
+One layer earlier: when a ReLU layer feeds the max-pooling layer, most groups
+are settled already at the ReLU layer's start (:func:`settled_groups`: every
+input at most 0, or one input ahead of the others and of 0 by a margin at
+every vertex), and stay so at every vertex its cuts make.  The ReLU layer then
+carries through its cuts only the columns of its live units, of the other
+groups' inputs and of the settled groups' leading inputs (:class:`Narrowed`),
+and the max-pooling layer finds winners and maxima for the other groups only.
+The values carried are those of the whole table's columns, bit for bit, so
+the partition is the same.
+
 Examples
 --------
 >>> import numpy as np
@@ -40,11 +50,12 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.geometry import Mesh, cut, encode_source
+from regionscope.backends import compiled
+from regionscope.geometry import CutResult, Mesh, cut, encode_source
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import MaxPool
 from regionscope.network.program import Op
-from regionscope.tolerances import Budget
+from regionscope.tolerances import SETTLED_MARGIN_RTOL, SETTLED_MAX_MAGNITUDE, Budget
 
 from .limits import check_finite
 from .merge import merge_layer
@@ -52,10 +63,13 @@ from .pairs import disagreeing
 
 __all__ = [
     "MAX_GROUP",
+    "Narrowed",
     "Restricted",
     "cut_undecided",
+    "extend_all",
     "region_sides",
     "restrict_groups",
+    "settled_groups",
     "undecided_groups",
     "unit_groups",
     "winners_and_maxima",
@@ -175,6 +189,101 @@ def restrict_groups(layer: MaxPool, groups: np.ndarray, tol: np.ndarray) -> Rest
     return Restricted(groups, columns, MaxPool(local), np.asarray(tol, np.float64)[groups])
 
 
+@dataclasses.dataclass(frozen=True)
+class Narrowed:
+    """The input of a max-pooling layer held on some of its columns only, with the groups
+    settled before the layer (:func:`settled_groups`).
+
+    ``columns (C,) int64`` (increasing) are the input columns held, ``settled (G,) bool``
+    the groups whose output is known, ``source (G,) int64`` the input column (original
+    numbering) whose value is a settled group's output, ``-1`` where that output is 0.
+    The columns held are every settled source and every input of the other groups.
+    """
+
+    columns: np.ndarray
+    settled: np.ndarray
+    source: np.ndarray
+
+    def local(self, columns: np.ndarray) -> np.ndarray:
+        """The position in :attr:`columns` of each input column in ``columns`` (held ones);
+        any shape."""
+        return np.searchsorted(self.columns, columns)
+
+
+def settled_groups(
+    table: np.ndarray,
+    x: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    tol: np.ndarray,
+    rows: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The max-pooling groups of ``relu(x)`` whose output and winner a ReLU layer's cuts
+    cannot change, and their output.
+
+    ``x (V, n)`` is the ReLU layer's input at the vertices, ``low, high (n,)`` its
+    smallest and largest value in each column, ``table (G, k) int`` the groups' columns
+    (``-1`` pads), ``tol (G,)`` their tolerances.  A group is settled when
+
+    - all its inputs are at most 0 at every vertex: ``relu`` of every input is exactly 0
+      at every vertex that interpolation makes from them (a rounded convex combination of
+      numbers of one sign keeps that sign), so the output is 0 and the winner the first
+      input; or
+    - one input ``j`` leads: ``x[j] - max(x[i], 0) >= 2 tol + SETTLED_MARGIN_RTOL * M``
+      at every vertex, for every other input ``i`` (``M``: the group's largest
+      magnitude).  At an interpolated vertex the lead shrinks by at most the rounding of
+      the chain of interpolations that made it (about ``3e-16 M`` per link), so input
+      ``j`` stays above every other and above ``tol``: it is the strict maximum (the
+      output is ``x[j]``, bit for bit) and the only candidate (the winner is ``j``).
+
+    Groups whose inputs exceed ``SETTLED_MAX_MAGNITUDE`` are never settled.  The table
+    ``(V, groups)`` is compared ``rows`` rows at a time, only for the groups that the
+    columns' ranges leave open.  Returns ``settled (G,) bool`` and ``source (G,) int64``:
+    the column whose value is the output, ``-1`` where it is 0.
+
+    >>> x = np.array([[3.0, 1.0, -1.0, -2.0], [4.0, -1.0, -3.0, 0.0]])
+    >>> s, src = settled_groups(np.array([[0, 1], [2, 3]]), x, x.min(0), x.max(0),
+    ...                         np.zeros(2), 10)
+    >>> s.tolist(), src.tolist()
+    ([True, True], [0, -1])
+    """
+    pad = table < 0
+    cols = np.maximum(table, 0)
+    lo = np.where(pad, -np.inf, low[cols])
+    hi = np.where(pad, -np.inf, high[cols])
+    mag = np.where(pad, 0.0, np.maximum(np.abs(low[cols]), np.abs(high[cols]))).max(axis=1)
+    margin = 2.0 * tol + SETTLED_MARGIN_RTOL * mag
+    groups = np.arange(len(table))
+    dead = (hi <= 0).all(axis=1)
+    lead = lo.argmax(axis=1)  # the leader, if any, has the largest smallest value
+    lead_low = lo[groups, lead]
+    rest = np.maximum(np.where(np.arange(table.shape[1]) == lead[:, None], 0.0, hi), 0.0)
+    sure = lead_low - rest.max(axis=1) >= margin
+    check = np.flatnonzero(~dead & ~sure & (lead_low >= margin))
+    leads = np.ones(len(check), dtype=bool)
+    for slot in range(table.shape[1]):  # the others at every vertex, for the open groups
+        other = check[(slot != lead[check]) & ~pad[check, slot]]
+        at = np.searchsorted(check, other)
+        for s in range(0, len(x), max(rows, 1)):
+            part = x[s : s + rows]
+            gap = part[:, cols[other, lead[other]]] - np.maximum(part[:, cols[other, slot]], 0)
+            leads[at] &= (gap >= margin[other]).all(axis=0)
+    settled = dead | sure
+    settled[check] = leads
+    settled &= mag <= SETTLED_MAX_MAGNITUDE
+    return settled, np.where(dead, -1, cols[groups, lead]).astype(np.int64)
+
+
+def _narrowed(layer: MaxPool, x: np.ndarray, narrowed: Narrowed | None) -> Narrowed:
+    """``narrowed``, or every column held and no group settled."""
+    if narrowed is not None:
+        return narrowed
+    n_groups = len(layer.groups)
+    return Narrowed(
+        np.arange(x.shape[1]), np.zeros(n_groups, dtype=bool), np.full(n_groups, -1, np.int64)
+    )
+
+
 def cut_undecided(
     ev: Evaluator,
     mesh: Mesh,
@@ -185,15 +294,17 @@ def cut_undecided(
     max_regions: int,
     budget: Budget,
     report: Callable[[Mesh, int], None],
+    narrowed: Narrowed | None = None,
 ) -> tuple[Mesh, np.ndarray, dict[int, np.ndarray]]:
     """Cut and merge the max-pooling op ``op`` on its undecided groups only (at most
     127 inputs per group).
 
-    ``x (V, in_width)`` is its input at the vertices of ``mesh``; ``carried``
-    holds other values at the vertices (``{register: (V, width)}``) to carry
-    through the cuts.  Returns the cut and merged mesh, the op's output at its
-    vertices ``(V', G) float64``, and ``carried`` at its vertices.  The
-    partition is the one of the stage-by-stage driver (see the module's notes).
+    ``x (V, C)`` is its input at the vertices of ``mesh``: every column, or those of
+    ``narrowed`` (:class:`Narrowed`; its settled groups are decided, with a known
+    output).  ``carried`` holds other values at the vertices (``{register: (V, width)}``)
+    to carry through the cuts.  Returns the cut and merged mesh, the op's output at its
+    vertices ``(V', G) float64``, and ``carried`` at its vertices.  The partition is the
+    one of the stage-by-stage driver (see the module's notes).
     """
     layer: Any = op.layer
     index = op.index
@@ -201,18 +312,27 @@ def cut_undecided(
     tol_all = np.broadcast_to(np.asarray(ev.unit_tol[index], np.float64), (n_groups,))
     rows = max(1, budget.chunk_values // max(layer.groups.size, 1))
     check_finite(x, op)
-    # the outputs at the vertices; those of the decided groups (their winners' inputs)
-    # are carried by interpolation, the others recomputed from their inputs at the end
-    winners, out = winners_and_maxima(layer.groups, x, tol_all, rows)
-    res_groups = np.flatnonzero(undecided_groups(mesh, winners))
+    narrowed = _narrowed(layer, x, narrowed)
+    # the other groups' winners and outputs at the vertices
+    open_groups = np.flatnonzero(~narrowed.settled)
+    table = layer.groups[open_groups]
+    table = np.where(table >= 0, narrowed.local(np.maximum(table, 0)), -1)
+    winners, maxima = winners_and_maxima(table, x, tol_all[open_groups], rows)
+    undecided = undecided_groups(mesh, winners)
+    res_groups = open_groups[undecided]
+    # the outputs: the decided groups' (their winners' inputs) are carried by
+    # interpolation (at the end, at once), the undecided ones' recomputed from their inputs
+    table, where = _output_table(x, narrowed, open_groups, maxima)
+    del maxima
     if len(res_groups) == 0:  # every group decided on every region: nothing to cut
-        return mesh, out, carried
+        return mesh, np.take(table, where, axis=1), carried
     restricted = restrict_groups(layer, res_groups, tol_all)
     local = restricted.layer
-    xl = np.take(x, restricted.columns, axis=1)
-    wl = winners[:, res_groups]
+    xl = np.take(x, narrowed.local(restricted.columns), axis=1)
+    wl = winners[:, undecided]
     del x, winners
     coincident: list[np.ndarray] = []
+    cuts: list[CutResult] = []  # the outputs and carried values follow at the end, at once
     for stage in range(layer.num_stages(op.in_width)):
         codes = encode_source(index, layer.unit_of(stage, res_groups))
         g0 = 0
@@ -236,18 +356,76 @@ def cut_undecided(
                 if res.num_new_vertices:
                     old = len(xl)
                     xl = res.extend(xl)
-                    out = res.extend(out)
-                    carried = {r: res.extend(v) for r, v in carried.items()}
+                    cuts.append(res)
                     new = winners_and_maxima(local.groups, xl[old:], restricted.tol, rows)[0]
                     wl = np.concatenate([wl, new])
             report(mesh, g1 - g0)
             g0 = g1
+    kept = None
     if coincident:  # (a cut that made no side leaves nothing to merge: merge_layer returns)
         mesh, kept = merge_layer(
             ev, mesh, index, xl, np.concatenate(coincident), restricted=restricted
         )
-        if not kept.all():
-            xl, out = xl[kept], out[kept]
-            carried = {r: v[kept] for r, v in carried.items()}
+        kept = None if kept.all() else kept
+    out = _extended_outputs(table, where, cuts, kept)
+    del table
+    carried = {r: extend_all(v, cuts) for r, v in carried.items()}
+    if kept is not None:
+        xl = xl[kept]
+        carried = {r: v[kept] for r, v in carried.items()}
     out[:, res_groups] = winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
     return mesh, out, carried
+
+
+def _output_table(
+    x: np.ndarray, narrowed: Narrowed, open_groups: np.ndarray, maxima: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every group's output at the vertices as ``table[:, where]``: its source column of
+    ``x (V, C)`` for a settled group (a column of zeros where it has none), ``maxima (V, O)``
+    for the groups ``open_groups (O,)``.  Returns ``table (V, C + O + 1)`` and ``where
+    (G,) int64``."""
+    n_groups = len(narrowed.settled)
+    sources = narrowed.settled & (narrowed.source >= 0)
+    where = np.full(n_groups, x.shape[1] + maxima.shape[1], dtype=np.int64)
+    where[sources] = narrowed.local(narrowed.source[sources])
+    where[open_groups] = x.shape[1] + np.arange(len(open_groups))
+    return np.concatenate([x, maxima, np.zeros((len(x), 1))], axis=1), where
+
+
+def _extended_outputs(
+    table: np.ndarray, where: np.ndarray, cuts: list[CutResult], kept: np.ndarray | None
+) -> np.ndarray:
+    """``table[:, where]`` extended through ``cuts`` (:func:`extend_all`), at the vertices
+    ``kept (V',) bool`` (all if ``None``): gathered into the rows of the old vertices of
+    one table that the compiled kernels then fill and compact in place."""
+    blocks = [b for res in cuts for b in res.interp if len(b[0])]
+    if not blocks or not compiled():
+        out = extend_all(np.take(table, where, axis=1), cuts)
+        return out if kept is None else out[kept]
+    from regionscope.geometry.kernels import interp  # (numba: compiled() says it runs)
+
+    src, dst, weight = (np.concatenate([b[i] for b in blocks]) for i in range(3))
+    out = np.empty((len(table) + len(src), len(where)))
+    np.take(table, where, axis=1, out=out[: len(table)], mode="clip")  # (unbuffered)
+    interp.interpolate_into(out, len(table), src, dst, weight, where == table.shape[1] - 1)
+    if kept is not None:
+        out = out[: interp.keep_rows(out, kept)]
+    return out
+
+
+def extend_all(values: np.ndarray, cuts: list[CutResult]) -> np.ndarray:
+    """``values (V, ...)`` extended through the cuts ``cuts`` made one after the other, as
+    :meth:`CutResult.extend <regionscope.geometry.CutResult.extend>` of each in turn
+    would (the same operations on each value, in the same order), with one copy of the
+    table instead of one per cut where the compiled kernels run."""
+    blocks = [b for res in cuts for b in res.interp if len(b[0])]
+    if not blocks:
+        return values
+    if values.ndim == 2 and values.dtype == np.float64 and compiled():
+        from regionscope.geometry.kernels import interp  # (numba: compiled() says it runs)
+
+        src, dst, weight = (np.concatenate([b[i] for b in blocks]) for i in range(3))
+        return interp.interpolate(values, src, dst, weight)
+    for res in cuts:
+        values = res.extend(values)
+    return values

@@ -252,6 +252,16 @@ class Conv(ShapedLayer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return self._correlate(x, self.bias)
 
+    def forward_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """:meth:`forward` written into ``out (N, out_size)`` float64 (C-contiguous rows),
+        the same values, without a table of its own; returns ``out``."""
+        self._check(x)
+        torch = sys.modules.get("torch") if TORCH_KERNELS else None
+        if torch is not None and len(self.kernel) <= 3:
+            return self._correlate_torch(torch, x, self.bias, out)
+        out[...] = self._correlate_numpy(x, self.bias)
+        return out
+
     def forward_linear(self, x: np.ndarray) -> np.ndarray:
         """The convolution without its bias: ``(N, in_size)`` to ``(N, out_size)`` float64."""
         return self._correlate(x, None)
@@ -266,13 +276,17 @@ class Conv(ShapedLayer):
             return self._correlate_torch(torch, x, bias)
         return self._correlate_numpy(x, bias)
 
-    def _correlate_torch(self, torch: Any, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    def _correlate_torch(
+        self, torch: Any, x: np.ndarray, bias: np.ndarray | None, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """:meth:`_correlate` by ``torch.nn.functional.conv{1,2,3}d`` on the CPU, float64,
-        in chunks of :attr:`Budget.conv_elements <regionscope.tolerances.Budget>`."""
+        in chunks of :attr:`Budget.conv_elements <regionscope.tolerances.Budget>` (into
+        ``out`` when given)."""
         functional = torch.nn.functional
         conv = (functional.conv1d, functional.conv2d, functional.conv3d)[len(self.kernel) - 1]
         n = x.shape[0]
-        out = np.empty((n, self.out_size))
+        if out is None:
+            out = np.empty((n, self.out_size))
         weight = _tensor(torch, self.weight)
         b = None if bias is None else _tensor(torch, bias)
         symmetric = all(lo == hi for lo, hi in self.pads)

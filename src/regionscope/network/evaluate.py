@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 
 from regionscope.geometry.arrays import expand, read_only
-from regionscope.tolerances import get_budget, get_tolerance
+from regionscope.tolerances import Tolerance, get_budget, get_tolerance
 
 from .corners import VertexWords, combine_words, on_own_sides
+from .layers import ReLU
 from .program import Op, Program
 
 __all__ = ["Evaluator", "affine_of"]
@@ -88,10 +89,44 @@ class Evaluator:
         corners = np.asarray(corners, dtype=np.float64)
         if lift_affine is None:
             lift_affine = affine_of(lift, corners.shape[1])
-        self.lift_linear = read_only(np.array(lift_affine[0], dtype=np.float64))
-        self.lift_offset = read_only(np.array(lift_affine[1], dtype=np.float64))
+        self.lift_linear = _frozen(lift_affine[0])
+        self.lift_offset = _frozen(lift_affine[1])
         self.unit_tol, self.output_tol = self._unit_tolerances(corners)
         self.prefix, self.prefix_maps = self._fold_prefix()
+
+    @classmethod
+    def assemble(
+        cls,
+        program: Program,
+        lift: Callable[[np.ndarray], np.ndarray],
+        lift_affine: tuple[np.ndarray, np.ndarray],
+        tolerances: tuple[dict[int, np.ndarray], np.ndarray],
+        prefix: tuple[int, dict[int, tuple[np.ndarray, np.ndarray]]],
+    ) -> Evaluator:
+        """An evaluator from what a driver computed itself, as the constructor would.
+
+        For a driver that runs the same arithmetic as the constructor inline
+        (:func:`regionscope.compute.line.chain_1d`): ``lift_affine`` as
+        :attr:`lift_linear`, :attr:`lift_offset` (read-only float64 arrays),
+        ``tolerances`` as ``(unit_tol, output_tol)``, ``prefix`` as ``(prefix,
+        prefix_maps)``.  Nothing is checked or recomputed: they must be bit for
+        bit what ``Evaluator(program, lift, corners, lift_affine)`` computes.
+
+        >>> from regionscope.network.layers import Linear, ReLU, Sequential
+        >>> from regionscope.network.program import compile_model
+        >>> prog = compile_model(Sequential(Linear([[2.0]]), ReLU()), 1)
+        >>> ev = Evaluator(prog, lambda u: u, np.array([[-1.0], [1.0]]))
+        >>> same = Evaluator.assemble(prog, ev.lift, (ev.lift_linear, ev.lift_offset),
+        ...                           (ev.unit_tol, ev.output_tol), (ev.prefix, ev.prefix_maps))
+        >>> same.unit_tol[1].tolist(), same.prefix
+        ([2e-11], 1)
+        """
+        ev = cls.__new__(cls)
+        ev.program, ev.lift = program, lift
+        ev.lift_linear, ev.lift_offset = lift_affine
+        ev.unit_tol, ev.output_tol = tolerances
+        ev.prefix, ev.prefix_maps = prefix
+        return ev
 
     def _fold_prefix(self) -> tuple[int, dict[int, tuple[np.ndarray, np.ndarray]]]:
         """The ops before the first piecewise op, folded into affine maps of the domain point.
@@ -106,15 +141,18 @@ class Evaluator:
         ``p = 0`` (nothing folded) when the first op is piecewise.
         """
         ops = self.program.ops
-        p = next((o.index for o in ops if o.layer.piecewise), len(ops))
+        p = 0
+        for o in ops:
+            if o.layer.piecewise:
+                break
+            p += 1
         if p == 0:
             return 0, {}
         dim = self.lift_linear.shape[0]
         regs = {0: (np.array(self.lift_linear), self.lift_offset[None, :])}
         for o in ops[:p]:
             regs[o.output] = _affine_op(o, [regs[r] for r in o.inputs], None, 0, dim)
-        written = set(regs)
-        live = {r for o in ops[p:] for r in o.inputs if r in written}
+        live = {r for o in ops[p:] for r in o.inputs if r in regs}
         if p == len(ops):
             live.add(self.program.out_register)
         return p, {r: (read_only(regs[r][0]), read_only(regs[r][1][0])) for r in live}
@@ -176,35 +214,65 @@ class Evaluator:
         if not wanted:
             return out
         first = self.prefix if index >= self.prefix else 0
+        # the folded registers go into buffers kept across chunks (no fresh pages each
+        # chunk); a ReLU that frees its folded input overwrites it (the same values)
+        step = max(1, get_budget().chunk_values // max(self.program.max_width, 1))
+        step = min(step, len(coords))
+        maps = self.prefix_maps if first else {}
+        buffers = {r: np.empty((step, lin.shape[1])) for r, (lin, _) in maps.items()}
         for sl in self.chunks(len(coords)):
+            regs: dict[int, np.ndarray] = {}
             if first:
-                regs = {r: coords[sl] @ lin + off for r, (lin, off) in self.prefix_maps.items()}
+                for r, (lin, off) in self.prefix_maps.items():
+                    regs[r] = buffers[r][: sl.stop - sl.start]
+                    np.matmul(coords[sl], lin, out=regs[r])
+                    regs[r] += off
             else:
                 regs = {0: self.lift(coords[sl])}
+            direct = set()  # wanted registers written straight into their table
             for o in ops[first:index]:
-                regs[o.output] = o.layer.forward(*[regs[r] for r in o.inputs])
+                args = [regs[r] for r in o.inputs]
+                own = o.inputs[0] in buffers and o.inputs[0] in self.program.frees[o.index]
+                if type(o.layer) is ReLU and own and o.inputs[0] not in wanted:
+                    regs[o.output] = np.maximum(args[0], 0.0, out=args[0])
+                elif o.output in out and hasattr(o.layer, "forward_into"):
+                    regs[o.output] = o.layer.forward_into(*args, out=out[o.output][sl])
+                    direct.add(o.output)
+                else:
+                    regs[o.output] = o.layer.forward(*args)
                 for r in self.program.frees[o.index]:
                     if r not in wanted:
                         regs.pop(r, None)
             for r in wanted:
-                out[r][sl] = regs[r]
+                if r not in direct:
+                    out[r][sl] = regs[r]
         return out
 
     def _unit_tolerances(self, corners: np.ndarray) -> tuple[dict[int, np.ndarray], np.ndarray]:
+        """The unit magnitudes at the corners, through every op (:meth:`Layer.magnitude
+        <regionscope.network.layers.Layer.magnitude>`), their largest per unit, and the
+        tolerances of those scales (``max`` as ``np.maximum.reduce``, the same reduction)."""
         tol = get_tolerance()
+        # Tolerance.unit_tolerance(scale) is value_rtol * scale, the scales being float64 arrays
+        rtol = tol.value_rtol if type(tol).unit_tolerance is Tolerance.unit_tolerance else None
         mags = np.abs(corners) @ np.abs(self.lift_linear) + np.abs(self.lift_offset)
         regs: dict[int, np.ndarray] = {0: mags}
         out: dict[int, np.ndarray] = {}
+        largest = np.maximum.reduce
         with np.errstate(over="ignore", invalid="ignore"):
             for op in self.program.ops:
-                args = [regs[r] for r in op.inputs]
                 layer: Any = op.layer
+                inputs = op.inputs
+                mag = regs[inputs[0]]
                 if layer.piecewise:
-                    scale = layer.unit_scale(args[0]).max(axis=0, initial=0.0)
-                    out[op.index] = tol.unit_tolerance(scale)
-                regs[op.output] = layer.magnitude(*args)
+                    scale = largest(layer.unit_scale(mag), axis=0, initial=0.0)
+                    out[op.index] = tol.unit_tolerance(scale) if rtol is None else rtol * scale
+                if len(inputs) == 1:
+                    regs[op.output] = layer.magnitude(mag)
+                else:
+                    regs[op.output] = layer.magnitude(*[regs[r] for r in inputs])
         last = regs[self.program.out_register] if self.program.ops else regs[0]
-        return out, tol.unit_tolerance(last.max(axis=0, initial=0.0))
+        return out, tol.unit_tolerance(largest(last, axis=0, initial=0.0))
 
     # -- chunked passes ------------------------------------------------------------------
 
@@ -622,6 +690,19 @@ class Evaluator:
             a[s : s + n] = lin_out.reshape(n, dim, -1).transpose(0, 2, 1)
             c[s : s + n] = off_out
         return a, c
+
+
+def _frozen(arr: Any) -> np.ndarray:
+    """A read-only float64 array of ``arr``: ``arr`` itself when it is one and owns its data,
+    else a copy."""
+    if (
+        type(arr) is np.ndarray
+        and arr.dtype == np.float64
+        and not arr.flags.writeable
+        and arr.flags.owndata
+    ):
+        return arr
+    return read_only(np.array(arr, dtype=np.float64))
 
 
 def _affine_op(
