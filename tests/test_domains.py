@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import regionscope as rs
@@ -493,3 +493,63 @@ def test_a_windowed_plane_shows_its_window():
     plane = rs.Plane(np.eye(3), window=((0.0, 0.0), 0.5))
     assert "window=(-0.5, 0.5, -0.5, 0.5)" in repr(plane)
     assert "window" not in repr(rs.Plane(np.eye(3)))
+
+
+# -- Segment from float64 arrays (the lean path) and from anything else --------------------
+
+_coordinate = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False) | st.sampled_from(
+    [0.0, -0.0, 1e-300, -1e300, 3.0]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda d: st.tuples(*[st.lists(_coordinate, min_size=d, max_size=d)] * 2)
+    ),
+    st.sampled_from([0.0, 0.25, 1.5]),
+)
+def test_property_segment_is_numpys_norm_and_direction(points, margin):
+    p, q = (np.array(v, dtype=np.float64) for v in points)
+    d = q - p
+    with np.errstate(over="ignore"):
+        length = float(np.linalg.norm(d))
+    scale = max(np.abs(p).max(), np.abs(q).max())
+    assume(np.isfinite(length) and length > 1e-9 * scale and length > 0)
+    seg = rs.Segment(p, q, margin=margin)
+    assert seg.hi == (1.0 + margin) * length and seg.lo == -margin * length  # bit for bit
+    assert np.array_equal(seg.direction, d / length)
+    assert seg.input_shape == p.shape
+    # the same numbers from lists, float32-exact values or a 2-D shape
+    again = rs.Segment(list(points[0]), list(points[1]), margin=margin)
+    assert (again.lo, again.hi) == (seg.lo, seg.hi)
+    assert np.array_equal(again.direction, seg.direction)
+    shaped = rs.Segment(p.reshape(1, -1), q.reshape(1, -1), margin=margin)
+    assert shaped.input_shape == (1, len(p)) and (shaped.lo, shaped.hi) == (seg.lo, seg.hi)
+
+
+def test_segment_copies_its_points():
+    p, q = np.array([1.0, 2.0]), np.array([4.0, 6.0])
+    seg = rs.Segment(p, q)
+    p[0] = 100.0
+    assert seg.p.tolist() == [1.0, 2.0] and seg.hi == 1.25 * 5.0
+    seg.q[0] = 7.0
+    assert q.tolist() == [4.0, 6.0]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["p", "q"])
+def test_segment_refuses_non_finite_points_naming_them(bad, where):
+    good = np.array([0.0, 1.0])
+    worse = np.array([2.0, bad])
+    p, q = (worse, good) if where == "p" else (good, worse)
+    for make in (np.array, list):
+        with pytest.raises(ValueError, match=f"^{where} must be finite"):
+            rs.Segment(make(p), make(q))
+
+
+def test_segment_refuses_empty_points():
+    with pytest.raises(ValueError, match="at least one coordinate"):
+        rs.Segment(np.zeros(0), np.zeros(0))
+    with pytest.raises(ValueError, match="same shape"):
+        rs.Segment(np.zeros(0), np.ones(1))

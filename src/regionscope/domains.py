@@ -684,19 +684,22 @@ class Segment(Domain1D):
     """
 
     def __init__(self, p: Any, q: Any, margin: float = 0.25) -> None:
-        a = as_finite(p, "p")
-        b = as_finite(q, "q")
+        a, p_scale = _point(p, "p")
+        b, q_scale = _point(q, "q")
         if a.shape != b.shape:
             raise ValueError(f"p and q must have the same shape, got {a.shape} and {b.shape}")
-        margin = as_number(margin, "margin")
+        if type(margin) is not float or not math.isfinite(margin):
+            margin = as_number(margin, "margin")
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
-        self.input_shape = tuple(int(s) for s in a.shape) or (1,)
+        if a.size == 0:
+            raise ValueError("p and q must have at least one coordinate, got empty arrays")
+        self.input_shape = a.shape or (1,)
         self.p = a.reshape(-1)
         self.q = b.reshape(-1)
         d = self.q - self.p
-        length = float(np.linalg.norm(d))
-        scale = max(float(np.abs(self.p).max()), float(np.abs(self.q).max()))
+        length = math.sqrt(float(d.dot(d)))  # np.linalg.norm's own formula for a vector
+        scale = max(p_scale, q_scale)
         rtol = get_tolerance().collinear_rtol
         if length <= rtol * scale or length == 0.0:
             raise ValueError(
@@ -763,6 +766,25 @@ class SliceOf(Domain1D):
 
     def __repr__(self) -> str:
         return f"SliceOf({self.parent!r}, p={self.p.tolist()}, q={self.q.tolist()})"
+
+
+def _point(x: Any, name: str) -> tuple[np.ndarray, float]:
+    """``x`` as a float64 array (a copy) checked as by :func:`as_finite`, and its largest
+    ``|coordinate|`` (0 for an empty array).
+
+    A float64 array is copied and checked by that largest value alone (it is
+    finite exactly when every coordinate is: the maximum propagates NaN).
+
+    >>> _point(np.array([[3.0, -4.0]]), "p")
+    (array([[ 3., -4.]]), 4.0)
+    """
+    if type(x) is np.ndarray and x.dtype == np.float64:
+        arr = x.copy()
+        largest = float(np.maximum.reduce(np.abs(arr), axis=None, initial=0.0))
+        if math.isfinite(largest):
+            return arr, largest
+    arr = as_finite(x, name)
+    return arr, float(np.maximum.reduce(np.abs(arr), axis=None, initial=0.0))
 
 
 def _saved(d: Mapping[str, Any], key: str, ndim: int | None = None) -> np.ndarray:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import regionscope as rs
 from regionscope import compute
 from regionscope.compute.line import cut_1d
+from regionscope.domains import SliceOf
 from regionscope.errors import RegionLimitError
 from regionscope.geometry.line import cut_line, drop_unchanged
 from regionscope.network.program import compile_model
@@ -356,3 +357,146 @@ def test_property_compiled_and_numpy_cuts_are_identical(seed, depth, width, kind
     np.testing.assert_array_equal(got.points, want.points)  # bit for bit
     for i, pat in want.activation_patterns().items():
         np.testing.assert_array_equal(got.activation_patterns()[i], pat)
+
+
+# ---------------------------------------------------- chain_1d: the one-pass Linear/ReLU case
+
+
+def general_1d(program, domain):
+    """The general path: the evaluator, then cut_1d from the domain's ends."""
+    ev = compute.evaluator(domain, program)
+    return ev, cut_1d(ev, domain, np.array([domain.lo, domain.hi]), 0)
+
+
+def outcome(make):
+    """What ``make()`` returns, or the message of the ValueError it raises."""
+    try:
+        return make()
+    except ValueError as exc:
+        return str(exc)
+
+
+def bits(a):
+    a = np.asarray(a)
+    return a.dtype, a.shape, a.tobytes()
+
+
+def assert_same_evaluators(got, want):
+    """Every array an evaluator holds, bit for bit (NaN and infinity included)."""
+    assert vars(got).keys() == vars(want).keys()
+    assert got.program is want.program
+    assert bits(got.lift_linear) == bits(want.lift_linear)
+    assert bits(got.lift_offset) == bits(want.lift_offset)
+    for mine in (got.lift_linear, got.lift_offset):
+        assert not mine.flags.writeable and mine.flags.owndata and mine.flags.c_contiguous
+    assert got.unit_tol.keys() == want.unit_tol.keys()
+    for i in want.unit_tol:
+        assert bits(got.unit_tol[i]) == bits(want.unit_tol[i])
+    assert bits(got.output_tol) == bits(want.output_tol)
+    assert got.prefix == want.prefix and got.prefix_maps.keys() == want.prefix_maps.keys()
+    for r, (lin, off) in want.prefix_maps.items():
+        mine = got.prefix_maps[r]
+        assert bits(mine[0]) == bits(lin) and bits(mine[1]) == bits(off)
+        assert not mine[0].flags.writeable and not mine[1].flags.writeable
+    s = np.linspace(-3.0, 2.0, 5)[:, None]
+    assert bits(got.lift(s)) == bits(want.lift(s))
+
+
+def chain_mlp(rng, dim, widths, scale, leading):
+    """Linear and ReLU layers: ``leading`` Linear layers first, some without a bias, weights
+    of the given scale (1e150 and more overflow the magnitudes), zero rows, dyadic values."""
+    layers, w = [], dim
+    for _ in range(leading):
+        layers.append(rs.Linear(rng.normal(size=(w, w))))
+    for k, out in enumerate(widths):
+        weight = rng.normal(size=(out, w)) * scale
+        if k % 2:
+            weight = np.round(weight * 4) / 4
+        weight[rng.random(out) < 0.2] = 0.0
+        layers.append(rs.Linear(weight, rng.normal(size=out) if rng.random() < 0.7 else None))
+        layers.append(rs.ReLU())
+        w = out
+    if rng.random() < 0.5:
+        layers.append(rs.Linear(rng.normal(size=(2, w))))
+    return rs.Sequential(*layers)
+
+
+@pytest.mark.skipif(not NUMBA, reason="numba is not installed")
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    dim=st.integers(1, 4),
+    widths=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+    scale=st.sampled_from([1e-3, 1.0, 1e3, 1e150, 1e300]),
+    leading=st.integers(0, 2),
+    interval=st.booleans(),
+)
+def test_property_chain_1d_is_the_general_path_bit_for_bit(
+    seed, dim, widths, scale, leading, interval
+):
+    rng = np.random.default_rng(seed)
+    model = chain_mlp(rng, dim, widths, scale, leading)
+    if interval:
+        assume(dim == 1)
+        dom = rs.Interval(*sorted(rng.normal(size=2) * 3))
+    else:
+        p, q = rng.normal(size=(2, dim)) * 10.0 ** rng.integers(-3, 4)
+        assume(np.linalg.norm(q - p) > 1e-6 * np.abs([p, q]).max())
+        dom = rs.Segment(p, q, margin=float(rng.choice([0.0, 0.25])))
+    program = compile_model(model, dim)
+    with rs.backend("numba"):
+        want = outcome(lambda: general_1d(program, dom))
+        got = outcome(lambda: rs.compute.line.chain_1d(program, dom))
+    if isinstance(want, str):  # overflow: refused the same way, naming the same layer
+        assert got == want
+        return
+    assert got is not None
+    assert_same_evaluators(got[0], want[0])
+    assert bits(got[1]) == bits(want[1])
+
+
+@pytest.mark.skipif(not NUMBA, reason="numba is not installed")
+def test_partition_takes_the_chain_path_with_the_same_result():
+    rng = np.random.default_rng(3)
+    model = chain_mlp(rng, 3, [8, 8], 1.0, 1)
+    dom = rs.Segment(rng.normal(size=3), rng.normal(size=3))
+    with rs.backend("numba"):
+        part = rs.partition(model, dom)
+        ev, points = general_1d(part.program, dom)
+    assert bits(part.points) == bits(points)
+    assert_same_evaluators(part._ev, ev)  # noqa: SLF001  (the partition's own evaluator)
+    # the NumPy backend (the general path, no kernels): the same pieces and patterns
+    numpy = rs.partition(model, dom, backend="numpy")
+    assert bits(numpy.points) == bits(part.points)
+    for i, pat in numpy.activation_patterns().items():
+        np.testing.assert_array_equal(part.activation_patterns()[i], pat)
+
+
+@pytest.mark.skipif(not NUMBA, reason="numba is not installed")
+def test_chain_1d_leaves_other_cases_to_the_general_path():
+    chain = compile_model(rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU()), 2)
+    seg = rs.Segment([0.0, -1.0], [1.0, 1.0])
+    with rs.backend("numba"):
+        assert rs.compute.line.chain_1d(chain, seg) is not None
+        for other in (
+            rs.Sequential(rs.Linear(np.eye(2)), rs.LeakyReLU(0.1)),
+            rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU(), rs.Argmax()),
+            rs.Sequential(rs.Residual(rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU()))),
+            rs.Sequential(rs.Linear(np.eye(2))),  # nothing to cut
+        ):
+            assert rs.compute.line.chain_1d(compile_model(other, 2), seg) is None
+        assert rs.compute.line.chain_1d(chain, SliceOf(rs.Box(1.0), [-1, 0], [1, 0])) is None
+        with budget(memory_bytes=16 * 3):  # the table of the ends' values does not fit
+            assert rs.compute.line.chain_1d(chain, seg) is None
+            ev, points = general_1d(chain, seg)
+            assert rs.partition(rs.Sequential(*chain.layers), seg).points.tolist() == (
+                points.tolist())  # fmt: skip
+    with rs.backend("numpy"):
+        assert rs.compute.line.chain_1d(chain, seg) is None
+
+
+@pytest.mark.skipif(not NUMBA, reason="numba is not installed")
+def test_chain_1d_names_the_layer_past_the_region_limit():
+    model = rs.Sequential(rs.Linear(np.arange(1.0, 6.0)[:, None], -np.arange(5.0)), rs.ReLU())
+    with rs.backend("numba"), pytest.raises(RegionLimitError, match=r"layer 1 \(1\)"):
+        rs.partition(model, rs.Interval(-1.0, 10.0), max_regions=3)

@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -170,8 +171,64 @@ class Program:
         return out
 
 
-def _layer_label(layer: Layer) -> str:
-    return type(layer).__name__
+def _op(
+    index: int, name: str, layer: Layer, inputs: tuple[int, ...], output: int, in_width: int,
+    out_width: int,
+) -> Op:
+    """``Op(index, name, ...)``, without the frozen dataclass's ``object.__setattr__`` per
+    field: the same instance (its fields live in ``__dict__``)."""
+    op = object.__new__(Op)
+    op.__dict__.update(
+        index=index, name=name, layer=layer, inputs=inputs, output=output, in_width=in_width,
+        out_width=out_width,
+    )  # fmt: skip
+    return op
+
+
+class _Known(weakref.ref):  # type: ignore[type-arg]
+    """A weak reference to a program of :data:`_FLAT` that drops its entry when the program
+    dies (and only its own entry: a newer program may have taken the key since)."""
+
+    __slots__ = ("key",)
+
+    def __new__(cls, program: Program, key: tuple[int, ...]) -> _Known:
+        ref = super().__new__(cls, program, _forget)
+        ref.key = key
+        return ref
+
+    def __init__(self, program: Program, key: tuple[int, ...]) -> None:
+        super().__init__(program, _forget)
+
+
+def _forget(ref: _Known) -> None:
+    if _FLAT.get(ref.key) is ref:
+        _FLAT.pop(ref.key, None)
+
+
+#: programs of flat models (no container among the top-level layers) by ``(in_width, ids of
+#: the layers...)``, while the program lives: its ops hold the layers, so the ids are theirs
+_FLAT: dict[tuple[int, ...], _Known] = {}
+
+
+def _still_compiles(program: Program, top: tuple[Layer, ...]) -> bool:
+    """Whether ``top`` (the layers whose ids keyed ``program``) still compiles to ``program``:
+    the same objects, and each still gives its op's output width (an attribute reassigned
+    since, a weight of another shape, shows here)."""
+    ops = program.ops
+    if len(ops) != len(top):
+        return False
+    try:
+        for op, layer in zip(ops, top, strict=True):
+            if op.layer is not layer or int(layer.out_width(op.in_width)) != op.out_width:
+                return False
+    except ValueError:
+        return False
+    return True
+
+
+def _layer_label(index: int, path: str, layer: Layer) -> str:
+    """How errors name a leaf layer: ``layer 3 (2.module: Linear)``."""
+    return f"layer {index} ({path or 'model'}: {type(layer).__name__})"
 
 
 def compile_model(model: Layer, in_width: int) -> Program:
@@ -179,8 +236,49 @@ def compile_model(model: Layer, in_width: int) -> Program:
 
     Raises ``ValueError`` naming the layer (index and path) when widths do not
     fit, and ``TypeError`` for objects that are not regionscope layers.
+
+    A flat model (no :class:`~regionscope.network.layers.Sequential`,
+    :class:`~regionscope.network.layers.Residual` or
+    :class:`~regionscope.network.layers.Graph` among its top-level layers) is
+    compiled once while its program is alive (a partition holds it): the same
+    layer objects, each still giving its op's output width, get the same
+    :class:`Program` back.
     """
     top = tuple(model.layers) if isinstance(model, Sequential) else (model,)
+    key = (int(in_width), *[id(layer) for layer in top])
+    ref = _FLAT.get(key)
+    known = None if ref is None else ref()
+    if known is not None and _still_compiles(known, top):
+        return known
+    if top and all(isinstance(layer, Layer) and not isinstance(layer, _NOT_LEAF) for layer in top):
+        program = _compile_flat(top, int(in_width))
+        _FLAT[key] = _Known(program, key)
+        return program
+    return _compile(top, in_width)
+
+
+#: layers that are not one op of their own (containers; Add and Concat take 2+ inputs)
+_NOT_LEAF = (Sequential, Residual, Graph, Add, Concat)
+
+
+def _compile_flat(top: tuple[Layer, ...], in_width: int) -> Program:
+    """:func:`_compile` of leaf layers one after the other, written out: op ``i`` is layer
+    ``i``, named ``str(i)``, reads register ``i`` (its last use) and writes ``i + 1``."""
+    ops = []
+    width = in_width
+    for i, layer in enumerate(top):
+        try:
+            out_w = int(layer.out_width(width))
+        except ValueError as exc:
+            raise ValueError(f"{_layer_label(i, str(i), layer)}: {exc}") from None
+        ops.append(_op(i, str(i), layer, (i,), i + 1, width, out_w))
+        width = out_w
+    frees = tuple([(i,) for i in range(len(ops))])
+    return Program(tuple(ops), top, in_width, len(ops), width, frees)
+
+
+def _compile(top: tuple[Layer, ...], in_width: int) -> Program:
+    """:func:`compile_model` of the top-level layers ``top``, afresh."""
     ops: list[Op] = []
     counter = [1]  # next free register
 
@@ -219,8 +317,8 @@ def compile_model(model: Layer, in_width: int) -> Program:
                 "regionscope layer"
             )
         index = len(ops)
-        label = f"layer {index} ({path or 'model'}: {_layer_label(layer)})"
         if isinstance(layer, (Add, Concat)):
+            label = _layer_label(index, path, layer)
             if len(inputs) < 2:
                 raise ValueError(f"{label} needs at least 2 inputs, got {len(inputs)}")
             if isinstance(layer, Add):
@@ -229,15 +327,18 @@ def compile_model(model: Layer, in_width: int) -> Program:
                 out_w = widths[0]
             else:
                 out_w = int(sum(widths))
+            in_w = int(sum(widths))
         else:
             if len(inputs) != 1:
+                label = _layer_label(index, path, layer)
                 raise ValueError(f"{label} takes one input, got {len(inputs)}")
             try:
                 out_w = int(layer.out_width(widths[0]))
             except ValueError as exc:
-                raise ValueError(f"{label}: {exc}") from None
+                raise ValueError(f"{_layer_label(index, path, layer)}: {exc}") from None
+            in_w = int(widths[0])
         out_reg = new_reg()
-        ops.append(Op(index, path or "0", layer, tuple(inputs), out_reg, int(sum(widths)), out_w))
+        ops.append(_op(index, path or "0", layer, tuple(inputs), out_reg, in_w, out_w))
         return out_reg, out_w
 
     out_reg, out_w = 0, int(in_width)

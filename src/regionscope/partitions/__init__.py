@@ -26,6 +26,7 @@ import numpy as np
 
 from regionscope import backends, compute
 from regionscope.compute.estimate import Estimate, first_layer_estimate
+from regionscope.compute.line import chain_1d
 from regionscope.domains import Box, Domain1D, Domain2D, coerce_domain, domain_from_arrays
 from regionscope.geometry import Mesh
 from regionscope.network.coerce import as_layers
@@ -59,6 +60,7 @@ def partition(
     decision: bool = False,
     backend: str | None = None,
     device: Any = None,
+    scale_corners: Any = None,
 ) -> Partition | Partition1D:
     """Cut a domain into the activation regions of a network, exactly.
 
@@ -101,6 +103,12 @@ def partition(
     device : str or torch.device, optional
         For the torch backend: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; given
         alone, it means ``backend="torch"``.  By default a GPU when there is one.
+    scale_corners : (K, dim) array_like of float64, optional
+        For tiles (:func:`regionscope.partition_tiles`): points in the domain's
+        coordinates whose unit magnitudes give the unit scales, hence the unit
+        tolerances (:func:`regionscope.compute.evaluator`); a tile passes the
+        whole domain's corners, to decide every sign as the whole domain's
+        partition does.  By default the domain's own corners.
 
     Returns
     -------
@@ -137,7 +145,7 @@ def partition(
         with backends.backend(backend, device=device):
             return partition(
                 model, domain, progress=progress, max_regions=max_regions, until=until,
-                decision=decision,
+                decision=decision, scale_corners=scale_corners,
             )  # fmt: skip
     if (
         not isinstance(max_regions, (int, np.integer))
@@ -151,23 +159,29 @@ def partition(
     if decision and program.out_width > 1 and not isinstance(program.ops[-1].layer, Argmax):
         layers = (*layers, Argmax())
         program = compile_model(Sequential(*layers), dom.input_dim)
-    ev = compute.evaluator(dom, program)
+    if isinstance(dom, Domain1D):
+        return _partition_1d(program, dom, int(max_regions), scale_corners)
+    ev = compute.evaluator(dom, program, scale_corners)
     if isinstance(dom, Domain2D):
+        mesh = Mesh.from_polygon(dom.polygon)
         mesh, seconds = compute.cut_2d(
-            ev,
-            dom,
-            Mesh.from_polygon(dom.polygon),
-            0,
-            progress=progress,
-            max_regions=int(max_regions),
+            ev, dom, mesh, 0, progress=progress, max_regions=int(max_regions)
         )
         return Partition(dom, mesh, ev, {"layer_seconds": seconds})
-    if isinstance(dom, Domain1D):
-        points = compute.cut_1d(
-            ev, dom, np.array([dom.lo, dom.hi]), 0, max_regions=int(max_regions)
-        )
-        return Partition1D(dom, points, ev)
     raise TypeError(f"unsupported domain {dom!r}")  # pragma: no cover
+
+
+def _partition_1d(
+    program: Any, dom: Domain1D, max_regions: int, scale_corners: Any
+) -> Partition1D:
+    """:func:`partition` of a 1-D domain: a chain of Linear and ReLU layers in one pass
+    (:func:`~regionscope.compute.line.chain_1d`), any other network by its evaluator and
+    :func:`~regionscope.compute.line.cut_1d`."""
+    if scale_corners is None and (done := chain_1d(program, dom, max_regions=max_regions)):
+        return Partition1D(dom, done[1], done[0])
+    ev = compute.evaluator(dom, program, scale_corners)
+    points = compute.cut_1d(ev, dom, np.array([dom.lo, dom.hi]), 0, max_regions=max_regions)
+    return Partition1D(dom, points, ev)
 
 
 def estimate(model: Any, domain: Any = None, *, until: str | None = None) -> Estimate | None:
