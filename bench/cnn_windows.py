@@ -18,7 +18,8 @@ same; the row then holds both times.
 
 With ``--tiles K``, each window (``0`` or less: the whole plane) is partitioned
 whole-network in ``K x K`` tiles by ``rs.partition_tiles`` on a local Dask
-cluster of 2 single-threaded worker processes; the row holds the regions, the
+cluster of 2 single-threaded worker processes (``--workers``; started as the
+engine starts its own, without Dask's ``MALLOC_TRIM_THRESHOLD_``); the row holds the regions, the
 wall seconds, the workers' CPU seconds (summed over tiles) and the largest peak
 memory of a worker during a tile:
 
@@ -47,37 +48,40 @@ def _peak_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
 
 
-def tiled(widths: list[float], k: int, directory: str | None) -> None:
+def tiled(widths: list[float], k: int, directory: str | None, workers: int = 2) -> None:
     """The whole network on each window (or the whole plane) in ``k x k`` tiles."""
-    from dask.distributed import Client, LocalCluster
-
     import regionscope as rs
     from regionscope.network.torch_import import convert
+    from regionscope.scale.engine import local_cluster
 
     data = rn.sample_patches(0)
     net = convert(rn.cifar_cnn(0), (3, rn.PATCH, rn.PATCH))
     full = rs.Plane(data["shift"])
     cx, cy = (full.polygon.min(axis=0) + full.polygon.max(axis=0)) / 2
-    env = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      env=env) as cluster, Client(cluster) as client:  # fmt: skip
+    # the engine's own cluster: one thread per worker, no MALLOC_TRIM_THRESHOLD_
+    cluster, client = local_cluster(workers)
+    with cluster, client:
         for w in widths:
             window = (cx - w, cx + w, cy - w, cy + w)
             plane = full if w <= 0 else rs.Plane(data["shift"], window=window)
-            wall = time.perf_counter()
+            wall, client_cpu = time.perf_counter(), time.process_time()
             part = rs.partition_tiles(net, plane, (k, k), client=client, directory=directory,
                                       max_regions=50_000_000)  # fmt: skip
             stats = part.tile_stats
             row = {
                 "half_width": w if w > 0 else "whole plane",
                 "tiles": [k, k],
+                "workers": workers,
                 "regions": int(part.num_regions),
                 "wall_s": round(time.perf_counter() - wall, 1),
                 "worker_cpu_s": round(float(np.sum(stats["cpu_seconds"])), 1),
+                "client_cpu_s": round(time.process_time() - client_cpu, 1),
                 "slowest_tile_s": round(float(np.max(stats["seconds"])), 1),
                 "peak_worker_rss_gb": round(float(np.max(stats["peak_rss_mb"])) / 1e3, 2),
                 "peak_client_rss_gb": _peak_gb(),
             }
+            if "computed" in stats:
+                row["tiles_computed"] = int(np.sum(stats["computed"]))
             row["regions_per_cpu_s"] = round(row["regions"] / max(row["worker_cpu_s"], 1e-9))
             print(json.dumps(row), flush=True)
 
@@ -152,9 +156,11 @@ if __name__ == "__main__":
     parser.add_argument("--device", default=None, help="run the cuts on this torch device")
     parser.add_argument("--tiles", type=int, default=0,
                         help="partition each window (0: the whole plane) in K x K tiles on Dask")
-    parser.add_argument("--directory", default=None, help="with --tiles: write the tiles there")
+    parser.add_argument("--directory", default=None,
+                        help="with --tiles: write the tiles there (a rerun resumes from them)")
+    parser.add_argument("--workers", type=int, default=2, help="with --tiles: worker processes")
     args = parser.parse_args()
     if args.tiles:
-        tiled(args.widths, args.tiles, args.directory)
+        tiled(args.widths, args.tiles, args.directory, args.workers)
     else:
         main(args.widths, args.device)

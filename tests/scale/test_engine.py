@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import pytest
@@ -111,12 +112,22 @@ def test_bad_engines_are_refused(args, error, match):
         Engine(*args)
 
 
-def test_a_local_cluster_is_started_and_closed():
+def environ(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_a_local_cluster_is_started_and_closed(monkeypatch):
     pytest.importorskip("distributed")
+    # as after an earlier Dask cluster in this process (Dask's nanny writes it here)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with Engine(None, workers=1) as engine:
         got: dict[int, int] = {}
         assert engine.run([(2, square, (2,))], got.__setitem__) == {}
         client = engine.client
         assert len(client.scheduler_info()["workers"]) == 1
+        # the worker runs without Dask's malloc setting, with one BLAS thread
+        assert list(client.run(environ, "MALLOC_TRIM_THRESHOLD_").values()) == [None]
+        assert list(client.run(environ, "OMP_NUM_THREADS").values()) == ["1"]
     assert client.status in ("closed", "closing")
     assert got == {2: 4}
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # ours, put back

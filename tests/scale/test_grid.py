@@ -106,6 +106,11 @@ def test_tiles_use_the_whole_domains_tolerances():
                              whole_scales(box), 100)  # fmt: skip
     assert tile_partition(arrays).patterns_at(point)[1].tolist() == [[False, True]]
     assert rs.partition(net, box).patterns_at(point)[1].tolist() == [[False, True]]
+    # rs.partition itself takes the whole domain's corners (what compute_tile passes)
+    scaled = rs.partition(net, tile, scale_corners=box.polygon)
+    assert scaled.patterns_at(point)[1].tolist() == [[False, True]]
+    with pytest.raises(ValueError, match="scale_corners"):
+        rs.partition(net, tile, scale_corners=[1.0, 2.0])
     # and its point tolerance is the whole box's, to the last bit
     with tile_tolerance(tile, float(arrays[SCALE_KEYS[1]])):
         assert get_tolerance().point_rtol * tile.diameter == 1e-12 * box.diameter

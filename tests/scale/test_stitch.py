@@ -105,3 +105,61 @@ def test_equal_keys_but_different_patterns_are_kept_apart():
     right["border_keys"] = sums[0]["border_keys"].copy()  # a "collision" across the edge
     s = stitch([sums[0], right], rs.Box(1.0).polygon, 1e-12)
     assert s.num_regions == 2 and s.collisions == 1
+
+
+@pytest.mark.parametrize("where", ["summaries", "callbacks", "files"])
+def test_regions_are_numbered_by_their_first_piece(where, tmp_path):
+    # an independent oracle: the pieces of one region are the pieces whose patterns are one
+    # region's pattern in the whole partition (its keys are unique there)
+    rng = np.random.default_rng(3)
+    net = rs.Sequential(
+        rs.Linear(rng.normal(size=(9, 2)), rng.normal(size=9)), rs.ReLU(),
+        rs.Linear(rng.normal(size=(4, 9)), rng.normal(size=4)), rs.ReLU(),
+    )  # fmt: skip
+    box = rs.Box(2.0)
+    xs, ys = tile_borders(box, 3)
+    parts = [rs.partition(net, t) for _, t in tile_domains(box, xs, ys)]
+    sums = summaries(net, box, 3)
+    whole = rs.partition(net, box)
+    assert len(np.unique(whole.pattern_keys())) == whole.num_regions
+    if where == "summaries":
+        s = stitch(sums, box.polygon, 1e-12)
+    else:  # patterns and per-region tables given tile by tile, the summaries light
+        light = [
+            {k: v for k, v in x.items() if k not in ("areas", "centroids")
+             and not k.startswith(("bits/", "pattern/"))}
+            | {"border_areas": x["areas"][x["border_regions"]],
+               "border_centroids": x["centroids"][x["border_regions"]]}
+            for x in sums
+        ]  # fmt: skip
+        s = stitch(
+            light, box.polygon, 1e-12,
+            patterns=lambda t: {k: v for k, v in sums[t].items()
+                                if k.startswith(("bits/", "pattern/"))},
+            tables=lambda t: (sums[t]["areas"], sums[t]["centroids"]),
+            directory=str(tmp_path) if where == "files" else None, cache=2,
+        )  # fmt: skip
+        assert isinstance(s.areas, np.memmap) == (where == "files")
+    keys = np.concatenate([p.pattern_keys() for p in parts])
+    labels = s.labels
+    assert s.num_regions == whole.num_regions
+    _, by_key = np.unique(keys, return_inverse=True)
+    # one label per key and one key per label
+    assert len(set(zip(labels.tolist(), by_key.reshape(-1).tolist(), strict=True))) == len(
+        np.unique(labels)
+    ) == len(np.unique(by_key)) == s.num_regions
+    # numbered in the order of their first pieces, which first_piece finds
+    first = np.unique(labels, return_index=True)[1]
+    assert (np.diff(first) > 0).all()
+    np.testing.assert_array_equal(s.first_piece(np.arange(s.num_regions)), first)
+    # areas add up; the representative is the largest piece; num_pieces counts them
+    areas_p = np.concatenate([p.areas() for p in parts])
+    np.testing.assert_allclose(s.areas, np.bincount(labels, weights=areas_p), rtol=1e-13)
+    np.testing.assert_array_equal(s.num_pieces, np.bincount(labels))
+    assert (areas_p[s.representative] == np.maximum.reduceat(
+        areas_p[np.argsort(labels, kind="stable")], np.searchsorted(np.sort(labels),
+        np.arange(s.num_regions)))).all()  # fmt: skip
+    assert len(s.multi_regions) == int((np.bincount(labels) > 1).sum()) > 0
+    # only the border pieces are kept, and every piece of a region of several is one
+    assert len(s.border_pieces) < len(labels)
+    assert np.isin(np.flatnonzero(np.isin(labels, s.multi_regions)), s.border_pieces).all()

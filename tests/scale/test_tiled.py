@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import regionscope as rs
-from regionscope.scale import TiledPartition, load_tiles, partition_tiles
+from regionscope.scale import TiledPartition, grid, load_tiles, partition_tiles
+from regionscope.scale.grid import tile_borders, tile_domains
+from regionscope.scale.store import tile_file
 
 POLYGON = rs.Polygon([[-1.0, -1.0], [1.2, -0.5], [0.3, 1.1], [-0.9, 0.6]])
 
@@ -192,6 +195,10 @@ def test_bad_input_is_named(make_net, tmp_path):
     (tmp_path / "tiled.npz").write_bytes(b"junk")
     with pytest.raises(ValueError, match="not a zip"):
         load_tiles(tmp_path)
+    # an index of the former format (per-region tables inside it) is refused, not misread
+    rs.io.save_arrays(tmp_path / "tiled.npz", {"format": np.array("regionscope-tiles-1")})
+    with pytest.raises(ValueError, match="older"):
+        load_tiles(tmp_path)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -341,3 +348,59 @@ def test_borders_through_a_point_of_the_polygons_side(make_net):
         whole.num_regions, whole.num_vertices, whole.num_edges,
     )  # fmt: skip
     assert tiled.areas().sum() == pytest.approx(POLYGON.area, rel=1e-12)
+
+
+def _files(folder) -> dict[str, int]:
+    """Tile file name -> inode (a file written again is a new inode: written atomically)."""
+    return {n: os.stat(os.path.join(folder, n)).st_ino for n in os.listdir(folder)
+            if n.startswith("tile_")}  # fmt: skip
+
+
+def test_an_interrupted_run_resumes(cluster, make_net, tmp_path, monkeypatch):
+    net = make_net(21, out=3, argmax=True)
+    box = rs.Box(2.0)
+    whole = rs.partition(net, box)
+    folder = tmp_path / "run"
+    # a first run stops: the tile with the most regions fails, the others are written
+    sizes = [rs.partition(net, t).num_regions for _, t in tile_domains(box, *tile_borders(box, 3))]
+    assert max(sizes) > sorted(sizes)[-2]
+    with pytest.raises(RuntimeError, match="failed"):
+        partition_tiles(net, box, 3, client=cluster, directory=folder,
+                        max_regions=sorted(sizes)[-2])  # fmt: skip
+    first = _files(folder)
+    assert len(first) == 8
+    # the rerun computes only the missing tile
+    tiled = partition_tiles(net, box, 3, client=cluster, directory=folder)
+    assert int(tiled.tile_stats["computed"].sum()) == 1
+    assert tiled.tile_stats["num_regions"][tiled.tile_stats["computed"]].item() == max(sizes)
+    again = _files(folder)
+    assert {n: again[n] for n in first} == first  # the 8 tiles were not written again
+    # remove two tiles: only they are computed (in this process), the result is the same
+    gone = sorted(first)[:2]
+    for name in gone:
+        os.remove(folder / name)
+    calls = []
+    real = grid.compute_tile
+
+    def counting(*args):
+        calls.append(args[2])
+        return real(*args)
+
+    monkeypatch.setattr(grid, "compute_tile", counting)
+    resumed = partition_tiles(net, box, 3, client="serial", directory=folder)
+    monkeypatch.undo()
+    assert sorted(tile_file(ij) for ij in calls) == gone
+    assert int(resumed.tile_stats["computed"].sum()) == 2
+    uninterrupted = partition_tiles(net, box, 3, client="serial")
+    for got in (tiled, resumed):
+        assert (got.num_regions, got.num_vertices, got.num_edges) == (
+            whole.num_regions, whole.num_vertices, whole.num_edges)  # fmt: skip
+        np.testing.assert_array_equal(got.stitched.labels, uninterrupted.stitched.labels)
+        np.testing.assert_array_equal(got.areas(), uninterrupted.areas())
+        np.testing.assert_array_equal(got.pattern_keys(), uninterrupted.pattern_keys())
+    # another task (another grid, or another network) is refused in this directory
+    with pytest.raises(ValueError, match="another task"):
+        partition_tiles(net, box, 2, client="serial", directory=folder)
+    with pytest.raises(ValueError, match="another task"):
+        partition_tiles(make_net(22), box, 3, client="serial", directory=folder)
+    assert _files(folder).keys() == again.keys()  # nothing written by the refused runs

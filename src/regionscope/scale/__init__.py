@@ -15,6 +15,7 @@ process.  Dask and pandas are imported only when these functions run.
 
 Modules: :mod:`.engine` (where tasks run), :mod:`.grid` (tiles and what a
 tile tells about its border), :mod:`.stitch` (joining tiles),
+:mod:`.store` (a tiled run's directory: tile files tied to their task, resuming),
 :mod:`.tiled` (:class:`TiledPartition`, files), :mod:`.picture` (drawing
 tile by tile), :mod:`.specs` (models and domains of a sweep, task keys),
 :mod:`.sweeps` (:func:`sweep`).

@@ -369,19 +369,11 @@ def tile_partition(arrays: dict[str, np.ndarray]) -> Any:
 
 
 def _partition(model: Any, tile: Domain2D, corners: np.ndarray, max_regions: int) -> Any:
-    """The tile's partition (as :func:`regionscope.partition`), with the whole domain's
+    """The tile's partition (:func:`regionscope.partition`), with the whole domain's
     unit scales."""
-    from regionscope import compute
-    from regionscope.network.layers import Sequential
-    from regionscope.network.program import compile_model
-    from regionscope.partitions import Partition
+    from regionscope.partitions import partition
 
-    net = model if isinstance(model, Sequential) else Sequential(model)
-    ev = compute.evaluator(tile, compile_model(net, tile.input_dim), corners)
-    mesh, seconds = compute.cut_2d(
-        ev, tile, Mesh.from_polygon(tile.polygon), 0, progress=False, max_regions=max_regions
-    )
-    return Partition(tile, mesh, ev, {"layer_seconds": seconds})
+    return partition(model, tile, progress=False, max_regions=max_regions, scale_corners=corners)
 
 
 def compute_tile(

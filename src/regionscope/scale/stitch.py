@@ -41,33 +41,56 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from regionscope.geometry.arrays import components, exclusive_cumsum, expand, lexsort2
 from regionscope.tolerances import get_budget
 
-__all__ = ["Stitched", "stitch", "first_difference", "border_points"]
+__all__ = [
+    "Stitched",
+    "stitch",
+    "first_difference",
+    "pair_differences",
+    "border_points",
+    "REGION_FILES",
+]
 
 
 @dataclasses.dataclass
 class Stitched:
     """The whole partition's tables, from the tiles' summaries (see the module docstring).
 
+    Pieces are numbered tile after tile (tile ``t``'s are
+    ``piece_offsets[t]:piece_offsets[t+1]``).  Regions are numbered by their
+    first piece: a region whose pieces are all in one tile is that piece, and
+    only the pieces on inner borders (``border_pieces``) may be pieces of a
+    larger region.  So everything kept here grows with the border pieces, not
+    with the regions, except ``areas`` and ``centroids`` (which may be arrays
+    memory-mapped from files, :func:`stitch`'s ``directory``).
+
     Attributes
     ----------
-    labels : (N,) int64
-        Global region of every piece; the pieces of tile ``t`` (in the order
-        of the summaries) are ``labels[piece_offsets[t]:piece_offsets[t+1]]``.
     piece_offsets : (T+1,) int64
+    border_pieces : (R,) int64
+        The pieces on inner borders, sorted.
+    border_labels : (R,) int64
+        The region of each.
+    later_pieces : (N,) int64
+        The pieces (sorted) that are not the first piece of their region.
     num_regions, num_vertices, num_edges : int
     areas : (F,) float64
     centroids : (F, 2) float64
-    num_pieces : (F,) int64
-        Number of tiles each region meets.
-    representative : (F,) int64
-        The largest piece of each region (an index into ``labels``).
+    multi_regions : (M,) int64
+        The regions of more than one piece, sorted.
+    multi_num_pieces : (M,) int64
+        Number of pieces (tiles) of each.
+    multi_representative : (M,) int64
+        The largest piece of each.
     bv_point : (B,) int64
         Border point of every border vertex of every tile (tile ``t``'s are
         ``bv_offsets[t]:bv_offsets[t+1]``).
@@ -85,15 +108,18 @@ class Stitched:
         Neighbouring pieces with equal keys but different patterns (kept apart).
     """
 
-    labels: np.ndarray
     piece_offsets: np.ndarray
+    border_pieces: np.ndarray
+    border_labels: np.ndarray
+    later_pieces: np.ndarray
     num_regions: int
     num_vertices: int
     num_edges: int
     areas: np.ndarray
     centroids: np.ndarray
-    num_pieces: np.ndarray
-    representative: np.ndarray
+    multi_regions: np.ndarray
+    multi_num_pieces: np.ndarray
+    multi_representative: np.ndarray
     bv_point: np.ndarray
     bv_offsets: np.ndarray
     point_xy: np.ndarray
@@ -102,6 +128,43 @@ class Stitched:
     edge_layer: np.ndarray
     edge_unit: np.ndarray
     collisions: int
+
+    def first_piece(self, regions: np.ndarray) -> np.ndarray:
+        """``(K,) int64``: the first piece of each region (the ``g``-th piece not in
+        ``later_pieces``)."""
+        g = np.asarray(regions, dtype=np.int64)
+        shifted = self.later_pieces - np.arange(len(self.later_pieces))
+        return g + np.searchsorted(shifted, g, side="right")
+
+    def tile_labels(self, t: int) -> np.ndarray:
+        """``(F_t,) int64``: the region of each piece of tile ``t`` (in the summaries' order)."""
+        lo, hi = int(self.piece_offsets[t]), int(self.piece_offsets[t + 1])
+        pieces = np.arange(lo, hi, dtype=np.int64)
+        out = pieces - np.searchsorted(self.later_pieces, pieces)
+        b0, b1 = np.searchsorted(self.border_pieces, [lo, hi])
+        out[self.border_pieces[b0:b1] - lo] = self.border_labels[b0:b1]
+        return out
+
+    @property
+    def labels(self) -> np.ndarray:
+        """``(N,) int64``: the region of every piece (all tiles; as large as the pieces)."""
+        return np.concatenate(
+            [self.tile_labels(t) for t in range(len(self.piece_offsets) - 1)] or [np.zeros(0, int)]
+        )
+
+    @property
+    def num_pieces(self) -> np.ndarray:
+        """``(F,) int64``: number of tiles each region meets."""
+        out = np.ones(self.num_regions, dtype=np.int64)
+        out[self.multi_regions] = self.multi_num_pieces
+        return out
+
+    @property
+    def representative(self) -> np.ndarray:
+        """``(F,) int64``: the largest piece of each region."""
+        out = self.first_piece(np.arange(self.num_regions))
+        out[self.multi_regions] = self.multi_representative
+        return out
 
 
 def _cat(summaries: Sequence[dict[str, np.ndarray]], key: str) -> np.ndarray:
@@ -234,90 +297,229 @@ def _intervals(
     return sides, line_first
 
 
-def _border_patterns(
-    summaries: Sequence[dict[str, np.ndarray]], piece_base: np.ndarray
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The pieces on inner borders ``(R,)`` (sorted) and their patterns by layer."""
-    border = np.concatenate(
-        [
-            np.asarray(s["border_regions"], dtype=np.int64) + piece_base[t]
-            for t, s in enumerate(summaries)
-        ]
-    )
-    names = [k for k in summaries[0] if k.startswith(("pattern/", "bits/"))]
-    return border, {n: _cat(summaries, n) for n in names}
+def _tile_of(offsets: np.ndarray, pieces: np.ndarray) -> np.ndarray:
+    return np.searchsorted(offsets, pieces, side="right") - 1
 
 
-def _joins(
-    pairs: np.ndarray, keys: np.ndarray, border: np.ndarray, patterns: dict[str, np.ndarray]
-) -> tuple[np.ndarray, int]:
-    """Which neighbouring pairs ``(P, 2)`` of pieces are one region: equal keys and patterns."""
-    same_key = keys[pairs[:, 0]] == keys[pairs[:, 1]]
-    layer, _ = first_difference(
-        patterns, np.searchsorted(border, pairs[:, 0]), np.searchsorted(border, pairs[:, 1])
-    )
-    same = same_key & (layer < 0)
-    return same, int((same_key & ~same).sum())
+def pair_differences(
+    pairs: np.ndarray,
+    border: np.ndarray,
+    border_offsets: np.ndarray,
+    piece_offsets: np.ndarray,
+    patterns: Callable[[int], dict[str, np.ndarray]],
+    cache: int = 8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`first_difference` of piece pairs ``(P, 2)`` whose patterns are read tile by tile.
 
-
-def stitch(
-    summaries: Sequence[dict[str, np.ndarray]], domain_corners: np.ndarray, tol: float
-) -> Stitched:
-    """Join tile summaries (:func:`~regionscope.scale.grid.tile_summary`) into global tables.
-
-    Parameters
-    ----------
-    summaries : sequence of dict
-        One per tile, in any fixed order (pieces are numbered in it).
-    domain_corners : (K, 2) float64
-        Corners of the whole domain (always vertices).
-    tol : float
-        Border vertices of neighbouring tiles closer than this along a line
-        are the same point.
-
-    Returns
-    -------
-    Stitched
+    ``patterns(t)`` gives the patterns of tile ``t``'s border pieces (rows in
+    the order of ``border[border_offsets[t]:border_offsets[t+1]]``).  Pairs are
+    taken tile pair by tile pair, with the patterns of the last ``cache``
+    tiles kept, so memory holds a few tiles' border patterns, not all.
     """
-    sizes = np.array([int(s["num_regions"]) for s in summaries], dtype=np.int64)
-    piece_base = exclusive_cumsum(sizes)
-    n_pieces = int(sizes.sum())
-    bsizes = np.array([len(s["bv_vertex"]) for s in summaries], dtype=np.int64)
-    bv_base = exclusive_cumsum(bsizes)
-    xy = _cat(summaries, "bv_xy").reshape(-1, 2)
-    vline, hline = _cat(summaries, "bv_vline"), _cat(summaries, "bv_hline")
-    point, n_points = border_points(xy, vline, hline, tol)
-    rank_v, ordered_v, start_v = _point_lines(point, n_points, vline, xy[:, 1])
-    rank_h, ordered_h, start_h = _point_lines(point, n_points, hline, xy[:, 0])
-    sides, line_first = _intervals(
-        summaries, point, bv_base, piece_base, (rank_v, rank_h), (start_v, start_h)
+    layer = np.full(len(pairs), -1, dtype=np.int64)
+    unit = np.full(len(pairs), -1, dtype=np.int64)
+    if not len(pairs):
+        return layer, unit
+    rows = np.searchsorted(border, pairs)  # (P, 2) index among the border pieces
+    tiles = _tile_of(piece_offsets, pairs)
+    local = rows - border_offsets[tiles]
+    order = lexsort2(tiles[:, 1], tiles[:, 0])
+    starts = np.flatnonzero(np.diff(tiles[order], axis=0).any(axis=1)) + 1
+    kept: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()
+
+    def read(t: int) -> dict[str, np.ndarray]:
+        if t not in kept:
+            kept[t] = patterns(t)
+            while len(kept) > max(2, cache):
+                kept.popitem(last=False)
+        kept.move_to_end(t)
+        return kept[t]
+
+    for group in np.split(order, starts):
+        ta, tb = int(tiles[group[0], 0]), int(tiles[group[0], 1])
+        pa, pb = read(ta), read(tb)
+        both = pa if ta == tb else {n: _stack(pa[n], pb[n]) for n in pa}
+        shift = 0 if ta == tb else len(next(iter(pa.values()), ()))
+        layer[group], unit[group] = first_difference(
+            both, local[group, 0], local[group, 1] + shift
+        )
+    return layer, unit
+
+
+def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.shape[1:] != b.shape[1:]:
+        raise ValueError(f"border patterns of two tiles differ in shape: {a.shape}, {b.shape}")
+    return np.concatenate([a, b])
+
+
+def _border_rows(summaries: Sequence[dict[str, np.ndarray]], t: int) -> dict[str, np.ndarray]:
+    """The border patterns that a summary holds itself."""
+    return {k: v for k, v in summaries[t].items() if k.startswith(("pattern/", "bits/"))}
+
+
+def _pieces_tables(
+    s: dict[str, np.ndarray], rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Areas and centroids of some pieces of a tile (its border pieces, by default)."""
+    if "border_areas" in s:
+        return np.asarray(s["border_areas"]), np.asarray(s["border_centroids"]).reshape(-1, 2)
+    return np.asarray(s["areas"])[rows], np.asarray(s["centroids"]).reshape(-1, 2)[rows]
+
+
+def _regions(
+    n_pieces: int, border: np.ndarray, pairs: np.ndarray, same: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Regions from the joined pairs: ``(border_labels (R,), later_pieces (N,), F)``.
+
+    A region is numbered by its first piece (its smallest piece number);
+    pieces off the borders are regions of their own.
+    """
+    a = np.searchsorted(border, pairs[same, 0])
+    b = np.searchsorted(border, pairs[same, 1])
+    first = border[components(len(border), a, b)]  # smallest piece of each one's region
+    later = np.sort(border[first != border])
+    labels = first - np.searchsorted(later, first)
+    return labels, later, n_pieces - len(later)
+
+
+def _multi(
+    border: np.ndarray, labels: np.ndarray, areas_b: np.ndarray, cent_b: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Regions of several pieces: their numbers, pieces, largest piece, area and centroid."""
+    regions, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    keep = counts > 1
+    area = np.bincount(inverse, weights=areas_b, minlength=len(regions))
+    moment = [np.bincount(inverse, weights=areas_b * cent_b[:, c], minlength=len(regions))
+              for c in range(2)]  # fmt: skip
+    order = lexsort2(-areas_b, inverse)
+    largest = border[order[np.flatnonzero(np.diff(inverse[order], prepend=-1) != 0)]]
+    return {
+        "regions": regions[keep],
+        "num_pieces": counts[keep].astype(np.int64),
+        "representative": largest[keep],
+        "areas": area[keep],
+        "centroids": np.stack([m[keep] / area[keep] for m in moment], axis=1).reshape(-1, 2),
+    }
+
+
+class _Column:
+    """A per-region array written in order, to a ``.npy`` file or to memory."""
+
+    def __init__(self, path: str | None, n: int, tail: tuple[int, ...]) -> None:
+        self.path, self.n, self.tail = path, n, tail
+        self.parts: list[np.ndarray] = []
+        self.fh = None
+        if path is not None:  # written next to it, renamed when complete
+            self.fh = open(f"{path}.{os.getpid()}.tmp", "wb")
+            header = {"descr": "<f8", "fortran_order": False, "shape": (n, *tail)}
+            np.lib.format.write_array_header_1_0(self.fh, header)
+
+    def write(self, values: np.ndarray) -> None:
+        values = np.ascontiguousarray(values, dtype="<f8")
+        if self.fh is not None:
+            self.fh.write(values.tobytes())
+        else:
+            self.parts.append(values)
+
+    def discard(self) -> None:
+        """Close and remove the unfinished file."""
+        if self.fh is not None:
+            self.fh.close()
+            if os.path.exists(self.fh.name):
+                os.remove(self.fh.name)
+
+    def close(self) -> np.ndarray:
+        if self.fh is not None:
+            self.fh.close()
+            os.replace(self.fh.name, self.path)
+            return np.load(self.path, mmap_mode="r")
+        return np.concatenate(self.parts or [np.zeros((0, *self.tail))]).reshape(-1, *self.tail)
+
+
+#: the names of the per-region files that :func:`stitch` writes in its ``directory``
+REGION_FILES = {"areas": "region_areas.npy", "centroids": "region_centroids.npy"}
+
+
+def _region_tables(
+    tables: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    piece_offsets: np.ndarray,
+    later: np.ndarray,
+    multi: dict[str, np.ndarray],
+    num_regions: int,
+    directory: str | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Areas ``(F,)`` and centroids ``(F, 2)`` of the regions, written tile by tile."""
+    paths = {k: None if directory is None else os.path.join(directory, v)
+             for k, v in REGION_FILES.items()}  # fmt: skip
+    areas, cents = _Column(paths["areas"], num_regions, ()), _Column(
+        paths["centroids"], num_regions, (2,)
     )
-    keys = np.zeros(n_pieces, dtype=np.uint64)  # the pieces on inner borders have keys
+    try:
+        _write_regions(tables, piece_offsets, later, multi, (areas, cents))
+    except BaseException:
+        areas.discard()
+        cents.discard()
+        raise
+    return areas.close(), cents.close()
+
+
+def _write_regions(
+    tables: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    piece_offsets: np.ndarray,
+    later: np.ndarray,
+    multi: dict[str, np.ndarray],
+    columns: tuple[_Column, _Column],
+) -> None:
+    """The regions' areas and centroids in order, tile after tile: each tile's first pieces,
+    with the totals of the regions of several pieces."""
+    areas, cents = columns
+    start = 0
+    for t in range(len(piece_offsets) - 1):
+        lo, hi = int(piece_offsets[t]), int(piece_offsets[t + 1])
+        if hi == lo:
+            continue
+        a, c = tables(t)
+        if len(a) != hi - lo:
+            raise ValueError(f"tile {t}: {len(a)} areas for its {hi - lo} regions")
+        l0, l1 = np.searchsorted(later, [lo, hi])
+        first = np.ones(hi - lo, dtype=bool)
+        first[later[l0:l1] - lo] = False
+        a, c = np.asarray(a, dtype=np.float64)[first], np.asarray(c).reshape(-1, 2)[first]
+        chunk_c = np.stack([(a * c[:, k]) / a for k in range(2)], axis=1)
+        m0, m1 = np.searchsorted(multi["regions"], [start, start + len(a)])
+        at = multi["regions"][m0:m1] - start
+        a = a.copy()
+        a[at] = multi["areas"][m0:m1]
+        chunk_c[at] = multi["centroids"][m0:m1]
+        areas.write(a)
+        cents.write(chunk_c)
+        start += len(a)
+
+
+def _border_vertices(
+    summaries: Sequence[dict[str, np.ndarray]],
+    sides: np.ndarray,
+    border: np.ndarray,
+    labels_b: np.ndarray,
+    pair_of: np.ndarray,
+    point: np.ndarray,
+    n_points: int,
+    xy: np.ndarray,
+    line_first: np.ndarray,
+    ordered: tuple[np.ndarray, np.ndarray],
+    starts: tuple[np.ndarray, np.ndarray],
+    domain_corners: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The border points that are vertices, the first border vertex of each point, the
+    ends ``(Q, 2)`` of the intervals, which intervals are edges between two regions, and the
+    pair of pieces of each interval (``-1``: a side of the domain)."""
     both = (sides >= 0).all(axis=1)
-    pairs = np.unique(sides[both], axis=0).reshape(-1, 2)
-    border, patterns = _border_patterns(summaries, piece_base)
-    keys[border] = _cat(summaries, "border_keys").astype(np.uint64)
-    same, collisions = _joins(pairs, keys, border, patterns)
-    root = components(n_pieces, pairs[same, 0], pairs[same, 1])
-    _, labels = np.unique(root, return_inverse=True)
-    labels = labels.reshape(-1).astype(np.int64)
-    num_regions = int(labels.max()) + 1 if n_pieces else 0
-    areas_p = _cat(summaries, "areas")
-    cent_p = _cat(summaries, "centroids").reshape(-1, 2)
-    areas = np.bincount(labels, weights=areas_p, minlength=num_regions)
-    centroids = np.stack(
-        [
-            np.bincount(labels, weights=areas_p * cent_p[:, c], minlength=num_regions) / areas
-            for c in range(2)
-        ],
-        axis=1,
-    )
-    order = lexsort2(-areas_p, labels)
-    representative = order[np.flatnonzero(np.diff(labels[order], prepend=-1) != 0)]
-    # edges of the whole partition along the borders
-    lab = np.where(sides >= 0, labels[np.maximum(sides, 0)], -1)
+    lab = np.full(sides.shape, -1, dtype=np.int64)
+    lab[sides >= 0] = labels_b[np.searchsorted(border, sides[sides >= 0])]
     is_edge = ~both | (lab[:, 0] != lab[:, 1])
-    ends = _interval_ends(len(sides), line_first, (ordered_v, ordered_h), (start_v, start_h))
+    ends = _interval_ends(len(sides), line_first, ordered, starts)
     degree = np.bincount(
         point,
         weights=_cat(summaries, "bv_inner_degree") + _cat(summaries, "bv_outer_degree"),
@@ -328,28 +530,123 @@ def stitch(
     is_vertex = (degree >= 3) | (np.bincount(point[corner], minlength=n_points) > 0)
     first_vertex = np.full(n_points, len(point), dtype=np.int64)
     np.minimum.at(first_vertex, point, np.arange(len(point)))
-    real = both & is_edge
-    elayer, eunit = first_difference(
-        patterns, np.searchsorted(border, sides[real, 0]), np.searchsorted(border, sides[real, 1])
+    real_pair = np.full(len(sides), -1, dtype=np.int64)
+    real_pair[both] = pair_of
+    return is_vertex, first_vertex, ends, both & is_edge, real_pair
+
+
+def stitch(
+    summaries: Sequence[dict[str, np.ndarray]],
+    domain_corners: np.ndarray,
+    tol: float,
+    patterns: Callable[[int], dict[str, np.ndarray]] | None = None,
+    tables: Callable[[int], tuple[np.ndarray, np.ndarray]] | None = None,
+    directory: str | None = None,
+    cache: int = 8,
+) -> Stitched:
+    """Join tile summaries (:func:`~regionscope.scale.grid.tile_summary`) into global tables.
+
+    Parameters
+    ----------
+    summaries : sequence of dict
+        One per tile, in any fixed order (pieces are numbered in it).  A
+        summary may leave out its border patterns (given by ``patterns``) and
+        its per-region ``areas`` and ``centroids`` (given by ``tables``; it
+        then holds ``border_areas (R,)`` and ``border_centroids (R, 2)`` of its
+        border regions).
+    domain_corners : (K, 2) float64
+        Corners of the whole domain (always vertices).
+    tol : float
+        Border vertices of neighbouring tiles closer than this along a line
+        are the same point.
+    patterns : callable, optional
+        ``patterns(t)``: tile ``t``'s border patterns (``bits/<layer>``,
+        ``pattern/<layer>``), e.g. read from its file; default: the summary's.
+    tables : callable, optional
+        ``tables(t)``: tile ``t``'s ``(areas (F_t,), centroids (F_t, 2))``;
+        default: the summary's.
+    directory : str, optional
+        Write the regions' areas and centroids there (:data:`REGION_FILES`) and
+        keep them memory-mapped, instead of in memory.
+    cache : int
+        The patterns of this many tiles are kept at once (the grid's width
+        plus two reads each tile once).
+
+    Returns
+    -------
+    Stitched
+        Its tables grow with the pieces on borders and the border vertices
+        (and the areas and centroids, in ``directory`` if given).
+    """
+    if patterns is None:
+        patterns = functools.partial(_border_rows, summaries)
+    if tables is None:
+
+        def tables(t: int) -> tuple[np.ndarray, np.ndarray]:
+            return summaries[t]["areas"], summaries[t]["centroids"]
+
+    sizes = np.array([int(s["num_regions"]) for s in summaries], dtype=np.int64)
+    piece_base = exclusive_cumsum(sizes)
+    piece_offsets = np.concatenate([piece_base, [int(sizes.sum())]])
+    bsizes = np.array([len(s["bv_vertex"]) for s in summaries], dtype=np.int64)
+    bv_base = exclusive_cumsum(bsizes)
+    xy = _cat(summaries, "bv_xy").reshape(-1, 2)
+    vline, hline = _cat(summaries, "bv_vline"), _cat(summaries, "bv_hline")
+    point, n_points = border_points(xy, vline, hline, tol)
+    rank_v, ordered_v, start_v = _point_lines(point, n_points, vline, xy[:, 1])
+    rank_h, ordered_h, start_h = _point_lines(point, n_points, hline, xy[:, 0])
+    sides, line_first = _intervals(
+        summaries, point, bv_base, piece_base, (rank_v, rank_h), (start_v, start_h)
     )
+    border_local = [np.asarray(s["border_regions"], dtype=np.int64) for s in summaries]
+    border = np.concatenate([b + piece_base[t] for t, b in enumerate(border_local)])
+    border_offsets = exclusive_cumsum(np.array([len(b) for b in border_local], dtype=np.int64))
+    keys = _cat(summaries, "border_keys").astype(np.uint64)
+    both = (sides >= 0).all(axis=1)
+    pairs, pair_of = np.unique(sides[both], axis=0, return_inverse=True)
+    pairs, pair_of = pairs.reshape(-1, 2), pair_of.reshape(-1)
+    layer, unit = pair_differences(pairs, border, border_offsets, piece_offsets, patterns, cache)
+    key_a, key_b = (keys[np.searchsorted(border, pairs[:, c])] for c in range(2))
+    same_key = key_a == key_b
+    same = same_key & (layer < 0)
+    collisions = int((same_key & ~same).sum())
+    labels_b, later, num_regions = _regions(int(sizes.sum()), border, pairs, same)
+    tables_b = [_pieces_tables(s, border_local[t]) for t, s in enumerate(summaries)]
+    multi = _multi(
+        border,
+        labels_b,
+        np.concatenate([a for a, _ in tables_b] or [np.zeros(0)]),
+        np.concatenate([c for _, c in tables_b] or [np.zeros((0, 2))]).reshape(-1, 2),
+    )
+    del tables_b
+    areas, centroids = _region_tables(
+        tables, piece_offsets, later, multi, num_regions, directory
+    )
+    is_vertex, first_vertex, ends, real, real_pair = _border_vertices(
+        summaries, sides, border, labels_b, pair_of, point, n_points, xy, line_first,
+        (ordered_v, ordered_h), (start_v, start_h), domain_corners, tol,
+    )  # fmt: skip
     num_vertices = int(sum(int(s["inner_vertices"]) for s in summaries) + is_vertex.sum())
     return Stitched(
-        labels=labels,
-        piece_offsets=np.concatenate([piece_base, [n_pieces]]),
+        piece_offsets=piece_offsets,
+        border_pieces=border,
+        border_labels=labels_b,
+        later_pieces=later,
         num_regions=num_regions,
         num_vertices=num_vertices,
         num_edges=num_vertices + num_regions - 1,
         areas=areas,
         centroids=centroids,
-        num_pieces=np.bincount(labels, minlength=num_regions),
-        representative=representative,
+        multi_regions=multi["regions"],
+        multi_num_pieces=multi["num_pieces"],
+        multi_representative=multi["representative"],
         bv_point=point,
         bv_offsets=np.concatenate([bv_base, [len(point)]]),
         point_xy=xy[first_vertex] if n_points else np.zeros((0, 2)),
         point_is_vertex=is_vertex,
         edge_points=ends[real],
-        edge_layer=elayer,
-        edge_unit=eunit,
+        edge_layer=layer[real_pair[real]],
+        edge_unit=unit[real_pair[real]],
         collisions=collisions,
     )
 

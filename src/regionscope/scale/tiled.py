@@ -27,6 +27,7 @@ array([ True,  True,  True])
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -46,22 +47,35 @@ from .grid import (
     tile_tolerance,
     whole_scales,
 )
-from .stitch import Stitched, stitch
+from .stitch import REGION_FILES, Stitched, stitch
+from .store import (
+    MANIFEST_NAME,
+    compute_stored,
+    done_tiles,
+    keep_result,
+    open_directory,
+    task_digest,
+    tile_file,
+    tile_patterns,
+    tile_tables,
+)
 
 __all__ = ["TiledPartition", "partition_tiles", "load_tiles", "INDEX_NAME", "TILES_FORMAT"]
 
 #: the file format of a tiled partition's index
-TILES_FORMAT = "regionscope-tiles-1"
+TILES_FORMAT = "regionscope-tiles-2"
 #: name of the index file in a tiled partition's directory
 INDEX_NAME = "tiled.npz"
-#: the arrays of :class:`~.stitch.Stitched` kept in the index
+#: the arrays of :class:`~.stitch.Stitched` kept in the index (its areas and centroids are
+#: in files of their own, :data:`~.stitch.REGION_FILES`, read memory-mapped)
 _STITCHED = (
-    "labels",
     "piece_offsets",
-    "areas",
-    "centroids",
-    "num_pieces",
-    "representative",
+    "border_pieces",
+    "border_labels",
+    "later_pieces",
+    "multi_regions",
+    "multi_num_pieces",
+    "multi_representative",
     "bv_point",
     "bv_offsets",
     "point_xy",
@@ -71,12 +85,7 @@ _STITCHED = (
     "edge_unit",
 )
 #: per-tile numbers kept in the index
-_PER_TILE = ("num_regions", "seconds", "cpu_seconds", "peak_rss_mb", "pid")
-
-
-def tile_file(ij: tuple[int, int]) -> str:
-    """Name of tile ``(i, j)``'s partition file in a tiled partition's directory."""
-    return f"tile_{int(ij[0])}_{int(ij[1])}.npz"
+_PER_TILE = ("num_regions", "seconds", "cpu_seconds", "peak_rss_mb", "pid", "computed")
 
 
 class TiledPartition:
@@ -94,8 +103,10 @@ class TiledPartition:
         The tiles that meet the domain, in the order their pieces are numbered.
     tile_stats : dict of str to ndarray
         Per tile: ``num_regions``, ``seconds`` (partition time), ``cpu_seconds``
-        (CPU time of the partition and of reading its border), ``peak_rss_mb``
-        (peak memory of the worker process during the tile, on Linux) and ``pid``.
+        (CPU time of the partition, of reading its border and, with a
+        directory, of writing its file), ``peak_rss_mb``
+        (peak memory of the worker process during the tile, on Linux), ``pid``
+        and ``computed`` (``False``: loaded from an earlier run's file).
     stitched : Stitched
         The global tables.
     tolerance : float
@@ -175,6 +186,17 @@ class TiledPartition:
         """``(F,) int64``: how many tiles each region meets."""
         return self.stitched.num_pieces
 
+    def _representative(self, regions: np.ndarray) -> np.ndarray:
+        """``(K,) int64``: the largest piece of each region."""
+        s = self.stitched
+        g = np.asarray(regions, dtype=np.int64)
+        out = s.first_piece(g)
+        at = np.searchsorted(s.multi_regions, g)
+        hit = at < len(s.multi_regions)
+        hit[hit] = s.multi_regions[at[hit]] == g[hit]
+        out[hit] = s.multi_representative[at[hit]]
+        return out
+
     # -- tiles and pieces ------------------------------------------------------------
 
     def _tile_number(self, ij: Any) -> int:
@@ -209,14 +231,16 @@ class TiledPartition:
 
     def labels(self, ij: Any) -> np.ndarray:
         """``(F_t,) int64``: the region of the whole domain of each region of tile ``(i, j)``."""
-        t = self._tile_number(ij)
-        off = self.stitched.piece_offsets
-        return self.stitched.labels[off[t] : off[t + 1]]
+        return self.stitched.tile_labels(self._tile_number(ij))
 
     def pieces(self, region: int) -> list[tuple[tuple[int, int], int]]:
         """The pieces ``[((i, j), tile region)]`` of a region of the whole domain."""
         g = self._check_region(region)
-        where = np.flatnonzero(self.stitched.labels == g)
+        s = self.stitched
+        if np.isin(g, s.multi_regions):
+            where = s.border_pieces[s.border_labels == g]
+        else:
+            where = s.first_piece(np.array([g]))
         tile = np.searchsorted(self.stitched.piece_offsets, where, side="right") - 1
         local = where - self.stitched.piece_offsets[tile]
         return [
@@ -230,7 +254,7 @@ class TiledPartition:
         the region's patterns and affine map there are the region's.
         """
         g = self._check_region(region)
-        piece = int(self.stitched.representative[g])
+        piece = int(self._representative(np.array([g]))[0])
         t = int(np.searchsorted(self.stitched.piece_offsets, piece, side="right") - 1)
         return self.tile(self.tiles[t]), piece - int(self.stitched.piece_offsets[t])
 
@@ -245,9 +269,11 @@ class TiledPartition:
         """``fn(tile partition, local regions)`` for the representative pieces of each tile."""
         rep = self.stitched.representative
         tile_of = np.searchsorted(self.stitched.piece_offsets, rep, side="right") - 1
+        by_tile = np.argsort(tile_of, kind="stable")
+        bounds = np.searchsorted(tile_of[by_tile], np.arange(len(self.tiles) + 1))
         out = []
         for t, ij in enumerate(self.tiles):
-            regions = np.flatnonzero(tile_of == t)
+            regions = by_tile[bounds[t] : bounds[t + 1]]
             if len(regions):
                 local = rep[regions] - self.stitched.piece_offsets[t]
                 out.append((regions, fn(self.tile(ij), local)))
@@ -352,7 +378,8 @@ class TiledPartition:
         return out
 
     def save(self, directory: Any) -> None:
-        """Write the index and every tile's partition file to ``directory`` (created)."""
+        """Write the index, the regions' areas and centroids (:data:`~.stitch.REGION_FILES`)
+        and every tile's partition file to ``directory`` (created)."""
         from regionscope.io import save_arrays
 
         target = os.fspath(directory)
@@ -361,6 +388,12 @@ class TiledPartition:
         if not same:
             for ij in self.tiles:
                 save_arrays(os.path.join(target, tile_file(ij)), self.tile_arrays(ij))
+            manifest = os.path.join(self._store, MANIFEST_NAME) if isinstance(
+                self._store, str) else None  # fmt: skip
+            if manifest is not None and os.path.exists(manifest):
+                shutil.copyfile(manifest, os.path.join(target, MANIFEST_NAME))
+        for name, file in REGION_FILES.items():
+            _save_npy(os.path.join(target, file), getattr(self.stitched, name))
         save_arrays(os.path.join(target, INDEX_NAME), self.index_arrays())
 
     def __repr__(self) -> str:
@@ -371,6 +404,17 @@ class TiledPartition:
         )
 
 
+def _save_npy(path: str, values: np.ndarray) -> None:
+    """``np.save`` through a temporary file; nothing to do when ``values`` is that file."""
+    own = getattr(values, "filename", None)
+    if own is not None and os.path.exists(path) and os.path.samefile(own, path):
+        return
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.asarray(values))
+    os.replace(tmp, path)
+
+
 def load_tiles(directory: Any) -> TiledPartition:
     """Read a tiled partition written by :meth:`TiledPartition.save` (tiles stay on disk)."""
     from regionscope.io import load_arrays
@@ -378,10 +422,13 @@ def load_tiles(directory: Any) -> TiledPartition:
     target = os.fspath(directory)
     arrays = load_arrays(os.path.join(target, INDEX_NAME))
     if str(arrays.get("format", "")) != TILES_FORMAT:
-        raise ValueError(f"{target}: not a tiled regionscope partition (no {TILES_FORMAT!r})")
+        raise ValueError(
+            f"{target}: not a tiled regionscope partition of format {TILES_FORMAT!r} (an older "
+            f"one? run partition_tiles again with another directory)"
+        )
     try:
         return _from_index(arrays, target)
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, FileNotFoundError) as exc:
         raise ValueError(f"{target}: the tiled partition's index is malformed: {exc}") from None
 
 
@@ -395,6 +442,8 @@ def _from_index(arrays: dict[str, np.ndarray], store: str) -> TiledPartition:
         raise ValueError(f"{store}: a tiled partition needs a 2-D domain")
     counts = [int(v) for v in arrays["counts"]]
     fields = {name: arrays[f"stitched/{name}"] for name in _STITCHED}
+    for name, file in REGION_FILES.items():  # memory-mapped, read as they are used
+        fields[name] = np.load(os.path.join(store, file), mmap_mode="r", allow_pickle=False)
     stitched = Stitched(
         **fields,
         num_regions=counts[0],
@@ -446,9 +495,20 @@ def partition_tiles(
     workers : int, optional
         Workers of the local cluster started when ``client`` is None.
     directory : str or Path, optional
-        Write each tile's partition file there as it arrives, and the index
-        at the end (:func:`load_tiles` reads it).  Without one, tiles are kept
-        in memory.
+        The workers write each tile's partition file there as it is done
+        (atomically), and this process the index at the end (:func:`load_tiles`
+        reads it).  A run that stopped resumes: the tiles already there, of the
+        same task (network, domain, grid, tolerances: the digest in the
+        directory's manifest and in each tile file, :mod:`.store`), are loaded,
+        not computed again (``tile_stats["computed"]`` tells which were).  A
+        directory holding another task's tiles is refused (``ValueError``).
+        Workers that see the directory at the same path (a local cluster's,
+        or a cluster on a shared file system) write the tiles themselves;
+        others send them back to be written here.  Border patterns and the
+        regions' areas and centroids stay in the directory (the latter
+        memory-mapped), so this process's memory grows with the tiles'
+        borders, not with the regions.  Without a directory, tiles travel
+        back and are kept in memory.
     progress : bool
         Show progress over the tiles.
     max_regions : int, optional
@@ -491,51 +551,100 @@ def partition_tiles(
     xs, ys = tile_borders(dom, tiles)
     scales = whole_scales(dom)
     tol = scales[1]
-    # a border through a corner of a polygon may leave a tile that is one point (by the
-    # point tolerance): it holds no region of the whole domain
-    parts = [(ij, t) for ij, t in tile_domains(dom, xs, ys) if t.diameter > tol]
+    parts = _tile_parts(dom, xs, ys, tol)
+    settings = snapshot_settings()
+    store: dict[tuple[int, int], dict[str, np.ndarray]] | str = {}
+    summaries: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    digest = ""
+    if directory is not None:
+        store = os.path.abspath(os.fspath(directory))
+        digest = task_digest(net, dom, xs, ys, scales, settings["tolerance"])
+        about = {"format": TILES_FORMAT, "domain": repr(dom), "grid": [len(xs) - 1, len(ys) - 1]}
+        open_directory(store, digest, about)
+        summaries.update(done_tiles(store, digest, [ij for ij, _ in parts]))
+    resumed = set(summaries)
+    todo = [(ij, t) for ij, t in parts if ij not in resumed]
+    job = (net, xs, ys, scales, limit, settings)
+    _run_tiles(job, todo, store, digest, summaries, Engine(client, workers, progress))
+    order = [ij for ij, _ in parts]
+    sums = [summaries[ij] for ij in order]
+    if isinstance(store, str):  # border patterns and region tables stay in the tile files
+        files = [os.path.join(store, tile_file(ij)) for ij in order]
+        stitched = stitch(sums, dom.polygon, tol, patterns=lambda t: tile_patterns(files[t]),
+                          tables=lambda t: tile_tables(files[t]), directory=store,
+                          cache=len(xs) + 2)  # fmt: skip
+    else:
+        stitched = stitch(sums, dom.polygon, tol, cache=len(xs) + 2)
+    stats = {name: np.array([np.asarray(s[name]).item() for s in sums]) for name in _PER_TILE[:-1]}
+    stats["computed"] = np.array([ij not in resumed for ij in order])
+    tiled = TiledPartition(dom, net, xs, ys, order, stitched, stats, store, tol)
+    if isinstance(store, str):
+        tiled.save(store)
+    return tiled
+
+
+def _tile_parts(
+    dom: Domain2D, xs: np.ndarray, ys: np.ndarray, tol: float
+) -> list[tuple[tuple[int, int], Domain2D]]:
+    """The tiles to compute; ``ValueError`` for borders closer than the point tolerance."""
     for name, borders in (("tiles[0]", xs), ("tiles[1]", ys)):
         if (np.diff(borders) <= tol).any():
             raise ValueError(
                 f"{name}: tile borders {borders.tolist()} are not further apart than the "
                 f"point tolerance {tol:g} of the domain"
             )
-    store: dict[tuple[int, int], dict[str, np.ndarray]] | str = {}
-    if directory is not None:
-        store = os.fspath(directory)
-        os.makedirs(store, exist_ok=True)
-    summaries: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+    # a border through a corner of a polygon may leave a tile that is one point (by the
+    # point tolerance): it holds no region of the whole domain
+    return [(ij, t) for ij, t in tile_domains(dom, xs, ys) if t.diameter > tol]
+
+
+def _run_tiles(
+    job: tuple[Any, ...],
+    todo: list[tuple[tuple[int, int], Domain2D]],
+    store: dict[tuple[int, int], dict[str, np.ndarray]] | str,
+    digest: str,
+    summaries: dict[tuple[int, int], dict[str, np.ndarray]],
+    engine: Engine,
+) -> None:
+    """Compute the tiles ``todo`` on ``engine``; their summaries go to ``summaries``, their
+    partitions to ``store`` (a directory: written by the workers, :func:`~.store.compute_stored`).
+
+    ``job = (network, xs, ys, scales, max_regions, settings)``.
+    """
+    net, xs, ys, scales, limit, settings = job
 
     def arrived(ij: tuple[int, int], result: Any) -> None:
-        summary, arrays = result
-        summaries[ij] = summary
-        if isinstance(store, str):
-            from regionscope.io import save_arrays
-
-            save_arrays(os.path.join(store, tile_file(ij)), arrays)
+        if isinstance(store, str):  # the worker wrote the tile's file (or could not)
+            summaries[ij] = keep_result(store, digest, ij, result)
         else:
-            store[ij] = arrays
+            summaries[ij], store[ij] = result
 
-    settings = snapshot_settings()
-    with Engine(client, workers, progress) as engine:
+    with engine:
         shared = engine.share(net)
-        tasks = [
-            (ij, with_settings, (settings, compute_tile, shared, t, ij, xs, ys, scales, limit))
-            for ij, t in parts
-        ]
+        if isinstance(store, str):
+            head: tuple[Any, ...] = (settings, compute_stored, store, digest)
+        else:
+            head = (settings, compute_tile)
+        tasks = [(ij, with_settings, (*head, shared, t, ij, xs, ys, scales, limit))
+                 for ij, t in todo]  # fmt: skip
         limit_flight = None if engine.serial else 2 * _worker_count(engine) + 2
         failed = engine.run(tasks, arrived, max_in_flight=limit_flight, description="tiles")
     if failed:
         ij, exc = next(iter(failed.items()))
         raise RuntimeError(f"tile {ij} failed: {type(exc).__name__}: {exc}") from exc
-    order = [ij for ij, _ in parts]
-    sums = [summaries[ij] for ij in order]
-    stitched = stitch(sums, dom.polygon, tol)
-    stats = {name: np.array([np.asarray(s[name]).item() for s in sums]) for name in _PER_TILE}
-    tiled = TiledPartition(dom, net, xs, ys, order, stitched, stats, store, tol)
-    if isinstance(store, str):
-        tiled.save(store)
-    return tiled
+    if isinstance(store, str) and todo:
+        _check_written(store, [ij for ij, _ in todo])
+
+
+def _check_written(store: str, tiles: list[tuple[int, int]]) -> None:
+    """Raise when the files that the workers wrote are not in ``store`` as this process sees it."""
+    missing = [ij for ij in tiles if not os.path.exists(os.path.join(store, tile_file(ij)))]
+    if missing:
+        raise RuntimeError(
+            f"the workers wrote {len(missing)} tile files (e.g. {tile_file(missing[0])}) that "
+            f"are not in {store!r} here: the directory must be on a file system that the "
+            f"workers and this process share"
+        )
 
 
 def _worker_count(engine: Engine) -> int:
