@@ -45,10 +45,15 @@ from regionscope.network.program import Program
 from regionscope.network.serialize import model_to_arrays
 from regionscope.tolerances import get_budget
 
+from .fixed import Fixed, fixed_units
 from .maps import RegionCorners, walk_maps
 
 __all__ = ["PartitionBase", "pattern_hash", "FORMAT", "stats_to_json", "stats_from_json"]
 
+#: a layer's pattern alone is found along the walk (with every pattern before it) when at
+#: most this fraction of the units are live (:mod:`~regionscope.partitions.fixed`), by a
+#: forward pass through the layers before it at every vertex otherwise
+FEW_LIVE = 0.05
 #: the file format written by :meth:`Partition.to_arrays`
 FORMAT = "regionscope-1"
 
@@ -224,6 +229,13 @@ class PartitionBase:
         if all(("pattern", i) in self._cache for i in piecewise):
             self._cache["patterns"] = {i: self._cache.pop(("pattern", i)) for i in piecewise}
 
+    def _fixed(self) -> dict[int, Fixed]:
+        """The units whose pattern is the same in every region (from bounds over the
+        vertices' box, :func:`~regionscope.partitions.fixed.fixed_units`), computed once."""
+        if "fixed" not in self._cache:
+            self._cache["fixed"] = fixed_units(self._ev, self._vertex_coords())
+        return self._cache["fixed"]
+
     def _region_corners(self) -> RegionCorners:
         coords, rv, offsets, sources = self._corners()
         return RegionCorners(coords, rv, offsets, sources, self._interior())
@@ -235,7 +247,7 @@ class PartitionBase:
         walk = self._walk(np.arange(self.num_regions))
         known = self._known_patterns(index)
         _, _, found = walk_maps(
-            self._ev, index, known, walk, self._region_corners(), maps=False
+            self._ev, index, known, walk, self._region_corners(), maps=False, fixed=self._fixed()
         )
         self._keep_patterns(found)
 
@@ -277,8 +289,18 @@ class PartitionBase:
         key = ("pattern", index)
         before = [i for i in self.program.piecewise if i < index]
         known = self._known_patterns(index)
-        if key not in self._cache and self.num_regions > 1 and all(i in known for i in before):
-            self._walk_patterns(index)  # from the maps of the patterns known before it
+        const = self._fixed().get(index)
+        if key not in self._cache and const is not None and not len(const.live):
+            got = np.empty((self.num_regions, len(const.pattern)), dtype=const.pattern.dtype)
+            got[:] = const.pattern  # the same in every region
+            self._cache[key] = read_only(got)
+        fixed = self._fixed().values()
+        units = sum(len(f.pattern) for f in fixed)
+        nearly = units and sum(len(f.live) for f in fixed) <= FEW_LIVE * units
+        walk = nearly or all(i in known for i in before)
+        if key not in self._cache and self.num_regions > 1 and walk:
+            # from the maps, with the patterns before it (cheap when most units are fixed)
+            self._walk_patterns(index)
             if "patterns" in self._cache:
                 return self._cache["patterns"][index]
         if key not in self._cache:
@@ -383,13 +405,14 @@ class PartitionBase:
             # (a partition that finds patterns its own way, the 1-D one, computes them first)
             if regions is None and type(self)._all_patterns is PartitionBase._all_patterns:
                 known = self._known_patterns(index)
-                a, c, found = walk_maps(self._ev, index, known, walk, self._region_corners())
+                corners, fixed = self._region_corners(), self._fixed()
+                a, c, found = walk_maps(self._ev, index, known, walk, corners, fixed=fixed)
                 self._keep_patterns(found)
             else:
                 every = self._known_patterns(index)
                 if any(i not in every for i in self.program.piecewise if i <= index):
                     every = self._all_patterns()
-                a, c, _ = walk_maps(self._ev, index, every, sel[walk])
+                a, c, _ = walk_maps(self._ev, index, every, sel[walk], fixed=self._fixed())
             back = np.empty(len(sel), dtype=np.int64)
             back[walk] = np.arange(len(sel))
             return a[back], c[back]  # type: ignore[index]

@@ -47,12 +47,12 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from regionscope.geometry.arrays import exclusive_cumsum, expand
-from regionscope.network.conv import Reshape
 from regionscope.network.corners import (
     VertexWords,
     combine_words,
@@ -61,9 +61,12 @@ from regionscope.network.corners import (
     side_pattern,
 )
 from regionscope.network.evaluate import Evaluator
-from regionscope.network.layers import MaxPool, ReLU
+from regionscope.network.layers import Linear, MaxPool, ReLU
 from regionscope.network.program import Op
 from regionscope.tolerances import get_budget
+
+from .columns import all_groups, is_reshape, kept_columns, needed_values, pool_inputs
+from .fixed import Fixed
 
 __all__ = ["compose_maps", "walk_maps", "hilbert_order", "RegionCorners", "WIDE_OP"]
 
@@ -71,6 +74,8 @@ __all__ = ["compose_maps", "walk_maps", "hilbert_order", "RegionCorners", "WIDE_
 WIDE_OP = 1 << 16
 #: ... when the columns that change along a batch are at most this fraction of the dense ones
 SPARSE_FRACTION = 0.125
+#: the fixed units of a layer are skipped when its live units are at most this fraction
+FIXED_FRACTION = 0.5
 #: for patterns alone, a linear op with ``in_width * out_width`` up to this runs on the values
 #: at the vertices (after the last wider one) instead of on the maps
 CHEAP_OP = 1 << 18
@@ -163,15 +168,21 @@ class _Maps:
     (the linear part, then the offset), in one of three forms: ``shared (dim + 1, w)``, the
     same at every position (a folded prefix); ``mask (n, w) bool`` with ``shared``, the
     shared map with the columns ``~mask`` zeroed (a ReLU of it); or ``dense (n, dim + 1,
-    w)``."""
+    w)``.  ``varies (k,) int``, when known, holds the only columns where ``mask`` may differ
+    between positions (the others are fixed, :mod:`~regionscope.partitions.fixed`);
+    ``cols (w,) int``, when given, the register's columns held (sorted; the others are not
+    needed), else all."""
 
     def __init__(
         self,
         shared: np.ndarray | None = None,
         mask: np.ndarray | None = None,
         dense: np.ndarray | None = None,
+        varies: np.ndarray | None = None,
+        cols: np.ndarray | None = None,
     ) -> None:
         self.shared, self.mask, self.dense = shared, mask, dense
+        self.varies, self.cols = varies, cols
 
     def full(self, n: int) -> np.ndarray:
         """``(n, dim + 1, w)``: the maps written out."""
@@ -181,29 +192,38 @@ class _Maps:
             return np.where(self.mask[:, None, :], self.shared[None], 0.0)
         return np.broadcast_to(self.shared, (n, *self.shared.shape))
 
-    def at(self, points: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """``(k, w)``: the map of position ``positions[i]`` at domain point ``points[i]``."""
+    def at(
+        self, points: np.ndarray, positions: np.ndarray, columns: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(k, w)``: the map of position ``positions[i]`` at domain point ``points[i]``
+        (only ``columns``, when given)."""
         dim = points.shape[1]
+        if self.cols is not None:
+            if columns is None:
+                raise ValueError("walk: the maps of a register were kept on too few columns")
+            columns = np.searchsorted(self.cols, columns)
+            if len(columns) == len(self.cols):  # all of them
+                columns = None
         if self.dense is None:
-            x = points @ self.shared[:dim] + self.shared[dim]  # type: ignore[index]
-            return x if self.mask is None else np.where(self.mask[positions], x, 0.0)
+            shared: Any = self.shared if columns is None else self.shared[:, columns]  # type: ignore[index]
+            x = points @ shared[:dim] + shared[dim]
+            if self.mask is None:
+                return x
+            mask = self.mask if columns is None else self.mask[:, columns]
+            return np.where(mask[positions], x, 0.0)
+        dense = self.dense if columns is None else np.take(self.dense, columns, axis=2)
         # points grouped by position: one small product per position, no copy of the maps
         by = np.argsort(positions, kind="stable")
-        bounds = np.searchsorted(positions[by], np.arange(len(self.dense) + 1))
+        bounds = np.searchsorted(positions[by], np.arange(len(dense) + 1))
         lifted = np.ones((len(points), dim + 1))
         lifted[:, :dim] = points[by]
-        x = np.empty((len(points), self.dense.shape[2]))
+        x = np.empty((len(points), dense.shape[2]))
         for t in np.flatnonzero(np.diff(bounds)).tolist():
             seg = slice(bounds[t], bounds[t + 1])
-            np.matmul(lifted[seg], self.dense[t], out=x[seg])
+            np.matmul(lifted[seg], dense[t], out=x[seg])
         out = np.empty_like(x)
         out[by] = x
         return out
-
-
-def _is_reshape(layer: Any) -> bool:
-    """A layer that leaves flat data as it is (its maps pass through)."""
-    return isinstance(layer, Reshape)
 
 
 def _affine_rows(layer: Any, maps: list[np.ndarray], dim: int) -> np.ndarray:
@@ -218,11 +238,18 @@ def _affine_rows(layer: Any, maps: list[np.ndarray], dim: int) -> np.ndarray:
     return out
 
 
-def _along_walk(layer: Any, x: _Maps, n: int, dim: int, columns: _Columns) -> _Maps | None:
+def _along_walk(
+    layer: Any, x: _Maps, n: int, dim: int, columns: _Columns, out: np.ndarray | None
+) -> _Maps | None:
     """A linear op on the maps of consecutive positions by its columns: the first position by
     a full pass, each next one from the one before, ``L(X_t) = L(X_{t-1}) + sum_k (X_t -
-    X_{t-1})[:, k] L(e_k)``.  ``None`` where the maps differ densely (a pass is cheaper)."""
-    if x.mask is not None:
+    X_{t-1})[:, k] L(e_k)`` (only the output columns ``out``, when given).  ``None`` where
+    the maps differ densely (a pass is cheaper)."""
+    if x.mask is not None and x.varies is not None:
+        sub = x.mask[:, x.varies]
+        pos, col = np.nonzero(sub[1:] != sub[:-1])
+        unit = x.varies[col]
+    elif x.mask is not None:
         pos, unit = np.nonzero(x.mask[1:] != x.mask[:-1])
     else:
         rows = x.full(n)
@@ -237,9 +264,16 @@ def _along_walk(layer: Any, x: _Maps, n: int, dim: int, columns: _Columns) -> _M
         step = rows[pos + 1, :, unit] - rows[pos, :, unit]  # (changes, dim + 1)
         first = rows[:1]
     start = _affine_rows(layer, [first], dim)[0]
-    out_w = start.shape[1]
     lengths, where, value = columns.get(unit)
     which = np.repeat(np.arange(len(pos)), lengths)
+    if out is not None:  # the entries of the columns kept, in the same order
+        position = np.full(start.shape[1], -1)
+        position[out] = np.arange(len(out))
+        start = np.take(start, out, axis=1)
+        local = position[where]
+        keep = local >= 0
+        which, where, value = which[keep], local[keep], value[keep]
+    out_w = start.shape[1]
     target = ((pos[which] + 1) * (dim + 1))[:, None] * out_w + where[:, None]
     target = target + np.arange(dim + 1) * out_w
     weights = step[which] * value[:, None]
@@ -249,22 +283,42 @@ def _along_walk(layer: Any, x: _Maps, n: int, dim: int, columns: _Columns) -> _M
     maps[0] = start
     for t in range(1, n):  # a running sum, row after row (np.cumsum on axis 0 is far slower)
         np.add(maps[t], maps[t - 1], out=maps[t])
-    return _Maps(dense=maps)
+    return _Maps(dense=maps, cols=out)
 
 
-def _linear(op: Op, args: list[_Maps], n: int, dim: int, columns: _Columns | None) -> _Maps:
-    """An affine op on the maps of its inputs at the positions of a batch."""
+def _linear(
+    op: Op,
+    args: list[_Maps],
+    n: int,
+    dim: int,
+    columns: _Columns | None,
+    out: np.ndarray | None = None,
+) -> _Maps:
+    """An affine op on the maps of its inputs at the positions of a batch (only the output
+    columns ``out``, when given)."""
     layer: Any = op.layer
+    if len(args) == 1 and is_reshape(layer):
+        same = out is None or (args[0].cols is not None and np.array_equal(args[0].cols, out))
+        return args[0] if same else _narrow(args[0], out, n)
+    if any(a.cols is not None and len(a.cols) != op.in_width for a in args):
+        raise ValueError("walk: a linear op reads every column of its input")
     if all(a.shared is not None and a.mask is None and a.dense is None for a in args):
-        shared = [a.shared[None] for a in args]  # type: ignore[index]
-        return _Maps(shared=_affine_rows(layer, shared, dim)[0])
-    if len(args) == 1 and _is_reshape(layer):
-        return args[0]
+        shared = _affine_rows(layer, [a.shared[None] for a in args], dim)[0]  # type: ignore[index]
+        return _Maps(shared=shared if out is None else shared[:, out], cols=out)
     if columns is not None and len(args) == 1:
-        done = _along_walk(layer, args[0], n, dim, columns)
+        done = _along_walk(layer, args[0], n, dim, columns, out)
         if done is not None:
             return done
-    return _Maps(dense=_affine_rows(layer, [a.full(n) for a in args], dim))
+    dense = _affine_rows(layer, [a.full(n) for a in args], dim)
+    return _Maps(dense=dense if out is None else np.take(dense, out, axis=2), cols=out)
+
+
+def _narrow(x: _Maps, out: np.ndarray, n: int) -> _Maps:
+    """The maps ``x`` on the columns ``out`` only (written out)."""
+    full = x.full(n)
+    if x.cols is not None:
+        return _Maps(dense=np.take(full, np.searchsorted(x.cols, out), axis=2), cols=out)
+    return _Maps(dense=np.take(full, out, axis=2), cols=out)
 
 
 def _piece_values(layer: Any, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -275,13 +329,29 @@ def _piece_values(layer: Any, x: np.ndarray, pattern: np.ndarray) -> np.ndarray:
     return layer.forward_pattern(x, pattern)
 
 
-def _piecewise(layer: Any, x: _Maps, pattern: np.ndarray, n: int, dim: int) -> _Maps:
-    """A piecewise op on maps: the piece each position's pattern selects."""
+def _piecewise(
+    layer: Any,
+    x: _Maps,
+    pattern: np.ndarray,
+    n: int,
+    dim: int,
+    varies: np.ndarray | None,
+    out: np.ndarray | None = None,
+    fixed: Fixed | None = None,
+) -> _Maps:
+    """A piecewise op on maps: the piece each position's pattern selects (``varies``: the
+    only units where the pattern may differ between positions, when known; ``out``: the
+    output columns wanted, when not all)."""
+    if out is not None or x.cols is not None:
+        return _piecewise_narrow(layer, x, pattern, n, out, fixed)
     if type(layer) is ReLU:
         if x.dense is None and x.mask is None:
-            return _Maps(shared=x.shared, mask=pattern)
+            return _Maps(shared=x.shared, mask=pattern, varies=varies)
         if x.dense is None:
-            return _Maps(shared=x.shared, mask=x.mask & pattern)
+            both = None
+            if x.varies is not None and varies is not None:
+                both = np.union1d(x.varies, varies)
+            return _Maps(shared=x.shared, mask=x.mask & pattern, varies=both)
         return _Maps(dense=np.where(pattern[:, None, :], x.dense, 0.0))
     rows = x.full(n)
     if type(layer) is MaxPool:
@@ -295,6 +365,74 @@ def _piecewise(layer: Any, x: _Maps, pattern: np.ndarray, n: int, dim: int) -> _
     out[:, :dim] = lin.reshape(n, dim, -1)
     out[:, dim] = off
     return _Maps(dense=out)
+
+
+def _local(x: _Maps, columns: np.ndarray) -> np.ndarray:
+    """Positions of the register's ``columns`` among those ``x`` holds."""
+    if x.cols is None:
+        return columns
+    local = np.minimum(np.searchsorted(x.cols, columns), len(x.cols) - 1)
+    if not np.array_equal(x.cols[local], columns):
+        raise ValueError("walk: a column needed outside the columns kept")
+    return local
+
+
+def _piecewise_narrow(
+    layer: Any,
+    x: _Maps,
+    pattern: np.ndarray,
+    n: int,
+    out: np.ndarray | None,
+    fixed: Fixed | None,
+) -> _Maps:
+    """:func:`_piecewise` of a ReLU or a max-pooling on the output columns ``out`` (all
+    when ``None``) from maps ``x`` held on some columns only."""
+    rows = x.full(n)
+    if type(layer) is ReLU:
+        if out is None:
+            raise ValueError("walk: a ReLU's input was kept on too few columns")
+        pattern = pattern[:, out]
+        if fixed is None:
+            gated = np.where(pattern[:, None, :], np.take(rows, _local(x, out), axis=2), 0.0)
+            return _Maps(dense=gated, cols=out)
+        # fixed units: their input (on) or zero (off, not even kept) at every position; the
+        # others by pattern
+        moving = np.isin(out, fixed.live)
+        still = np.flatnonzero(~moving)
+        if not (pattern[:, still] == fixed.pattern[out[still]]).all():
+            raise ValueError("walk: a fixed ReLU unit with another pattern")
+        off = ~moving & ~fixed.pattern[out]
+        if x.cols is not None and rows.shape[2] == 0:
+            return _Maps(dense=np.zeros((n, rows.shape[1], len(out))), cols=out)
+        read = np.flatnonzero(~off)
+        loc = np.zeros(len(out), dtype=np.int64)
+        loc[read] = _local(x, out[read])
+        result = np.take(rows, loc, axis=2)  # a copy: the fixed-on columns as they are
+        np.copyto(result, 0.0, where=off[None, None, :])
+        moving = np.flatnonzero(moving)
+        if len(moving):
+            gate = pattern[:, None, moving]
+            result[:, :, moving] = np.where(gate, result[:, :, moving], 0.0)
+        return _Maps(dense=result, cols=out)
+    if type(layer) is MaxPool:
+        ids = all_groups(layer, out)
+        fixed_group = np.zeros(len(ids), dtype=bool)
+        if fixed is not None:
+            fixed_group = ~np.isin(ids, fixed.live)
+        still = np.flatnonzero(fixed_group)
+        moving = np.flatnonzero(~fixed_group)
+        if len(still) and not (pattern[:, ids[still]] == fixed.pattern[ids[still]]).all():  # type: ignore[union-attr]
+            raise ValueError("walk: a fixed max-pooling group with another winner")
+        # one winner per group for every position (a fixed group's, the first position's
+        # of the others): a plain gather of columns; then the moving groups by position
+        first = pattern[0, ids] if fixed is None else np.where(fixed_group, fixed.pattern[ids], 0)
+        result = np.take(rows, _local(x, layer.groups[ids, first]), axis=2)
+        if len(moving):
+            winner = layer.groups[ids[moving][None, :], pattern[:, ids[moving]]]
+            picked = np.take_along_axis(rows, _local(x, winner)[:, None, :], axis=2)
+            result[:, :, moving] = picked
+        return _Maps(dense=result, cols=out)
+    raise ValueError(f"walk: {type(layer).__name__} on some columns only")
 
 
 class _BatchCorners:
@@ -361,18 +499,45 @@ def _dense_width(ops: list[Op], first: int) -> int:
 
 def _cheap(op: Op) -> bool:
     """A linear op cheap enough per vertex to run on values (a reshape, a narrow layer)."""
-    return _is_reshape(op.layer) or op.in_width * op.out_width <= CHEAP_OP
+    return is_reshape(op.layer) or op.in_width * op.out_width <= CHEAP_OP
 
 
-def _feeding(ops: list[Op], missing: list[int], after: int) -> set[int]:
-    """Registers whose values at the vertices are read: by a pattern of ``missing`` or an op
-    after ``after``, directly or through reshapes."""
-    feeds = {o.inputs[0] for o in ops if o.index in missing}
-    feeds |= {r for o in ops if o.index > after for r in o.inputs}
-    for o in reversed(ops):
-        if o.output in feeds and _is_reshape(o.layer):
-            feeds.add(o.inputs[0])
-    return feeds
+def _sub_pattern(
+    ev: Evaluator,
+    op: Op,
+    fixed: Fixed,
+    values: np.ndarray,
+    x: _Maps | None,
+    regions: np.ndarray,
+    at: _BatchCorners,
+    corners: RegionCorners,
+) -> np.ndarray:
+    """:func:`_corner_pattern` of the live units of ``op`` alone, from its input's ``values
+    (V, len(fixed.columns))`` at the corners (the same rule, on fewer units)."""
+    layer: Any = op.layer
+    live = fixed.live
+    tol = ev.unit_tol[op.index][live]
+    if type(layer) is ReLU:
+        on_sides = None
+        if corners.incidence_source is not None:
+            sources = corners.incidence_source[at.incidence]
+            corner, unit = on_own_sides(sources, at.starts, op.index)
+            pos = np.minimum(np.searchsorted(live, unit), len(live) - 1)
+            keep = live[pos] == unit
+            on_sides = (corner[keep], pos[keep])
+        return side_pattern(values, tol, at.local, at.starts, on_sides)
+    table = layer.groups[live]
+    sub = MaxPool(np.where(table >= 0, np.searchsorted(fixed.columns, np.maximum(table, 0)), -1))
+    words = VertexWords(sub, len(fixed.columns), sub.corner_bits(values, tol), None)
+    pattern = sub.pattern_from_bits(combine_words(words, at.local, at.starts, None))
+    bad = np.flatnonzero((pattern < 0).any(axis=1))
+    if len(bad):
+        inside = corners.interior[regions[bad]]
+        if x is None:
+            pattern[bad] = ev.layer_pattern(inside, op.index)[:, live]
+        else:
+            pattern[bad] = sub.pattern(x.at(inside, bad, fixed.columns), None, tol)
+    return pattern
 
 
 class _Walker:
@@ -385,11 +550,20 @@ class _Walker:
         patterns: dict[int, np.ndarray],
         corners: RegionCorners | None,
         maps: bool,
+        fixed: dict[int, Fixed],
     ) -> None:
         self.ev, self.ops, self.patterns, self.corners = ev, ops, patterns, corners
+        self.fixed = fixed
         self.dim = ev.lift_linear.shape[0]
         self.missing = [o.index for o in ops if o.layer.piecewise and o.index not in patterns]
         self.found: dict[int, np.ndarray] = {}
+        zero = {} if corners is None or corners.zero_units is None else corners.zero_units
+        self.sub = {
+            i: f
+            for i, f in fixed.items()
+            if i in self.missing and len(f.live) and not len(zero.get(i, ()))
+            and type(ev.program.ops[i].layer) in (ReLU, MaxPool)
+        }
         self.columns = {
             o.index: _Columns(o)
             for o in ops
@@ -399,47 +573,117 @@ class _Walker:
         # values at the vertices alone (a forward pass through narrow layers)
         costly = [o.index for o in ops if not o.layer.piecewise and not _cheap(o)]
         self.after = len(ev.program.ops) if maps else max(costly, default=-1)
-        self.feeds = _feeding(ops, self.missing, self.after)
+        self.need = needed_values(ops, self.missing, self.sub, fixed, self.after)
+        out = ops[-1].output if maps and ops else None
+        self.keep = kept_columns(ops, self.need, fixed, self.after, out)
+        # a Linear op that reads some columns only: its weights on those
+        self.ops = [self._narrow_linear(o) for o in ops]
+
+    def _narrow_linear(self, o: Op) -> Op:
+        cols = self.keep.get(o.inputs[0])
+        if type(o.layer) is not Linear or cols is None or o.index > self.after:
+            return o
+        layer: Any = o.layer
+        narrow = Linear(layer.weight[:, cols], layer.bias)
+        op = dataclasses.replace(o, layer=narrow, in_width=len(cols))
+        if o.index in self.columns:
+            self.columns[o.index] = _Columns(op)
+        return op
+
+    def _get(self, r: int, cols: np.ndarray | None, state: tuple) -> np.ndarray:
+        """Register ``r`` at the batch's vertices, on ``cols`` (all when ``None``)."""
+        values, regs, at = state
+        if r not in values:
+            have = self.need.get(r)
+            values[r] = (have, regs[r].at(at.coords, at.owner, have))
+        have, arr = values[r]
+        if have is None:
+            return arr if cols is None else arr[:, cols]
+        if cols is None:
+            raise AssertionError("walk: a register's values were kept on too few columns")
+        return arr[:, np.searchsorted(have, cols)]
+
+    def _piece_out(self, o: Op, pat: np.ndarray, state: tuple) -> tuple:
+        """Op ``o``'s output at the vertices, on the columns needed."""
+        layer: Any = o.layer
+        owner = state[2].owner
+        cols = self.need[o.output]
+        if cols is not None and type(layer) is ReLU:
+            return cols, np.where(pat[owner][:, cols], self._get(o.inputs[0], cols, state), 0.0)
+        if type(layer) is MaxPool and (cols is not None or o.index in self.fixed):
+            groups = all_groups(layer, cols)
+            f = self.fixed.get(o.index)
+            incols = pool_inputs(layer, groups, f)
+            x = self._get(o.inputs[0], incols, state)
+            out = np.empty((len(x), len(groups)))
+            still = np.zeros(len(groups), dtype=bool) if f is None else ~np.isin(groups, f.live)
+            if still.any():  # a fixed group's winner is the same at every vertex
+                won = layer.groups[groups[still], f.pattern[groups[still]]]  # type: ignore[union-attr]
+                out[:, still] = x[:, np.searchsorted(incols, won)]
+            moving = groups[~still]
+            if len(moving):
+                winner = layer.groups[moving[None, :], pat[owner][:, moving]]
+                picked = np.take_along_axis(x, np.searchsorted(incols, winner), axis=1)
+                out[:, ~still] = picked
+            return cols, out
+        return None, _piece_values(layer, self._get(o.inputs[0], None, state), pat[owner])
+
+    def _pattern(self, o: Op, x: _Maps | None, rows: np.ndarray, state: tuple) -> np.ndarray:
+        """The pattern of missing op ``o`` on the regions ``rows`` from their corners."""
+        at, corners = state[2], self.corners
+        f = self.sub.get(o.index)
+        if f is None:
+            v = self._get(o.inputs[0], None, state)
+            return _corner_pattern(self.ev, o, v, x, rows, at, corners)  # type: ignore[arg-type]
+        v = self._get(o.inputs[0], f.columns, state)
+        live = _sub_pattern(self.ev, o, f, v, x, rows, at, corners)  # type: ignore[arg-type]
+        pat = np.empty((len(rows), len(f.pattern)), dtype=live.dtype)
+        pat[:] = f.pattern
+        pat[:, f.live] = live
+        return pat
 
     def batch(self, rows: np.ndarray, regs: dict[int, _Maps], nregions: int) -> None:
         """Every op on the maps (and the vertex values) of the regions ``rows``; the patterns
         missing kept in ``found``."""
         n, dim, program = len(rows), self.dim, self.ev.program
-        at = _BatchCorners(rows, self.corners) if self.missing else None  # type: ignore[arg-type]
-        values: dict[int, np.ndarray] = {}  # registers at the batch's vertices
+        at = _BatchCorners(rows, self.corners) if self.need else None  # type: ignore[arg-type]
+        values: dict[int, tuple] = {}  # registers at the batch's vertices: (columns, values)
+        state = (values, regs, at)
         for o in self.ops:
             layer: Any = o.layer
             late = o.index > self.after
-            if late:  # the inputs at the vertices, from their maps where not known yet
-                for r in o.inputs:
-                    if r not in values:
-                        values[r] = regs[r].at(at.coords, at.owner)  # type: ignore[union-attr]
+            wanted = o.output in self.need
             if not layer.piecewise:
-                if late:
-                    values[o.output] = layer.forward(*(values[r] for r in o.inputs))
-                    continue
-                args = [regs[r] for r in o.inputs]
-                regs[o.output] = _linear(o, args, n, dim, self.columns.get(o.index))
-                if o.inputs[0] in values and _is_reshape(layer):
-                    values[o.output] = values[o.inputs[0]]
+                if late and wanted and is_reshape(layer):
+                    cols = self.need[o.output]
+                    values[o.output] = (cols, self._get(o.inputs[0], cols, state))
+                elif late and wanted:
+                    args = [self._get(r, None, state) for r in o.inputs]
+                    values[o.output] = (None, layer.forward(*args))
+                elif not late:
+                    args = [regs[r] for r in o.inputs]
+                    keep = self.keep.get(o.output)
+                    regs[o.output] = _linear(o, args, n, dim, self.columns.get(o.index), keep)
+                    if wanted and is_reshape(layer) and o.inputs[0] in values:
+                        cols = self.need[o.output]
+                        values[o.output] = (cols, self._get(o.inputs[0], cols, state))
             else:
                 x = regs.get(o.inputs[0])
-                wanted = o.index in self.missing or o.output in self.feeds
-                if wanted and o.inputs[0] not in values:
-                    values[o.inputs[0]] = x.at(at.coords, at.owner)  # type: ignore[union-attr]
                 if o.index in self.missing:
-                    v = values[o.inputs[0]]
-                    pat = _corner_pattern(self.ev, o, v, x, rows, at, self.corners)  # type: ignore[arg-type]
+                    pat = self._pattern(o, x, rows, state)
                     if o.index not in self.found:
                         shape = (nregions, *pat.shape[1:])
                         self.found[o.index] = np.empty(shape, dtype=pat.dtype)
                     self.found[o.index][rows] = pat
                 else:
                     pat = self.patterns[o.index][rows]
-                if o.output in self.feeds:
-                    values[o.output] = _piece_values(layer, values[o.inputs[0]], pat[at.owner])  # type: ignore[union-attr]
+                if wanted:
+                    values[o.output] = self._piece_out(o, pat, state)
                 if not late:
-                    regs[o.output] = _piecewise(layer, x, pat, n, dim)  # type: ignore[arg-type]
+                    f = self.fixed.get(o.index)
+                    varies = None if f is None else f.live
+                    keep = self.keep.get(o.output)
+                    regs[o.output] = _piecewise(layer, x, pat, n, dim, varies, keep, f)  # type: ignore[arg-type]
             for r in program.frees[o.index]:
                 regs.pop(r, None)
                 values.pop(r, None)
@@ -452,6 +696,7 @@ def walk_maps(
     order: np.ndarray,
     corners: RegionCorners | None = None,
     maps: bool = True,
+    fixed: dict[int, Fixed] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray | None, dict[int, np.ndarray]]:
     """The affine maps of op ``index``'s output along the walk ``order``, and the patterns
     of the piecewise ops up to ``index`` that ``patterns`` lacks (from ``corners``).
@@ -462,6 +707,10 @@ def walk_maps(
     values before it (no forward pass through wide layers at the vertices).
     With ``maps=False`` only those patterns: the maps stop at the last linear
     op that is costly per vertex, and narrow ops after it run on the values.
+    With ``fixed`` (:func:`~regionscope.partitions.fixed.fixed_units`), units
+    whose pattern is the same in every region are not looked at: only the
+    live units' inputs are evaluated at the corners, and only the columns
+    where a ReLU's pattern may change are followed along the walk.
 
     Returns
     -------
@@ -485,11 +734,25 @@ def walk_maps(
     nregions, out = len(order), program.ops[index]
     if missing and not np.array_equal(np.sort(order), np.arange(nregions)):
         raise ValueError("patterns are found along a walk through all the regions")
+    # a layer with many live units gains nothing from the fixed ones (only its constants)
+    fixed = {
+        i: f
+        for i, f in (fixed or {}).items()
+        if len(f.live) <= FIXED_FRACTION * len(f.pattern)
+    }
+    found: dict[int, np.ndarray] = {}
+    for i in missing:  # the same in every region: no walk needed
+        if i in fixed and not len(fixed[i].live):
+            found[i] = np.empty((nregions, len(fixed[i].pattern)), dtype=fixed[i].pattern.dtype)
+            found[i][:] = fixed[i].pattern
+    if found:
+        patterns = {**patterns, **found}
+        missing = [i for i in missing if i not in found]
     if not maps:
         ops = [o for o in ops if o.index <= max(missing, default=first - 1)]
     a = np.empty((nregions, out.out_width, dim)) if maps else None
     c = np.empty((nregions, out.out_width)) if maps else None
-    walker = _Walker(ev, ops, patterns, corners, maps)
+    walker = _Walker(ev, ops, patterns, corners, maps, fixed)
     step = max(2, get_budget().chunk_values // ((dim + 1) * _dense_width(ops, first)))
     for s in range(0, nregions, step):
         rows = order[s : s + step]
@@ -499,7 +762,7 @@ def walk_maps(
             done = regs[out.output].full(len(rows))
             a[s : s + len(rows)] = done[:, :dim].transpose(0, 2, 1)  # type: ignore[index]
             c[s : s + len(rows)] = done[:, dim]  # type: ignore[index]
-    return a, c, walker.found
+    return a, c, {**found, **walker.found}
 
 
 def compose_maps(
