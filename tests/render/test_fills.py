@@ -48,6 +48,23 @@ def test_class_colours_match_the_network(mlp, rgb8):
     assert len({tuple(v) for v in firsts}) == len(firsts)
 
 
+def test_class_colours_of_a_decision_partition_come_from_its_maps(mlp, monkeypatch):
+    # the picture's partition (with the decision cut) answers classes() from its stored
+    # maps: no forward pass at the centroids, and the classes of the network there
+    part = mlp.with_decision()
+    classes = part.model.forward(part.lift(part.centroids())).argmax(axis=1)
+    assert len(np.unique(classes)) > 1
+
+    def no_forward(*args, **kwargs):
+        raise AssertionError("the network was run at the centroids")
+
+    monkeypatch.setattr(type(part), "region_values", no_forward)
+    cols, scale = fills.resolve_fill(part, check_style({"color_by": "class"}, "t"))
+    np.testing.assert_array_equal(scale.classes, classes)
+    assert scale.num_classes == mlp.num_outputs
+    np.testing.assert_array_equal(cols[:, :3], fills.class_colors(classes)[:, :3])
+
+
 def test_class_colours_are_the_lightened_palette(mlp):
     cols = render.region_colors(mlp, color_by="class")
     classes = mlp.model.forward(mlp.lift(mlp.centroids())).argmax(axis=1)

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from regionscope.network.layers import Argmax
+
 from .colors import categorical_colors, colormap, hash_colors, to_rgba
 from .style import check_int_option, check_style
 
@@ -110,6 +112,24 @@ def _region_values(part: Partition) -> np.ndarray:
     return vals.reshape(len(vals), -1)
 
 
+def _region_classes(part: Partition) -> tuple[np.ndarray, int]:
+    """The class ``(F,) int64`` of each region and the number of classes.
+
+    A planar partition whose class is constant on every region (it ends in an
+    Argmax, as the picture's :func:`drawn_partition` does, or has one output)
+    answers from its stored maps
+    (:meth:`~regionscope.partitions.planar.Partition.classes`), with no forward
+    pass; any other partition by its outputs at the region centroids.
+    """
+    width = getattr(part, "num_outputs", None)
+    ops = part.program.ops if width is not None and hasattr(part, "classes") else ()
+    if ops and (width == 1 or isinstance(ops[-1].layer, Argmax)):
+        return np.asarray(part.classes(), dtype=np.int64), max(int(width), 2)
+    vals = _region_values(part)
+    cls = vals.argmax(axis=1) if vals.shape[1] > 1 else (vals[:, 0] > 0).astype(np.int64)
+    return cls.astype(np.int64), max(vals.shape[1], 2)
+
+
 def _lighten(rgba: np.ndarray, amount: float) -> np.ndarray:
     """Colours ``(N, 4)`` moved ``amount`` of the way to white (alpha kept)."""
     out = rgba.copy()
@@ -141,10 +161,10 @@ def _colors_by_name(
         return hash_colors(np.asarray(part.pattern_keys(), dtype=np.uint64)), None
     if color_by == "none":
         return np.tile(np.array(to_rgba(st["fill"])), (int(part.num_regions), 1)), None
-    vals = _region_values(part)
     if color_by == "class":
-        cls = vals.argmax(axis=1) if vals.shape[1] > 1 else (vals[:, 0] > 0).astype(np.int64)
-        return class_colors(cls), ClassScale(cls.astype(np.int64), max(vals.shape[1], 2))
+        cls, num = _region_classes(part)
+        return class_colors(cls), ClassScale(cls, num)
+    vals = _region_values(part)
     k = st["output"]
     check_int_option(k, "output", "an int")
     if not -vals.shape[1] <= k < vals.shape[1]:
