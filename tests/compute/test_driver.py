@@ -67,20 +67,26 @@ def _arrays_equal(a, b) -> None:
             np.testing.assert_array_equal(np.asarray(x[key]), np.asarray(y[key]), err_msg=key)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_relu_layers_cut_by_their_live_units_only(monkeypatch, seed):
-    """A ReLU layer on a stored input hands the cut only the units with both signs at the
-    vertices; the partition's arrays are those of cutting every unit."""
-    widths = []
+def _cut_widths(monkeypatch) -> list[int]:
+    """The number of units handed to each cut by the driver, from now on."""
+    widths: list[int] = []
     real = driver.cut
 
     def spy(mesh, z, *args, **kwargs):
         widths.append(z.shape[1])
         return real(mesh, z, *args, **kwargs)
 
+    monkeypatch.setattr(driver, "cut", spy)
+    return widths
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_relu_layers_cut_by_their_live_units_only(monkeypatch, seed):
+    """A ReLU layer on a stored input hands the cut only the units with both signs at the
+    vertices; the partition's arrays are those of cutting every unit."""
+    widths = _cut_widths(monkeypatch)
     net = rs.testing.random_mlp([2, 12, 40, 40], seed=seed)
     domain = rs.Box(2.0)
-    monkeypatch.setattr(driver, "cut", spy)
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
     live = rs.partition(net, domain)
     live_widths, widths[:] = list(widths), []
@@ -125,16 +131,9 @@ def test_a_stored_input_that_overflows_is_refused():
 def test_narrow_relu_layers_skip_the_live_search(monkeypatch, seed):
     """ReLU layers narrower than ``LIVE_UNITS_MIN_WIDTH`` hand the cut every unit, wider ones
     their live units only; the arrays are the same either way."""
-    widths = []
-    real = driver.cut
-
-    def spy(mesh, z, *args, **kwargs):
-        widths.append(z.shape[1])
-        return real(mesh, z, *args, **kwargs)
-
+    widths = _cut_widths(monkeypatch)
     net = rs.testing.random_mlp([2, 12, 40, 40], seed=seed)
     domain = rs.Box(2.0)
-    monkeypatch.setattr(driver, "cut", spy)
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 41)
     narrow = rs.partition(net, domain)
     assert widths == [12, 40, 40]
