@@ -100,3 +100,37 @@ def test_class_pictures_use_the_decision_cut():
     upper_left, lower_right = pixels[5 * 64 + 5], pixels[58 * 64 + 58]
     # x > y on the lower right (class 0), y > x on the upper left (class 1)
     assert tuple(upper_left) != tuple(lower_right)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_decision_cut_takes_the_logits_from_the_maps(monkeypatch, seed):
+    """with_decision() reads the logits at the vertices from the regions' affine maps: no
+    forward pass at the vertices, and the regions and classes of cutting with the logits
+    of a forward pass (``add(Argmax())``)."""
+    model = torch_classifier(seed)
+    part = rs.partition(model, rs.Box(2.0))
+    by_forward = part.add(rs.Argmax())
+    calls = []
+    real = rs.network.evaluate.Evaluator.forward_registers
+
+    def spy(self, coords, index):
+        calls.append(len(coords))
+        return real(self, coords, index)
+
+    monkeypatch.setattr(rs.network.evaluate.Evaluator, "forward_registers", spy)
+    cut = part.with_decision()
+    assert calls == []
+    assert cut.num_regions == by_forward.num_regions > part.num_regions
+    probe = cut.centroids()
+    np.testing.assert_array_equal(cut.classes(), by_forward.classes()[by_forward.locate(probe)])
+    np.testing.assert_allclose(np.sort(cut.areas()), np.sort(by_forward.areas()), atol=1e-12)
+    with torch.no_grad():
+        want = model(torch.from_numpy(probe.copy())).argmax(1).numpy()
+    np.testing.assert_array_equal(cut.classes(), want)
+
+
+def test_a_wrong_start_input_is_refused():
+    part = rs.partition(random_mlp([2, 8, 3], seed=1), rs.Box(1.0))
+    start, ev = 3, rs.compute.evaluator(part.domain, part.program.extend(rs.Argmax()))
+    with pytest.raises(ValueError, match="start_input must be a float64 array of shape"):
+        rs.compute.cut_2d(ev, part.domain, part.mesh, start, start_input=np.zeros((2, 3)))

@@ -195,6 +195,23 @@ class _VertexInputs:
         self.held: np.ndarray | None = None
         self.pooled: Narrowed | None = None
         self.range: tuple[np.ndarray, np.ndarray] | None = None
+        # the first layer's input at the vertices, given by the caller (op index, values)
+        self.preloaded: tuple[int, np.ndarray] | None = None
+
+    def preload(self, plan: list[tuple[int, int]], mesh: Mesh, x: np.ndarray | None) -> None:
+        """Take ``x (V, in_width) float64``, the input of the first op of ``plan`` at the
+        vertices of ``mesh``, instead of a forward pass there (nothing when ``x`` is None)."""
+        if x is None or not plan:
+            return
+        op = self.program.ops[plan[0][0]]
+        want = (mesh.num_vertices, op.in_width)
+        if not isinstance(x, np.ndarray) or x.dtype != np.float64 or x.shape != want:
+            raise ValueError(
+                f"start_input must be a float64 array of shape {want} (the input of layer "
+                f"{op.index} ({op.name}) at the vertices), got {getattr(x, 'dtype', type(x))} "
+                f"{getattr(x, 'shape', '')}"
+            )
+        self.preloaded = (op.index, x)
 
     def _width(self, index: int) -> int:
         """Width of the registers stored at op ``index`` (and of the widest op's output on
@@ -230,6 +247,9 @@ class _VertexInputs:
         if self.ev.affine_register(op.inputs[0]) is not None:
             # affine on the domain: its columns come from the map, for each group of units
             self.x = None
+            return
+        if self.preloaded is not None and self.preloaded[0] == op.index:
+            self.regs, self.x, self.preloaded = None, self.preloaded[1], None
             return
         if self.regs is not None and not self.budget.stores(nverts, self._width(op.index)):
             self.regs = None
@@ -468,16 +488,16 @@ def cut_2d(
     *,
     progress: bool | None = False,
     max_regions: int = DEFAULT_MAX_REGIONS,
+    start_input: np.ndarray | None = None,
 ) -> tuple[Mesh, dict[int, float]]:
-    """Cut ``mesh`` by the piecewise ops of ``ev.program`` from op ``start`` on.
+    """Cut ``mesh`` by the piecewise ops of ``ev.program`` from op ``start`` on (the first
+    one's input at the vertices, ``(V, in_width) float64``, may be given: ``start_input``).
 
-    Returns the mesh and the seconds spent on each piecewise op.  Before
-    cutting a fresh mesh, the first layer's lines are counted
-    (:func:`~regionscope.compute.estimate.first_layer_estimate`): a run
-    that would pass ``max_regions`` stops at once, and ``progress=None``
-    shows progress on a terminal when the run will be long.  Strict
-    mode (:func:`regionscope.tolerances.tolerance`) checks the mesh after
-    every layer.
+    Returns the mesh and the seconds spent on each piecewise op.  Before cutting a fresh
+    mesh, the first layer's lines are counted (:func:`~.estimate.first_layer_estimate`):
+    a run that would pass ``max_regions`` stops at once, and ``progress=None`` shows
+    progress on a terminal when the run will be long.  Strict mode
+    (:func:`regionscope.tolerances.tolerance`) checks the mesh after every layer.
     """
     program = ev.program
     plan = stage_plan(program, start)
@@ -505,6 +525,7 @@ def cut_2d(
     strict = get_tolerance().strict
     last_piecewise = plan[-1][0] if plan else -1
     inputs = _VertexInputs(ev, budget)
+    inputs.preload(plan, mesh, start_input)
     restricted = -1  # the max layer cut on its undecided groups, all stages at once
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused by check_finite

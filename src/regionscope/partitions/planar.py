@@ -97,10 +97,22 @@ class Partition(PartitionBase):
         >>> part.add(rs.Linear([[1.0], [-1.0]], [0.0, 0.5]), rs.ReLU()).num_regions
         3
         """
+        return self._cut_after(layers, progress, max_regions, None)
+
+    def _cut_after(
+        self,
+        layers: tuple[Layer, ...],
+        progress: bool | None,
+        max_regions: int,
+        start_input: np.ndarray | None,
+    ) -> Partition:
+        """:meth:`add`, the first new piecewise layer's input at the vertices given or not
+        (``start_input``, :func:`regionscope.compute.cut_2d`)."""
         start, ev = self._extended(layers)
         mesh, seconds = compute.cut_2d(
-            ev, self.domain, self.mesh, start, progress=progress, max_regions=max_regions
-        )
+            ev, self.domain, self.mesh, start, progress=progress, max_regions=max_regions,
+            start_input=start_input,
+        )  # fmt: skip
         before = dict(self.timings.get("layer_seconds", {}))
         stats = {**self.timings, "layer_seconds": {**before, **seconds}}
         return Partition(self.domain, mesh, ev, stats)
@@ -297,9 +309,22 @@ class Partition(PartitionBase):
             return self
         cached = getattr(self, "_with_decision", None)
         if cached is None:
-            cached = self.add(Argmax(), max_regions=max_regions)
+            # the logits at the vertices from the regions' maps, not a forward pass
+            logits = self._outputs_at_vertices()
+            cached = self._cut_after((Argmax(),), None, max_regions, logits)
             self._with_decision = cached
         return cached
+
+    def _outputs_at_vertices(self) -> np.ndarray:
+        """The network's output ``(V, width) float64`` at every vertex, from the affine map
+        of one region it bounds (continuous: any such region gives it, to rounding), with
+        no forward pass of wide layers."""
+        a, c = self.affine_maps()
+        owner = np.full(self.num_vertices, -1, dtype=np.int64)
+        owner[self.region_vertices] = np.repeat(np.arange(self.num_regions), self.mesh.sizes)
+        if (owner < 0).any():  # a vertex of no region (not made by a cut): run the network
+            return np.asarray(self.vertex_values(-1), dtype=np.float64)
+        return np.einsum("vkd,vd->vk", a[owner], self.vertices) + c[owner]
 
     def classes(self) -> np.ndarray:
         """``(F,) int64``: the class of each region (the largest output; for one output,
