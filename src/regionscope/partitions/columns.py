@@ -29,8 +29,8 @@ from regionscope.network.program import Op
 
 from .fixed import Fixed
 
-__all__ = ["all_groups", "is_reshape", "kept_columns", "needed_values", "pool_inputs",
-           "zero_columns"]  # fmt: skip
+__all__ = ["add_columns", "all_groups", "is_reshape", "kept_columns", "needed_values",
+           "pool_inputs", "reads", "zero_columns"]  # fmt: skip
 
 
 def is_reshape(layer: Any) -> bool:
@@ -56,29 +56,35 @@ def needed_values(
     by a pattern of ``missing`` (only the live units' columns when in ``sub``) or by an op
     run on values (after ``after``), through piecewise ops and reshapes."""
     need: dict[int, np.ndarray | None] = {}
-
-    def add(r: int, cols: np.ndarray | None) -> None:
-        if r in need and need[r] is None:
-            return
-        if cols is None or r not in need:
-            need[r] = cols
-        else:
-            need[r] = np.union1d(need[r], cols)  # type: ignore[arg-type]
-
     for o in reversed(ops):
         layer: Any = o.layer
         if o.output in need and (o.index > after or layer.piecewise or is_reshape(layer)):
-            cols = need[o.output]
-            if cols is not None and (type(layer) is ReLU or is_reshape(layer)):
-                add(o.inputs[0], cols)
-            elif type(layer) is MaxPool and (cols is not None or o.index in fixed):
-                add(o.inputs[0], pool_inputs(layer, all_groups(layer, cols), fixed.get(o.index)))
-            else:
-                for r in o.inputs:
-                    add(r, None)
+            for r, cols in reads(o, need[o.output], fixed):
+                add_columns(need, r, cols)
         if o.index in missing:
-            add(o.inputs[0], sub[o.index].columns if o.index in sub else None)
+            add_columns(need, o.inputs[0], sub[o.index].columns if o.index in sub else None)
     return need
+
+
+def add_columns(sets: dict[int, np.ndarray | None], r: int, cols: np.ndarray | None) -> None:
+    """Add the columns ``cols`` (sorted; None: all) to register ``r``'s in ``sets``."""
+    if r in sets and sets[r] is None:
+        return
+    sets[r] = cols if cols is None or r not in sets else np.union1d(sets[r], cols)  # type: ignore[arg-type]
+
+
+def reads(
+    o: Op, cols: np.ndarray | None, fixed: dict[int, Fixed]
+) -> list[tuple[int, np.ndarray | None]]:
+    """``[(register, columns or None (all))]``: what op ``o`` reads of its inputs to give
+    the columns ``cols`` (None: all) of its output: a ReLU or a reshape the same columns, a
+    max-pooling its groups' inputs (a fixed group's winner only), any other op all."""
+    layer: Any = o.layer
+    if cols is not None and (type(layer) is ReLU or is_reshape(layer)):
+        return [(o.inputs[0], cols)]
+    if type(layer) is MaxPool and (cols is not None or o.index in fixed):
+        return [(o.inputs[0], pool_inputs(layer, all_groups(layer, cols), fixed.get(o.index)))]
+    return [(r, None) for r in o.inputs]
 
 
 def all_groups(layer: MaxPool, cols: np.ndarray | None) -> np.ndarray:
@@ -111,16 +117,10 @@ def kept_columns(
     output's columns, a max-pooling the winners of fixed groups and every input of the
     others, other ops all) and the output register ``out``."""
     keep: dict[int, np.ndarray | None] = {}
-
-    def add(r: int, cols: np.ndarray | None) -> None:
-        if r in keep and keep[r] is None:
-            return
-        keep[r] = cols if cols is None or r not in keep else np.union1d(keep[r], cols)  # type: ignore[arg-type]
-
     if out is not None:
-        add(out, None)
+        add_columns(keep, out, None)
     for r, cols in need.items():
-        add(r, cols)
+        add_columns(keep, r, cols)
     zero = zero_columns(ops, fixed)
     for o in reversed(ops):
         if o.index > after:
@@ -132,14 +132,11 @@ def kept_columns(
         if type(layer) is Linear and o.inputs[0] in zero:  # the zero columns add nothing
             rest = np.setdiff1d(np.arange(o.in_width), zero[o.inputs[0]])
         if rest is not None and len(rest):
-            add(o.inputs[0], rest)
+            add_columns(keep, o.inputs[0], rest)
         elif cols is not None and type(layer) is ReLU and f is not None:
-            add(o.inputs[0], cols[f.pattern[cols] | np.isin(cols, f.live)])  # not the off units
-        elif cols is not None and (type(layer) is ReLU or is_reshape(layer)):
-            add(o.inputs[0], cols)
-        elif type(layer) is MaxPool and (cols is not None or o.index in fixed):
-            add(o.inputs[0], pool_inputs(layer, all_groups(layer, cols), fixed.get(o.index)))
+            # not the off units
+            add_columns(keep, o.inputs[0], cols[f.pattern[cols] | np.isin(cols, f.live)])
         else:
-            for r in o.inputs:
-                add(r, None)
+            for r, read in reads(o, cols, fixed):
+                add_columns(keep, r, read)
     return keep
