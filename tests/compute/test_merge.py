@@ -15,8 +15,9 @@ from regionscope.network.program import compile_model
 from regionscope.testing import assert_partitions_equal, check_partition
 
 
-def small_cnn(seed: int, argmax: bool) -> rs.Sequential:
-    """conv 1->3 pad 1, ReLU, conv 3->4 pad 1, ReLU, max-pool 2, linear 36->5 (argmax)."""
+def small_cnn(seed: int, argmax: bool, head: bool = False) -> rs.Sequential:
+    """conv 1->3 pad 1, ReLU, conv 3->4 pad 1, ReLU, max-pool 2, linear 36->5 (with
+    ``head``: ReLU, linear 5->3) (argmax)."""
     rng = np.random.default_rng(seed)
     layers = [
         Conv(rng.normal(size=(3, 1, 3, 3)), 0.3 * rng.normal(size=3), in_shape=(1, 6, 6),
@@ -28,6 +29,8 @@ def small_cnn(seed: int, argmax: bool) -> rs.Sequential:
         rs.MaxPool(maxpool_groups((4, 6, 6), kernel=2)),
         rs.Linear(rng.normal(size=(5, 36)) / 3, 0.3 * rng.normal(size=5)),
     ]  # fmt: skip
+    if head:
+        layers += [rs.ReLU(), rs.Linear(rng.normal(size=(3, 5)))]
     if argmax:
         layers.append(rs.Argmax())
     return rs.Sequential(*layers)

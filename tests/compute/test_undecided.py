@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -17,9 +20,11 @@ from regionscope.compute.undecided import (
     winners_and_maxima,
 )
 from regionscope.geometry import Mesh, cut, encode_source
-from regionscope.network.conv import Conv, maxpool_groups
 from regionscope.network.layers import MaxPool
 from regionscope.testing import check_partition
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_merge import small_cnn  # noqa: E402
 
 
 def two_rectangles() -> Mesh:
@@ -108,22 +113,7 @@ def _domain(dim: int, seed: int, half: float) -> rs.Plane:
 
 
 def _cnn(seed: int, argmax: bool) -> rs.Sequential:
-    rng = np.random.default_rng(seed)
-    layers = [
-        Conv(rng.normal(size=(3, 1, 3, 3)), 0.3 * rng.normal(size=3), in_shape=(1, 6, 6),
-             padding=1),
-        rs.ReLU(),
-        Conv(rng.normal(size=(4, 3, 3, 3)) / 3, 0.3 * rng.normal(size=4), in_shape=(3, 6, 6),
-             padding=1),
-        rs.ReLU(),
-        rs.MaxPool(maxpool_groups((4, 6, 6), kernel=2)),
-        rs.Linear(rng.normal(size=(5, 36)) / 3, 0.3 * rng.normal(size=5)),
-        rs.ReLU(),
-        rs.Linear(rng.normal(size=(3, 5))),
-    ]  # fmt: skip
-    if argmax:
-        layers.append(rs.Argmax())
-    return rs.Sequential(*layers)
+    return small_cnn(seed, argmax, head=True)
 
 
 def _maxout(seed: int) -> rs.Sequential:
