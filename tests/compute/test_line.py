@@ -183,14 +183,18 @@ def test_overflow_is_refused():
         cut_1d(ev, dom, np.array([1.0, 2.0]), 0)
 
 
+#: the random networks of the property tests: seed, hidden layers, width, kind, input dim
+RANDOM_NETWORKS = {
+    "seed": st.integers(0, 10_000),
+    "depth": st.integers(1, 4),
+    "width": st.integers(1, 12),
+    "kind": st.sampled_from(["relu", "maxout", "argmax"]),
+    "dim": st.integers(1, 5),
+}
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 10_000),
-    depth=st.integers(1, 4),
-    width=st.integers(1, 12),
-    kind=st.sampled_from(["relu", "maxout", "argmax"]),
-    dim=st.integers(1, 5),
-)
+@given(**RANDOM_NETWORKS)
 def test_property_same_pieces_as_a_fresh_forward_pass(seed, depth, width, kind, dim):
     widths = [dim] + [width] * depth
     if kind == "argmax":
@@ -336,13 +340,7 @@ def test_property_breakpoints_are_exact(data, widths):
 
 @pytest.mark.skipif(not NUMBA, reason="numba is not installed")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    seed=st.integers(0, 10_000),
-    depth=st.integers(1, 4),
-    width=st.integers(1, 12),
-    kind=st.sampled_from(["relu", "maxout", "argmax"]),
-    dim=st.integers(1, 5),
-)
+@given(**RANDOM_NETWORKS)
 def test_property_compiled_and_numpy_cuts_are_identical(seed, depth, width, kind, dim):
     assume(kind != "argmax" or width >= 2)
     model = random_mlp(
