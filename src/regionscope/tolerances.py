@@ -259,6 +259,18 @@ SETTLED_MAX_MAGNITUDE = 1e300
 #: saves little where most units are live, as in the MLPs of ``bench/suite.py`` (5-19% slower
 #: with it, widths 32 to 500); a convolution's 8 192 units on a small window are mostly not
 LIVE_UNITS_MIN_WIDTH = 1024
+#: a CNN's ReLU layer whose input is affine ops on a ReLU of the domain's affine map
+#: (:mod:`~regionscope.compute.expansion`) gets that input from the first ReLU's live units
+#: when at most this fraction of them are live (each output column then costs ``2 + L``
+#: products instead of the ops' own, 144 for a 3x3 convolution of 16 channels) ...
+EXPANSION_MAX_LIVE_FRACTION = 1 / 32
+#: ... and its ``(2 + L)`` products for each column it needs come to at most this fraction of
+#: the ops' products for every column (estimated from the live units' weights)
+EXPANSION_MAX_COST = 0.5
+#: ... and the bounds of its columns over the domain are widened by this fraction of each
+#: column's scale (the expansion and a forward pass sum in different orders; rounding is
+#: about ``1e-16 (L + 2)`` of the scale) before they say a column keeps one sign
+EXPANSION_BOUND_RTOL = 1e-9
 
 
 _tolerance: contextvars.ContextVar[Tolerance] = contextvars.ContextVar(

@@ -303,6 +303,7 @@ def test_narrowed_relu_before_pool_gives_the_same_arrays(monkeypatch, seed):
 
     monkeypatch.setattr(driver, "settled_groups", spy)
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    monkeypatch.setattr(driver, "EXPANDED_ONLY", False)  # (bit for bit: a forward pass)
     net, domain = _cnn(seed, False), _domain(36, seed, 0.3)
     with rs.budget(memory_bytes=1 << 30):
         fast = rs.partition(net, domain)
@@ -340,6 +341,7 @@ def test_settled_group_output_reaches_the_next_layer_by_hand():
 
     mp = pytest.MonkeyPatch()
     mp.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    mp.setattr(driver, "EXPANDED_ONLY", False)
     mp.setattr(driver, "settled_groups", spy)
     try:
         part = rs.partition(net, rs.Box(1.0))
@@ -359,6 +361,7 @@ def test_narrowed_relu_follows_the_budget_of_whole_registers(monkeypatch, memory
     ReLU layer's cuts), the narrowed layer drops them where the whole registers would be
     dropped: the same arrays as without narrowing."""
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    monkeypatch.setattr(driver, "EXPANDED_ONLY", False)  # (bit for bit: a forward pass)
     net, domain = _cnn(0, False), _domain(36, 0, 0.3)
     with rs.budget(memory_bytes=memory):
         fast = rs.partition(net, domain)

@@ -40,9 +40,17 @@ from regionscope.geometry import CutResult, Mesh, check_mesh, cut, encode_source
 from regionscope.network.evaluate import Evaluator, affine_of
 from regionscope.network.layers import MaxPool, ReLU
 from regionscope.network.program import Op, Program
-from regionscope.tolerances import LIVE_UNITS_MIN_WIDTH, Budget, get_budget, get_tolerance
+from regionscope.tolerances import (
+    EXPANSION_MAX_COST,
+    EXPANSION_MAX_LIVE_FRACTION,
+    LIVE_UNITS_MIN_WIDTH,
+    Budget,
+    get_budget,
+    get_tolerance,
+)
 
 from .estimate import first_layer_estimate
+from .expansion import relu_expansion
 from .limits import DEFAULT_MAX_REGIONS, check_finite
 from .line import cut_1d
 from .merge import merge_layer
@@ -71,6 +79,10 @@ UNDECIDED_ONLY = True
 #: max-pooling layer after it need (the groups settled at its start need one column or
 #: none, :func:`~regionscope.compute.undecided.settled_groups`)
 SETTLED_ONLY = True
+#: such a ReLU layer's input, when affine ops compute it from a ReLU of the domain's affine
+#: map, comes from that ReLU's live units, on the columns needed only
+#: (:mod:`~regionscope.compute.expansion`; False: a forward pass of every column)
+EXPANDED_ONLY = True
 
 
 def evaluator(domain: Domain, program: Program) -> Evaluator:
@@ -182,8 +194,9 @@ class _VertexInputs:
     so values are dropped and computed again exactly where they would be.
     """
 
-    def __init__(self, ev: Evaluator, budget: Budget) -> None:
+    def __init__(self, ev: Evaluator, budget: Budget, corners: np.ndarray) -> None:
         self.ev = ev
+        self.corners = corners  # (K, 2): the convex domain's corners
         self.program = ev.program
         self.budget = budget
         self.regs: dict[int, np.ndarray] | None = None
@@ -195,6 +208,8 @@ class _VertexInputs:
         self.held: np.ndarray | None = None
         self.pooled: Narrowed | None = None
         self.range: tuple[np.ndarray, np.ndarray] | None = None
+        # a ReLU layer's live units, when found with its input (:meth:`_expanded`)
+        self.live: np.ndarray | None = None
         # the first layer's input at the vertices, given by the caller (op index, values)
         self.preloaded: tuple[int, np.ndarray] | None = None
 
@@ -239,7 +254,7 @@ class _VertexInputs:
         nverts = mesh.num_vertices
         layer: Any = op.layer
         pooled, before = self.pooled, self.regs
-        self.pooled, self.held, self.range = None, None, None
+        self.pooled, self.held, self.range, self.live = None, None, None, None
         # a max layer's winners, kept through its stages (none computed yet)
         self.winners = None
         if layer.merge:
@@ -254,7 +269,9 @@ class _VertexInputs:
         if self.regs is not None and not self.budget.stores(nverts, self._width(op.index)):
             self.regs = None
         if self.regs is None and self.budget.stores(nverts, self._width(op.index)):
-            self.regs, self.pos = self.ev.forward_registers(mesh.vertices, op.index), op.index
+            if not self._expanded(mesh, op):
+                self.regs = self.ev.forward_registers(mesh.vertices, op.index)
+                self.pos = op.index
         if self.regs is not None:
             self._advance(mesh, op.index, self.regs)
             self.x = self.regs[op.inputs[0]]
@@ -324,6 +341,8 @@ class _VertexInputs:
         layer: Any = op.layer
         if not LIVE_UNITS_ONLY or not isinstance(layer, ReLU) or self.x is None:
             return None
+        if self.live is not None:
+            return self.live
         n = layer.num_units(op.in_width)
         if n < LIVE_UNITS_MIN_WIDTH or len(self.x) == 0:
             return None
@@ -341,6 +360,27 @@ class _VertexInputs:
         inputs of the groups not settled (:func:`~regionscope.compute.undecided.
         settled_groups`) and their sources.  Nothing changes unless that layer will be cut
         on its undecided groups (:meth:`restrictable`) from the values carried here."""
+        nxt = self._pool_after(op)
+        if (
+            nxt is None
+            or self.regs is None
+            or self.x is not self.regs.get(op.inputs[0])
+            or self.range is None
+        ):
+            return
+        groups, tol, rows = self._groups(nxt)
+        settled, source = settled_groups(groups, self.x, *self.range, tol, rows)
+        if not settled.any():  # (every column would be kept)
+            return
+        inputs = groups[~settled]
+        keep = [live, inputs[inputs >= 0], source[settled & (source >= 0)]]
+        columns = np.unique(np.concatenate(keep))
+        self.x = self.regs[op.inputs[0]] = np.take(self.x, columns, axis=1)
+        self.held, self.pooled = columns, Narrowed(columns, settled, source)
+
+    def _pool_after(self, op: Op) -> Op | None:
+        """The max-pooling op right after ReLU op ``op`` that will be cut on its undecided
+        groups from the values this layer carries, or None."""
         ops = self.program.ops
         nxt = ops[op.index + 1] if op.index + 1 < len(ops) else None
         if (
@@ -352,23 +392,67 @@ class _VertexInputs:
             or nxt.inputs[0] != op.output
             or op.output not in self.program.frees[nxt.index]
             or op.inputs[0] not in self.program.frees[op.index]
-            or self.regs is None
-            or self.x is not self.regs.get(op.inputs[0])
-            or self.range is None
         ):
-            return
-        pool: Any = nxt.layer
-        groups = pool.groups
-        tol = np.broadcast_to(np.asarray(self.ev.unit_tol[nxt.index], np.float64), (len(groups),))
-        rows = max(1, self.budget.chunk_values // max(len(groups), 1))
-        settled, source = settled_groups(groups, self.x, *self.range, tol, rows)
-        if not settled.any():  # (every column would be kept)
-            return
+            return None
+        return nxt
+
+    def _groups(self, pool: Op) -> tuple[np.ndarray, np.ndarray, int]:
+        """Max-pooling op ``pool``'s groups ``(G, k)``, their tolerances ``(G,)`` and the rows
+        of a ``(rows, G)`` table that fit a working chunk."""
+        groups = pool.layer.groups  # type: ignore[attr-defined]
+        tol = np.broadcast_to(np.asarray(self.ev.unit_tol[pool.index], np.float64), (len(groups),))
+        return groups, tol, max(1, self.budget.chunk_values // max(len(groups), 1))
+
+    def _expanded(self, mesh: Mesh, op: Op) -> bool:
+        """Hold ReLU op ``op``'s input on the columns that its live units and the pooling
+        layer after it need (as :meth:`narrow`), computed from the live units of a ReLU
+        before it (:func:`~regionscope.compute.expansion.relu_expansion`), when that
+        applies and costs less than a forward pass; whether it did."""
+        nxt = self._pool_after(op)
+        n = op.in_width
+        if not EXPANDED_ONLY or nxt is None or n < LIVE_UNITS_MIN_WIDTH or not LIVE_UNITS_ONLY:
+            return False
+        writer = {o.output: o for o in self.program.ops}
+        first = writer.get(op.inputs[0])
+        width = first.in_width if first is not None else n
+        exp = relu_expansion(
+            self.ev, op.index, self.corners, int(EXPANSION_MAX_LIVE_FRACTION * width)
+        )
+        if exp is None:
+            return False
+        tol = np.broadcast_to(np.asarray(self.ev.unit_tol[op.index], np.float64), (n,))
+        groups, gtol, rows = self._groups(nxt)
+        # what the bounds leave open: units that may have both signs, groups not settled
+        maybe = np.flatnonzero((exp.high > tol) & (exp.low < -tol))
+        settled, source = settled_groups(groups, None, exp.low, exp.high, gtol, rows)
         inputs = groups[~settled]
-        keep = [live, inputs[inputs >= 0], source[settled & (source >= 0)]]
-        columns = np.unique(np.concatenate(keep))
-        self.x = self.regs[op.inputs[0]] = np.take(self.x, columns, axis=1)
-        self.held, self.pooled = columns, Narrowed(columns, settled, source)
+        columns = np.unique(
+            np.concatenate([maybe, inputs[inputs >= 0], source[settled & (source >= 0)]])
+        )
+        fan_in = np.count_nonzero(exp.weights) * width / max(len(exp.live) * n, 1)
+        if len(exp.live) and (len(exp.live) + 2) * len(columns) > EXPANSION_MAX_COST * fan_in * n:
+            return False  # (a forward pass is cheaper)
+        x = exp.values(mesh.vertices, columns)
+        low, high = x.min(axis=0, initial=np.inf), x.max(axis=0, initial=-np.inf)
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            check_finite(x, op)
+        at = np.searchsorted(columns, maybe)
+        live = maybe[(high[at] > tol[maybe]) & (low[at] < -tol[maybe])]
+        # the open groups, settled from their columns' values at the vertices
+        still = np.flatnonzero(~settled)
+        table = groups[still]
+        local = np.where(table >= 0, np.searchsorted(columns, np.maximum(table, 0)), -1)
+        now, src = settled_groups(local, x, low, high, gtol[still], rows)
+        settled[still] = now
+        source[still] = np.where(src >= 0, columns[np.maximum(src, 0)], -1)
+        inputs = groups[~settled]
+        keep = np.unique(
+            np.concatenate([live, inputs[inputs >= 0], source[settled & (source >= 0)]])
+        )
+        x = np.take(x, np.searchsorted(columns, keep), axis=1)
+        self.regs, self.pos, self.x = {op.inputs[0]: x}, op.index, x
+        self.held, self.pooled, self.live = keep, Narrowed(keep, settled, source), live
+        return True
 
     def restrictable(self, op: Op) -> bool:
         """Whether max op ``op`` can be cut on its undecided groups
@@ -524,7 +608,7 @@ def cut_2d(
     point_tol = get_tolerance().point_rtol * domain.diameter
     strict = get_tolerance().strict
     last_piecewise = plan[-1][0] if plan else -1
-    inputs = _VertexInputs(ev, budget)
+    inputs = _VertexInputs(ev, budget, domain.polygon)
     inputs.preload(plan, mesh, start_input)
     restricted = -1  # the max layer cut on its undecided groups, all stages at once
     try:

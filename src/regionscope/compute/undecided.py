@@ -212,7 +212,7 @@ class Narrowed:
 
 def settled_groups(
     table: np.ndarray,
-    x: np.ndarray,
+    x: np.ndarray | None,
     low: np.ndarray,
     high: np.ndarray,
     tol: np.ndarray,
@@ -238,7 +238,8 @@ def settled_groups(
 
     Groups whose inputs exceed ``SETTLED_MAX_MAGNITUDE`` are never settled.  The table
     ``(V, groups)`` is compared ``rows`` rows at a time, only for the groups that the
-    columns' ranges leave open.  Returns ``settled (G,) bool`` and ``source (G,) int64``:
+    columns' ranges leave open; with ``x`` None (bounds of the columns only) those groups
+    are not settled.  Returns ``settled (G,) bool`` and ``source (G,) int64``:
     the column whose value is the output, ``-1`` where it is 0.
 
     >>> x = np.array([[3.0, 1.0, -1.0, -2.0], [4.0, -1.0, -3.0, 0.0]])
@@ -260,12 +261,12 @@ def settled_groups(
     rest = np.maximum(np.where(np.arange(table.shape[1]) == lead[:, None], 0.0, hi), 0.0)
     sure = lead_low - rest.max(axis=1) >= margin
     check = np.flatnonzero(~dead & ~sure & (lead_low >= margin))
-    leads = np.ones(len(check), dtype=bool)
+    leads = np.full(len(check), x is not None)
     for slot in range(table.shape[1]):  # the others at every vertex, for the open groups
         other = check[(slot != lead[check]) & ~pad[check, slot]]
         at = np.searchsorted(check, other)
-        for s in range(0, len(x), max(rows, 1)):
-            part = x[s : s + rows]
+        for s in range(0, 0 if x is None else len(x), max(rows, 1)):
+            part: Any = x[s : s + rows]  # type: ignore[index]
             gap = part[:, cols[other, lead[other]]] - np.maximum(part[:, cols[other, slot]], 0)
             leads[at] &= (gap >= margin[other]).all(axis=0)
     settled = dead | sure

@@ -67,8 +67,9 @@ MANIFEST_NAME = "task.json"
 TASK_KEY = "tile/task"
 #: the prefix of the keys of a tile file that hold its border summary
 SUMMARY_PREFIX = "summary/"
-#: what changes every digest when the tiles' contents change meaning
-_DIGEST_VERSION = "regionscope-tile-task-1"
+#: what changes every digest when the tiles' contents change meaning or the core computes them
+#: differently (2: a CNN's second ReLU layer's input from the first one's live units)
+_DIGEST_VERSION = "regionscope-tile-task-2"
 
 
 def tile_file(ij: tuple[int, int]) -> str:
