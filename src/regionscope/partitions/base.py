@@ -31,6 +31,7 @@ array([ True,  True,  True])
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -77,6 +78,26 @@ def pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
     return key
 
 
+@functools.lru_cache(maxsize=16)
+def _byte_table(key: bytes) -> tuple[np.ndarray, np.uint64]:
+    """For weights ``(k,) uint64`` (given as bytes): ``(ceil(k / 8), 256)`` sums of the weights
+    of the set bits of each byte value (in :func:`numpy.packbits` order), and their total."""
+    weights = np.frombuffer(key, dtype=np.uint64)
+    k = len(weights)
+    nbytes = -(-k // 8)
+    w = np.zeros(nbytes * 8, dtype=np.uint64)
+    w[:k] = weights
+    bits = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)  # as packbits
+    table = (bits[None, :, :] * w.reshape(nbytes, 1, 8)).sum(axis=2, dtype=np.uint64)
+    return read_only(table), weights.sum(dtype=np.uint64)
+
+
+def _byte_sums(weights: np.ndarray) -> tuple[np.ndarray, np.uint64]:
+    """:func:`_byte_table` of ``weights``, computed once per distinct weights (a layer's, the
+    same in every partition and every tile)."""
+    return _byte_table(np.ascontiguousarray(weights, dtype=np.uint64).tobytes())
+
+
 def _weighted_sums(p: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``((p + 1) * weights).sum(axis=1)`` in wrapping ``uint64``, ``(n,)``, in blocks of
     rows; a bool ``p`` by bytes of 8 columns and a table of the 256 sums of their weights."""
@@ -84,11 +105,7 @@ def _weighted_sums(p: np.ndarray, weights: np.ndarray) -> np.ndarray:
     out = np.empty(n, dtype=np.uint64)
     if p.dtype == bool:
         nbytes = -(-k // 8)
-        w = np.zeros(nbytes * 8, dtype=np.uint64)
-        w[:k] = weights
-        bits = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)  # as packbits
-        table = (bits[None, :, :] * w.reshape(nbytes, 1, 8)).sum(axis=2, dtype=np.uint64)
-        total = weights.sum(dtype=np.uint64)
+        table, total = _byte_sums(weights)
         step = max(1, get_budget().chunk_values // max(nbytes, 1))
         for s in range(0, n, step):
             packed = np.packbits(p[s : s + step], axis=1)
