@@ -239,6 +239,21 @@ def test_settled_groups_by_hand():
     assert source[:2].tolist() == [-1, 3]
 
 
+def test_settled_groups_from_bounds_alone():
+    """Without the values at the vertices (``x`` None: the columns' bounds only), groups the
+    bounds decide are settled as with the values, and a group only the vertices settle (input
+    0 leads input 1 by 1 at both vertices, but their ranges [1, 3] and [0, 2] overlap) is
+    not."""
+    x = np.array([[-1.0, -2.0, 3.0, 2.0, 5.0, 1.0], [-3.0, -1.0, 1.0, 0.0, 4.0, 2.0]])
+    table = np.arange(6).reshape(3, 2)
+    low, high, tol = x.min(axis=0), x.max(axis=0), np.full(3, 0.1)
+    with_x = undecided.settled_groups(table, x, low, high, tol, 1)
+    bounds = undecided.settled_groups(table, None, low, high, tol, 1)
+    assert with_x[0].tolist() == [True, True, True]
+    assert bounds[0].tolist() == [True, False, True]
+    assert with_x[1].tolist() == [-1, 2, 4] and bounds[1][[0, 2]].tolist() == [-1, 4]
+
+
 def _chain(values: np.ndarray, rng: np.random.Generator, n_new: int) -> np.ndarray:
     """``values (V, n)`` extended by ``n_new`` vertices, each a rounded mix ``a + w (b - a)``
     of two earlier ones (the interpolation of the cuts, chains included)."""
