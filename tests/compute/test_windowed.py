@@ -166,6 +166,20 @@ def test_near_degenerate_maxout_equals_stagewise_in_strict_mode(
         assert_same_as_stagewise(net, rs.Box(1.0), atol=1e-6)
 
 
+def test_a_line_of_two_groups_cut_at_different_stages_is_not_merged_away():
+    """Inputs repeated across groups (found by the test above): groups 1 and 2 both have
+    the line x5 = x8 of the repeated inputs, cut by group 1's stage 2 and lying along that
+    side at group 2's stage 3, so no chord of group 2 is cut and no coincidence reported.
+    Group 1's winner is the same on both sides, group 2's is not: the merge must compare
+    group 2 too (it ties at both ends of the side), or it joins two regions."""
+    net = near_degenerate_maxout(4, 8, 4, "repeated", 0.0, False)
+    with rs.tolerance(strict=True):
+        with pytest.MonkeyPatch.context() as mp:
+            slow = stagewise(net, rs.Box(1.0), mp)
+    assert slow.num_regions == 11
+    assert_same_as_stagewise(net, rs.Box(1.0))
+
+
 def test_edge_hugging_and_far_domains_equal_stagewise():
     # a group whose edge runs within 1e-10 of the box's side, on a domain far from the origin
     rng = np.random.default_rng(3)

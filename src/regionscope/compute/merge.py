@@ -10,6 +10,7 @@ from regionscope.geometry import Mesh, decode_source
 from regionscope.geometry.arrays import expand
 from regionscope.geometry.merging import merge_across
 from regionscope.network.evaluate import Evaluator
+from regionscope.tolerances import get_budget
 
 __all__ = ["merge_layer"]
 
@@ -33,6 +34,45 @@ def _sides_made_by(
     pair = (key[order][1:] == key[order][:-1]).nonzero()[0]
     i1, i2 = inc[order[pair]], inc[order[pair + 1]]
     return i1, i2, unit[i1]
+
+
+def _tied_at_both_ends(
+    ev: Evaluator,
+    mesh: Mesh,
+    index: int,
+    x: np.ndarray | None,
+    i1: np.ndarray,
+    layer: Any,
+    tol: Any,
+    columns: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(side, group)`` pairs: the groups of max ``layer`` whose inputs tie (two or more
+    within the group's tolerance of its largest) at both ends of the side of incidence
+    ``i1[side]``.
+
+    A group's winner can change across a side only along a line of its own; if that line
+    runs along the side (no chord was cut for it: no region was crossed, e.g. the same
+    input line in two groups), the group ties at both ends.  ``x`` is the layer's input at
+    the vertices (on ``columns`` of it with a restricted layer), or None: computed here.
+    """
+    groups = getattr(layer, "groups", None)  # (an argmax has one group: its own)
+    if len(i1) == 0 or groups is None or len(groups) < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rv = mesh.region_vertices
+    ends = np.concatenate([rv[i1], rv[mesh.incidence_next[i1]]])
+    verts, at = np.unique(ends, return_inverse=True)
+    step = max(1, get_budget().chunk_values // max(groups.size, 1))
+    tied = np.empty((len(verts), len(groups)), dtype=bool)
+    for s in range(0, len(verts), step):
+        part = verts[s : s + step]
+        if x is not None:
+            vals = x[part]
+        else:
+            vals = ev.layer_input(mesh.vertices[part], index)
+            vals = vals if columns is None else vals[:, columns]
+        tied[s : s + step] = ~layer.decided(vals, tol).reshape(len(part), -1)
+    n = len(i1)
+    return np.nonzero(tied[at[:n]] & tied[at[n:]])
 
 
 def merge_layer(
@@ -83,6 +123,11 @@ def merge_layer(
     pairs = np.concatenate([ours, ours[:, ::-1]]) if len(ours) else ours.reshape(0, 2)
     side = [np.arange(len(group))]
     compare = [group]
+    columns = None if restricted is None else restricted.columns
+    tol = ev.unit_tol[index] if restricted is None else restricted.tol
+    tied_side, tied_group = _tied_at_both_ends(ev, mesh, index, x, i1, layer, tol, columns)
+    side.append(tied_side)
+    compare.append(tied_group)
     if len(pairs):
         order = np.argsort(pairs[:, 0], kind="stable")
         lo = np.searchsorted(pairs[order, 0], group, side="left")
