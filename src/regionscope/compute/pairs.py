@@ -8,6 +8,7 @@ import numpy as np
 
 from regionscope.geometry import Mesh
 from regionscope.geometry.arrays import expand
+from regionscope.geometry.kernels import compiled_maxes
 
 __all__ = ["disagreeing"]
 
@@ -25,6 +26,9 @@ def disagreeing(mesh: Mesh, winners: np.ndarray) -> Callable[[np.ndarray, np.nda
     def keep(region: np.ndarray, group: np.ndarray) -> np.ndarray:
         if len(region) == 0:
             return np.zeros(0, dtype=bool)
+        fast = compiled_maxes()
+        if fast is not None and winners.ndim == 2:
+            return fast.corners_disagree(mesh, winners, region, group)
         sizes = mesh.sizes[region]
         own, k = expand(sizes)
         at = winners[mesh.region_vertices[mesh.region_offsets[region][own] + k], group[own]]

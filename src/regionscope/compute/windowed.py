@@ -45,6 +45,7 @@ from regionscope.errors import RegionLimitError
 from regionscope.geometry import Mesh, cut, decode_source, encode_source
 from regionscope.geometry.arrays import expand
 from regionscope.geometry.grid import boxes_meeting_lines
+from regionscope.geometry.kernels import compiled_maxes
 from regionscope.geometry.merging import interior_sides, merge_across
 from regionscope.geometry.submesh import splice, submesh
 from regionscope.network.evaluate import Evaluator
@@ -558,6 +559,9 @@ def _surely_kept(
     line, the winners of the two regions differ (or one is undetermined): the
     merge keeps the side whatever the other groups do.
     """
+    fast = compiled_maxes()
+    if fast is not None:  # the same numbers, one pass over the sides
+        return fast.surely_kept(mesh, edges, i1, i2, e, tol)
     rv, nxt, prv = mesh.region_vertices, mesh.incidence_next, mesh.incidence_prev
     x = mesh.vertices[:, 0] - edges.origin[0]
     y = mesh.vertices[:, 1] - edges.origin[1]
@@ -614,6 +618,9 @@ def group_winners(
     if len(regions) == 0:
         return np.zeros(0, dtype=np.int64)
     linear, offset = affine
+    fast = compiled_maxes(mesh.vertices)
+    if fast is not None:  # the same values and comparisons, one pass per query
+        return fast.winners_on_regions(mesh, table, affine, tol, regions, groups)
     sizes = mesh.sizes[regions]
     own, k = expand(sizes)
     xy = mesh.vertices[mesh.region_vertices[mesh.region_offsets[regions][own] + k]]

@@ -45,6 +45,7 @@ import numpy as np
 
 from regionscope.checks import as_indices, as_weights
 from regionscope.geometry.arrays import expand
+from regionscope.geometry.kernels import compiled_maxes
 
 from .evidence import SIDE_EVERY, neutral_side_bits, side_bits, side_from_bits
 
@@ -482,8 +483,7 @@ class HardTanh(Piecewise):
 
 
 def _first_true(cand: np.ndarray) -> np.ndarray:
-    """``cand (N, G, k) bool`` -> ``(N, G) intp``: the first true slot (0 where none is), as
-    ``cand.argmax(axis=2)``, in ``k`` elementwise passes."""
+    """``cand (N, G, k) bool`` -> ``(N, G) intp``: ``cand.argmax(axis=2)`` in k passes."""
     out = np.zeros(cand.shape[:2], dtype=np.intp)
     for j in range(cand.shape[2] - 1, 0, -1):
         out[cand[:, :, j]] = j
@@ -545,12 +545,10 @@ class MaxPool(Piecewise):
         self.sizes = valid.sum(axis=1)
 
     def _gather(self, x: np.ndarray, units: slice | None = None, slots: int = 0) -> np.ndarray:
-        """``(N, G, k)`` inputs of every group (or of ``units``; the first ``slots`` of each
-        if given); padding is ``-inf``."""
+        """``(N, G, k)`` inputs of every group (or ``units``; the first ``slots``); pads -inf."""
         groups = self.groups if units is None else self.groups[units]
         groups = groups[:, :slots] if slots else groups
-        # gathered slot-major, (N, k, G), and seen as (N, G, k): a reduction over the slots
-        # is then k elementwise passes (np.take is also several times faster than x[:, groups])
+        # slot-major (N, k, G) seen as (N, G, k): a slot reduction is k elementwise passes
         if (groups >= 0).all():
             return np.take(x, groups.T, axis=1).transpose(0, 2, 1)
         vals = np.take(x, np.maximum(groups, 0).T, axis=1).transpose(0, 2, 1)
@@ -573,6 +571,8 @@ class MaxPool(Piecewise):
 
     def stage_values(self, x: np.ndarray, stage: int, units: slice | None = None) -> np.ndarray:
         k = stage + 1
+        if (fast := compiled_maxes(x)) is not None:  # one pass (a max is exact in any order)
+            return fast.max_stage(self, x, units, k)
         vals = self._gather(x, units, slots=k + 1)  # the slots this stage reads
         out = vals[:, :, :k].max(axis=2) - vals[:, :, k]
         # groups shorter than k + 1 have nothing to cut at this stage
@@ -586,6 +586,8 @@ class MaxPool(Piecewise):
         self, x: np.ndarray, units: slice | None = None, tol: np.ndarray | None = None
     ) -> np.ndarray:
         # ties within the tolerance go to the first of the largest inputs
+        if (fast := compiled_maxes(x)) is not None:
+            return fast.first_winners(self, x, units, _unit_tol(tol, units))
         return _first_true(self._candidates(x, tol, units))
 
     def every_corner(self, width: int) -> np.ndarray:

@@ -104,6 +104,18 @@ def test_active_pairs_only():
     assert_same(*both(first, values, tol, codes, active=active))
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**20), st.integers(3, 10), st.integers(1, 6), st.floats(0.1, 0.9))
+def test_cuts_of_some_pairs_only_are_identical(seed, n1, n2, share):
+    # a chord of an allowed pair ends on sides of regions whose own pair was left out:
+    # those regions gain a vertex on a side, found by the compiled cut's second look
+    mesh, values, tol, codes = two_layers(seed, n1, n2, seed % 3 == 0)
+    active = np.random.default_rng(seed).random((mesh.num_regions, n2)) < share
+    a, b = both(mesh, values, tol, codes, active=active)
+    assert_same(a, b)
+    check_mesh(b.mesh, 4.0)
+
+
 @pytest.mark.parametrize("limit", [3, 5, 6])
 def test_region_limit_is_reported_alike(limit):
     values, tol, codes = layer(SQUARE, [[1, 0, 0], [0, 1, 0], [1, 1, 0.1]])

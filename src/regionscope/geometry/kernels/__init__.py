@@ -16,8 +16,17 @@ chords), ``crossings`` (chord crossings, their order along the chords,
 concurrent crossings), ``faces`` (chord paths, boundaries, face tracing, the
 validity check), ``cut`` (one fused kernel for a whole cut after the crossed
 pairs), ``interp`` (exact interpolation at new vertices) and ``merge``
-(merging regions).
+(merging regions), ``maxes`` (max layers' stage values and winners).
 """
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from regionscope.backends import compiled
 
 
 def load_all() -> None:
@@ -26,4 +35,18 @@ def load_all() -> None:
     Called on the first compiled cut, so that a later call never pays for
     loading a kernel it had not needed before (a merge, say).
     """
-    from . import cut, interp, merge, pairs  # noqa: F401
+    from . import cut, interp, maxes, merge, pairs  # noqa: F401
+
+
+def compiled_maxes(x: Any = None) -> ModuleType | None:
+    """The compiled max kernels (:mod:`.maxes`) where the backend is numba and ``x``, if
+    given, is a 2-D float64 array, else None (the caller runs NumPy)."""
+    if x is not None and not (
+        isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype == np.float64
+    ):
+        return None
+    if not compiled():
+        return None
+    from . import maxes
+
+    return maxes

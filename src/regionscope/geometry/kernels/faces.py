@@ -19,13 +19,13 @@ __all__ = ["paths", "rebuild", "invalid"]
 
 @helper
 def _points_by_lo(p_key, nverts):
-    """``(V + 1,)``: the first point (``p_key`` is sorted) whose side's smaller vertex is ``v``."""
-    start = np.empty(nverts + 1, dtype=np.int64)
-    j = 0
-    for v in range(nverts + 1):
-        while j < len(p_key) and p_key[j] // nverts < v:
-            j += 1
-        start[v] = j
+    """``(V + 1,)``: the first point (``p_key`` is sorted) whose side's smaller vertex is ``v``
+    (the number of points on sides with a smaller one: one division per point)."""
+    start = np.zeros(nverts + 1, dtype=np.int64)
+    for j in range(len(p_key)):
+        start[p_key[j] // nverts + 1] += 1
+    for v in range(nverts):
+        start[v + 1] += start[v]
     return start
 
 
@@ -62,7 +62,9 @@ def _side_points(rv, offsets, regions, p_key, by_lo, nverts):
 
 @helper
 def _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts):
-    """``(F,) bool``: the regions with a chord, or with a new point on a side.
+    """``(touched, lo, hi, more)``: ``(F,) bool``, the regions with a chord or with a new
+    point on a side; the points on the sides of the regions with a chord
+    (:func:`_side_points`); whether other regions were touched.
 
     Usually every point's side lies in regions with chords already: it is
     then found twice among their sides (once, on the domain's boundary), and
@@ -72,11 +74,11 @@ def _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts):
     touched = np.zeros(nregions, dtype=np.bool_)
     for c in range(len(ch_region)):
         touched[ch_region[c]] = True
-    if len(p_key) == 0:
-        return touched
-    seen = np.zeros(len(p_key), dtype=np.int64)
     chorded = np.flatnonzero(touched)
     lo_i, hi_i = _side_points(rv, offsets, chorded, p_key, by_lo, nverts)
+    if len(p_key) == 0:
+        return touched, lo_i, hi_i, False
+    seen = np.zeros(len(p_key), dtype=np.int64)
     k = 0
     for f in chorded:
         for i in range(offsets[f], offsets[f + 1]):
@@ -84,10 +86,20 @@ def _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts):
                 seen[q] += 2 if source[i] < 0 else 1
             k += 1
     if (seen == 2).all():
-        return touched
-    # the other regions with a point on a side (a region's look ends at its first one)
+        return touched, lo_i, hi_i, False
+    # the other regions with a point on a side (a region's look ends at its first one);
+    # a side's smaller vertex is a corner of the region: regions without a corner that
+    # is the smaller vertex of a point's side are passed over at one load per corner
+    lows = np.zeros(nverts, dtype=np.bool_)
+    for j in range(len(p_key)):
+        lows[p_key[j] // nverts] = True
     for f in np.flatnonzero(~touched):
         o, e = offsets[f], offsets[f + 1]
+        near = False
+        for i in range(o, e):
+            near |= lows[rv[i]]
+        if not near:
+            continue
         for i in range(o, e):
             a, b = rv[i], rv[i + 1 if i + 1 < e else o]
             v = min(a, b)
@@ -101,19 +113,19 @@ def _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts):
             if j < stop and p_key[j] == key:
                 touched[f] = True
                 break
-    return touched
+    return touched, lo_i, hi_i, len(np.flatnonzero(touched)) > len(chorded)
 
 
 @helper
-def _boundaries(rv, offsets, source, p_key, by_lo, t_regions, nverts):
-    """Boundary cycles of the touched regions: (vertex, next, group, code, block, first_inc)."""
+def _boundaries(rv, offsets, source, t_regions, nverts, lo_i, hi_i):
+    """Boundary cycles of the touched regions: (vertex, next, group, code, block, first_inc);
+    ``lo_i, hi_i`` are the points on their sides (:func:`_side_points`)."""
     nt = len(t_regions)
     first_inc = np.zeros(nt + 1, dtype=np.int64)
     for t in range(nt):
         f = t_regions[t]
         first_inc[t + 1] = first_inc[t] + offsets[f + 1] - offsets[f]
     block = np.empty(first_inc[nt], dtype=np.int64)
-    lo_i, hi_i = _side_points(rv, offsets, t_regions, p_key, by_lo, nverts)
     nb = 0
     for k in range(first_inc[nt]):
         block[k] = nb
@@ -358,10 +370,12 @@ def rebuild(rv, offsets, source, p_key, nverts, ch_region, ch_code, pos_a, pos_b
     """``(touched, (offsets, corners, codes, group))`` as
     :func:`~regionscope.geometry.cutting.rebuild_regions`."""
     by_lo = _points_by_lo(p_key, nverts)
-    touched = _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts)
+    touched, lo_i, hi_i, more = _touched(rv, offsets, source, p_key, by_lo, ch_region, nverts)
     t_regions = np.flatnonzero(touched)
+    if more:  # regions without a chord have points: the sides of all touched ones
+        lo_i, hi_i = _side_points(rv, offsets, t_regions, p_key, by_lo, nverts)
     b_vertex, b_next, b_group, b_code, block, first_inc = _boundaries(
-        rv, offsets, source, p_key, by_lo, t_regions, nverts
+        rv, offsets, source, t_regions, nverts, lo_i, hi_i
     )
     nb = len(b_vertex)
     local = np.cumsum(touched) - 1
