@@ -684,22 +684,27 @@ class Segment(Domain1D):
     """
 
     def __init__(self, p: Any, q: Any, margin: float = 0.25) -> None:
-        a, p_scale = _point(p, "p")
-        b, q_scale = _point(q, "q")
-        if a.shape != b.shape:
-            raise ValueError(f"p and q must have the same shape, got {a.shape} and {b.shape}")
+        both = _points(p, q)  # None: not two float64 arrays of one shape, finite
+        if both is None:
+            a, p_scale = _point(p, "p")
+            b, q_scale = _point(q, "q")
+            if a.shape != b.shape:
+                raise ValueError(f"p and q must have the same shape, got {a.shape} and {b.shape}")
+            rows, scale, shape = (a, b), max(p_scale, q_scale), a.shape
+        else:
+            rows, scale, shape = both
+        a, b = rows[0], rows[1]
         if type(margin) is not float or not math.isfinite(margin):
             margin = as_number(margin, "margin")
         if margin < 0:
             raise ValueError(f"margin must be >= 0, got {margin}")
         if a.size == 0:
             raise ValueError("p and q must have at least one coordinate, got empty arrays")
-        self.input_shape = a.shape or (1,)
-        self.p = a.reshape(-1)
-        self.q = b.reshape(-1)
+        self.input_shape = shape or (1,)
+        self.p = a if a.ndim == 1 else a.reshape(-1)
+        self.q = b if b.ndim == 1 else b.reshape(-1)
         d = self.q - self.p
         length = math.sqrt(float(d.dot(d)))  # np.linalg.norm's own formula for a vector
-        scale = max(p_scale, q_scale)
         rtol = get_tolerance().collinear_rtol
         if length <= rtol * scale or length == 0.0:
             raise ValueError(
@@ -768,21 +773,29 @@ class SliceOf(Domain1D):
         return f"SliceOf({self.parent!r}, p={self.p.tolist()}, q={self.q.tolist()})"
 
 
+def _points(p: Any, q: Any) -> tuple[np.ndarray, float, tuple[int, ...]] | None:
+    """Two non-empty float64 arrays of one shape as the rows of one ``(2, size)`` copy, their
+    largest ``|coordinate|`` and their shape; ``None`` for anything else, or a coordinate
+    that is not finite (:func:`_point` then says which)."""
+    if not (
+        type(p) is type(q) is np.ndarray
+        and p.dtype == q.dtype == np.float64
+        and p.shape == q.shape
+        and p.size
+    ):
+        return None
+    rows = np.array((p, q)).reshape(2, -1)
+    largest = float(np.maximum.reduce(np.abs(rows), axis=None, initial=0.0))
+    return (rows, largest, p.shape) if math.isfinite(largest) else None
+
+
 def _point(x: Any, name: str) -> tuple[np.ndarray, float]:
-    """``x`` as a float64 array (a copy) checked as by :func:`as_finite`, and its largest
+    """``x`` as a float64 array (a copy) checked by :func:`as_finite`, and its largest
     ``|coordinate|`` (0 for an empty array).
 
-    A float64 array is copied and checked by that largest value alone (it is
-    finite exactly when every coordinate is: the maximum propagates NaN).
-
-    >>> _point(np.array([[3.0, -4.0]]), "p")
+    >>> _point([[3.0, -4.0]], "p")
     (array([[ 3., -4.]]), 4.0)
     """
-    if type(x) is np.ndarray and x.dtype == np.float64:
-        arr = x.copy()
-        largest = float(np.maximum.reduce(np.abs(arr), axis=None, initial=0.0))
-        if math.isfinite(largest):
-            return arr, largest
     arr = as_finite(x, name)
     return arr, float(np.maximum.reduce(np.abs(arr), axis=None, initial=0.0))
 

@@ -293,24 +293,32 @@ def _cut(
 
 # -- a chain of Linear and ReLU layers, in one pass ---------------------------------------
 
+#: an interval's lift as a line: ``0 + s * 1``
+_ORIGIN = read_only(np.zeros(1))
+_UNIT = read_only(np.ones(1))
+
 
 def chain_1d(
     program: Program, domain: Domain, *, max_regions: int = DEFAULT_MAX_REGIONS
 ) -> tuple[Evaluator, np.ndarray] | None:
-    """The evaluator of ``program`` on ``domain`` and :func:`cut_1d`'s points, in one pass,
-    for the commonest case; ``None`` (nothing done) for any other.
+    """The evaluator of ``program`` on ``domain`` and the points of its partition, in one
+    compiled call, for the commonest case; ``None`` (nothing done) for any other.
 
     The case: compiled kernels (:func:`regionscope.backends.compiled`), an
     :class:`~regionscope.domains.Interval` or :class:`~regionscope.domains.Segment` (any
     other domain, 2-D ones included, gives ``None``), and a
     program that is a chain of :class:`~regionscope.network.layers.Linear` and
     :class:`~regionscope.network.layers.ReLU` layers (each reading the one before) with
-    at least one ReLU.  It runs the arithmetic of :func:`regionscope.compute.evaluator`
-    (the unit magnitudes at the domain's ends, the folded prefix) and of :func:`cut_1d`
-    (the same NumPy calls on the same operands, the same kernels) without their general
-    structure: the same evaluator and the same points, bit for bit, for a fraction of
-    the calls.  Where :func:`cut_1d` would give up its table of values (the memory
-    budget), it returns ``None``, and the general path runs.
+    at least one ReLU.  One kernel (:func:`regionscope.geometry.kernels.line.chain`) runs
+    what :func:`regionscope.compute.evaluator` and :func:`cut_1d` run: the unit
+    magnitudes at the domain's two ends through every layer, the tolerances of the
+    snapping rule from their largest, the folded first layers, the values at the points,
+    the cuts and the interpolation.  Its matrix products add their terms in their own
+    order, so the tolerances, the folded map and the points may differ from the NumPy
+    path's in the last bits (the same pieces and patterns: a property test holds them
+    to it).  Where the general path would raise or give up its table of values (values
+    that are not finite, more than ``max_regions`` pieces, the memory budget), it
+    returns ``None``, and the general path runs.
 
     Examples
     --------
@@ -327,138 +335,107 @@ def chain_1d(
     >>> ev.unit_tol[1].tolist() == compute.evaluator(dom, prog).unit_tol[1].tolist()
     True
     """
-    ops = program.ops
-    last = _chain_last_relu(ops)
-    if last < 0 or type(domain) not in (Segment, Interval) or not compiled():
+    kind = type(domain)
+    if kind is Segment:
+        line: Any = domain
+        p, direction = line.p, line.direction
+    elif kind is Interval:
+        p, direction = _ORIGIN, _UNIT
+    else:
+        return None
+    layers = _chain_layers(program.ops)
+    if layers is None or not compiled():
         return None
     tol = get_tolerance()
     if type(tol).unit_tolerance is not Tolerance.unit_tolerance:
         return None
+    lo, hi = domain.lo, domain.hi  # type: ignore[attr-defined]
+    args = (
+        p, direction, lo, hi, tol.value_rtol, tol.point_rtol * (hi - lo),
+        min(get_budget().stored_bytes // 16, _MOST), min(max_regions, _MOST),
+    )  # fmt: skip
+    try:  # the kernel itself: the layers' arrays are of its own type (read-only float64)
+        res, status = _kernels()._chain(*layers, *args)
+    except TypeError:  # not so (a weight assigned since): copies of that type
+        weights, biases, *masks = layers
+        fixed = tuple(_fixed(w) for w in weights), tuple(_fixed(b) for b in biases)
+        res, status = _kernels()._chain(*fixed, *masks, *args)
+    if status:
+        return None
+    res.flags.writeable = False  # every array below is a view of it
+    ops = program.ops
+    unit_tol: dict[int, np.ndarray] = {}
+    at = 0
+    prefix = -1
+    for op in ops:
+        if type(op.layer) is ReLU:
+            unit_tol[op.index] = res[at : at + op.out_width]
+            at += op.out_width
+            if prefix < 0:
+                prefix = op.index
+    output_tol = res[at : at + program.out_width]
+    at += program.out_width
+    maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if prefix:
+        width = ops[prefix].in_width
+        maps[prefix] = (res[None, at : at + width], res[at + width : at + 2 * width])
+        at += 2 * width
 
     def lift(coords: np.ndarray) -> np.ndarray:  # compute.evaluator's lift of a 1-D domain
         return domain.lift(coords.reshape(-1))
 
-    # the lift's map (compute.driver.lift_map), read-only copies of their own (Evaluator's)
-    if type(domain) is Segment:
-        line: Any = domain  # (float64 arrays: Segment made them)
-        lift_linear = read_only(line.direction[None, :].copy())
-        lift_offset = read_only(line.p.copy())
-    else:
-        lift_linear, lift_offset = read_only(np.eye(1)), read_only(np.zeros(1))
-    # |corners| of the evaluator's magnitudes: abs of a float is exact, as np.abs
-    corners = np.array([[abs(domain.lo)], [abs(domain.hi)]])
-    prefix, maps = _chain_prefix(ops, lift_linear, lift_offset)
-    # (the evaluator's magnitudes and cut_1d's cut each ignore overflow and invalid values)
-    with np.errstate(over="ignore", invalid="ignore"):
-        unit_tol, output_tol = _chain_tolerances(ops, corners, lift_linear, lift_offset, tol)
-        ev = Evaluator.assemble(
-            program, lift, (lift_linear, lift_offset), (unit_tol, output_tol), (prefix, maps)
-        )
-        points = _chain_cut(ev, domain, last, max_regions, tol.point_rtol * domain.length)
-    return None if points is None else (ev, points)
+    # the lift's map (compute.driver.lift_map): the kernel's copies
+    dim = len(p)
+    lift_affine = (res[None, at : at + dim], res[at + dim : at + 2 * dim])
+    ev = Evaluator.assemble(program, lift, lift_affine, (unit_tol, output_tol), (prefix, maps))
+    return ev, res[at + 2 * dim :]
 
 
-def _chain_last_relu(ops: tuple[Op, ...]) -> int:
-    """The index of the last ReLU of a chain of Linear and ReLU ops; -1 for other programs
-    (or a chain without ReLU)."""
-    last, reg = -1, 0
+#: the kernel's counts are int64: larger limits are no limit
+_MOST = 1 << 62
+
+#: unused places of the kernel's tuples of weights and biases
+_NO_WEIGHT = read_only(np.zeros((0, 0)))
+_NO_BIAS = read_only(np.zeros(0))
+
+
+def _chain_layers(ops: tuple[Op, ...]) -> tuple[Any, ...] | None:
+    """The kernel's description of a chain of Linear and ReLU ops (each reading the one
+    before; at least one ReLU, at most one in a row): ``(weights, biases, n_linear,
+    relu_mask, bias_mask)`` as :func:`regionscope.geometry.kernels.line.chain` makes
+    them; ``None`` for any other program."""
+    weights: list[Any] = []
+    biases: list[Any] = []
+    relu_mask = bias_mask = 0
     for op in ops:
         kind = type(op.layer)
-        if op.inputs != (reg,) or (kind is not Linear and kind is not ReLU):
-            return -1
-        if kind is ReLU:
-            last = op.index
-        reg = op.output
-    return last
-
-
-def _chain_tolerances(
-    ops: tuple[Op, ...],
-    abs_corners: np.ndarray,
-    lift_linear: np.ndarray,
-    lift_offset: np.ndarray,
-    tol: Tolerance,
-) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """:meth:`Evaluator._unit_tolerances` of a chain from the domain's ``|corners|``:
-    ``Linear.magnitude`` and ``ReLU.unit_scale`` written out, the same calls.
-
-    ``ReLU.magnitude`` (``np.maximum(mags, 0.0)``) is left out: it returns its input
-    unchanged, bit for bit, as the magnitudes are sums of products of absolute values
-    (``+0.0`` or more, or infinity, or NaN from ``0 * inf``; never ``-0.0``).
-    """
-    rtol = tol.value_rtol
-    largest = np.maximum.reduce
-    mags = abs_corners @ np.abs(lift_linear) + np.abs(lift_offset)
-    unit_tol: dict[int, np.ndarray] = {}
-    for op in ops:
-        layer: Any = op.layer
-        if type(layer) is ReLU:
-            unit_tol[op.index] = rtol * largest(mags, axis=0, initial=0.0)
-        else:
-            mags = mags @ np.abs(layer.weight).T
-            if layer.bias is not None:
-                mags = mags + np.abs(layer.bias)
-    return unit_tol, rtol * largest(mags, axis=0, initial=0.0)
-
-
-def _chain_prefix(
-    ops: tuple[Op, ...], lift_linear: np.ndarray, lift_offset: np.ndarray
-) -> tuple[int, dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """:meth:`Evaluator._fold_prefix` of a chain: the Linear ops before the first ReLU."""
-    p = 0
-    while type(ops[p].layer) is not ReLU:
-        p += 1
-    if p == 0:
-        return 0, {}
-    lin, off = np.array(lift_linear), lift_offset[None, :]
-    for op in ops[:p]:
-        lin, off = op.layer.forward_linear(lin), op.layer.forward(off)
-    return p, {ops[p - 1].output: (read_only(lin), read_only(off[0]))}
-
-
-def _chain_cut(
-    ev: Evaluator, domain: Domain1D, last: int, max_regions: int, point_tol: float
-) -> np.ndarray | None:
-    """:func:`cut_1d` of a chain from the domain's ends, with the compiled kernels (overflow
-    ignored by the caller); ``None`` where :class:`PointValues` would give up its table (the
-    memory budget).
-
-    The kernels take their arrays as they are: the points (the ends, then a cut's), the
-    values (a matrix product, a maximum, an interpolation) and the tolerances (one per
-    unit, made by :func:`_chain_tolerances`) are C-contiguous float64 here.
-    """
-    program = ev.program
-    points = np.array([domain.lo, domain.hi])
-    limit = get_budget().stored_bytes // 16
-    kernels = _kernels()
-    u = points[:, None]
-    if ev.prefix:
-        ((lin, off),) = ev.prefix_maps.values()
-        x = u @ lin + off
-    else:
-        x = ev.lift(u)
-    if len(points) * x.shape[1] > limit:
-        return None
-    for op in program.ops[ev.prefix : last + 1]:
-        layer: Any = op.layer
-        if type(layer) is ReLU:
-            x = np.ascontiguousarray(x, np.float64)  # (a no-op: see above)
-            points, order, piece, weight, finite = kernels._cut_points(
-                points, x, ev.unit_tol[op.index], point_tol
-            )
-            if not finite:
-                check_finite(x, op)  # raises, naming the layer
-            if op.index != last and len(piece):
-                if len(order) * x.shape[1] > limit:
-                    return None
-                x = kernels._interpolate(x, order, piece, weight)
-            if len(points) - 1 > max_regions:
-                raise RegionLimitError(
-                    len(points) - 1, max_regions, f"layer {op.index} ({op.name})"
-                )
-            if op.index == last:
-                return points
-        x = layer.forward(x)
-        if len(points) * x.shape[1] > limit:
+        if op.inputs != (op.index,) or op.output != op.index + 1:
             return None
-    return points  # pragma: no cover  (the loop ends at the last ReLU)
+        slot = len(weights)
+        if kind is ReLU:
+            if (relu_mask >> slot) & 1:
+                return None
+            relu_mask |= 1 << slot
+        elif kind is Linear:
+            layer: Any = op.layer
+            weights.append(layer.weight)
+            if layer.bias is None:
+                biases.append(_NO_BIAS)
+            else:
+                biases.append(layer.bias)
+                bias_mask |= 1 << slot
+        else:
+            return None
+    n = len(weights)
+    if not relu_mask or n > 32:
+        return None
+    size = 8 if n <= 8 else 32  # the kernel's tuples (kernels.line.CHAIN_SIZES)
+    weights += [_NO_WEIGHT] * (size - n)
+    biases += [_NO_BIAS] * (size - n)
+    return tuple(weights), tuple(biases), n, relu_mask, bias_mask
+
+
+def _fixed(arr: Any) -> np.ndarray:
+    """A layer's array as the kernel takes it: read-only, C-contiguous float64 (as
+    :class:`~regionscope.network.layers.Linear` makes them)."""
+    return read_only(np.array(arr, dtype=np.float64, order="C"))

@@ -23,12 +23,14 @@ array([[ True,  True]])
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from regionscope.geometry.arrays import expand, read_only
+from regionscope.geometry.kernels import compiled_maxes
 from regionscope.tolerances import Tolerance, get_budget, get_tolerance
 
 from .corners import VertexWords, combine_words, on_own_sides
@@ -105,12 +107,14 @@ class Evaluator:
     ) -> Evaluator:
         """An evaluator from what a driver computed itself, as the constructor would.
 
-        For a driver that runs the same arithmetic as the constructor inline
-        (:func:`regionscope.compute.line.chain_1d`): ``lift_affine`` as
-        :attr:`lift_linear`, :attr:`lift_offset` (read-only float64 arrays),
-        ``tolerances`` as ``(unit_tol, output_tol)``, ``prefix`` as ``(prefix,
-        prefix_maps)``.  Nothing is checked or recomputed: they must be bit for
-        bit what ``Evaluator(program, lift, corners, lift_affine)`` computes.
+        For a driver that runs the constructor's arithmetic itself
+        (:func:`regionscope.compute.line.chain_1d`, in a compiled kernel):
+        ``lift_affine`` as :attr:`lift_linear`, :attr:`lift_offset` (read-only
+        float64 arrays), ``tolerances`` as ``(unit_tol, output_tol)``, ``prefix``
+        as ``(prefix, prefix_maps)``.  Nothing is checked or recomputed: they must
+        be what ``Evaluator(program, lift, corners, lift_affine)`` computes, by the
+        same rules (the sums of the magnitudes and of the folded maps may be added
+        in another order: the same numbers up to rounding).
 
         >>> from regionscope.network.layers import Linear, ReLU, Sequential
         >>> from regionscope.network.program import compile_model
@@ -202,8 +206,18 @@ class Evaluator:
 
     def stored_registers(self, index: int) -> tuple[int, ...]:
         """:meth:`live_registers` at op ``index`` that are not affine maps of the domain point
-        (those are recomputed from their map, ``2 * width`` per point, never stored)."""
-        return tuple(r for r in self.live_registers(index) if self.affine_register(r) is None)
+        (those are recomputed from their map, ``2 * width`` per point, never stored); kept
+        per index (the driver asks several times a layer)."""
+        known = self._stored.get(index)
+        if known is None:
+            known = tuple(r for r in self.live_registers(index) if self.affine_register(r) is None)
+            self._stored[index] = known
+        return known
+
+    @functools.cached_property
+    def _stored(self) -> dict[int, tuple[int, ...]]:
+        """:meth:`stored_registers` found so far, by op index."""
+        return {}
 
     def forward_registers(self, coords: np.ndarray, index: int) -> dict[int, np.ndarray]:
         """The :meth:`stored_registers` at op ``index``, ``{register: (N, width)}``, in one
@@ -502,6 +516,9 @@ class Evaluator:
         tol = self.unit_tol[index]
         if restricted is not None:
             layer, tol = restricted
+        if x is not None and (fast := compiled_maxes(x)) is not None:  # the same, one pass
+            return fast.winners_at_corners(layer, x, region_vertices, region_offsets, regions,
+                                           groups, tol)  # fmt: skip
         sizes = np.diff(region_offsets)[regions]
         if len(regions) == 0:
             return np.zeros(0, dtype=np.int64)

@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import weakref
 from collections.abc import Callable
 
@@ -185,29 +186,17 @@ def _op(
     return op
 
 
-class _Known(weakref.ref):  # type: ignore[type-arg]
-    """A weak reference to a program of :data:`_FLAT` that drops its entry when the program
-    dies (and only its own entry: a newer program may have taken the key since)."""
-
-    __slots__ = ("key",)
-
-    def __new__(cls, program: Program, key: tuple[int, ...]) -> _Known:
-        ref = super().__new__(cls, program, _forget)
-        ref.key = key
-        return ref
-
-    def __init__(self, program: Program, key: tuple[int, ...]) -> None:
-        super().__init__(program, _forget)
-
-
-def _forget(ref: _Known) -> None:
-    if _FLAT.get(ref.key) is ref:
-        _FLAT.pop(ref.key, None)
+def _forget(key: tuple[int, ...], ref: weakref.ref) -> None:  # type: ignore[type-arg]
+    """Drop the entry of :data:`_FLAT` of a program that died (only its own entry: a newer
+    program may have taken the key since)."""
+    if _FLAT.get(key) is ref:
+        _FLAT.pop(key, None)
 
 
 #: programs of flat models (no container among the top-level layers) by ``(in_width, ids of
-#: the layers...)``, while the program lives: its ops hold the layers, so the ids are theirs
-_FLAT: dict[tuple[int, ...], _Known] = {}
+#: the layers...)``, while the program lives (weak references that drop their entry when it
+#: dies): its ops hold the layers, so the ids are theirs
+_FLAT: dict[tuple[int, ...], weakref.ref] = {}  # type: ignore[type-arg]
 
 
 def _still_compiles(program: Program, top: tuple[Layer, ...]) -> bool:
@@ -245,36 +234,52 @@ def compile_model(model: Layer, in_width: int) -> Program:
     :class:`Program` back.
     """
     top = tuple(model.layers) if isinstance(model, Sequential) else (model,)
-    key = (int(in_width), *[id(layer) for layer in top])
+    key = (int(in_width), *map(id, top))
     ref = _FLAT.get(key)
     known = None if ref is None else ref()
     if known is not None and _still_compiles(known, top):
         return known
-    if top and all(isinstance(layer, Layer) and not isinstance(layer, _NOT_LEAF) for layer in top):
-        program = _compile_flat(top, int(in_width))
-        _FLAT[key] = _Known(program, key)
-        return program
-    return _compile(top, in_width)
+    program = _compile_flat(top, key[0]) if top else None
+    if program is None:
+        return _compile(top, in_width)
+    _FLAT[key] = weakref.ref(program, functools.partial(_forget, key))
+    return program
 
 
 #: layers that are not one op of their own (containers; Add and Concat take 2+ inputs)
 _NOT_LEAF = (Sequential, Residual, Graph, Add, Concat)
 
 
-def _compile_flat(top: tuple[Layer, ...], in_width: int) -> Program:
-    """:func:`_compile` of leaf layers one after the other, written out: op ``i`` is layer
-    ``i``, named ``str(i)``, reads register ``i`` (its last use) and writes ``i + 1``."""
+def _compile_flat(top: tuple[Layer, ...], in_width: int) -> Program | None:
+    """:func:`_compile` of leaf layers one after the other, written out (``None`` where a
+    layer is not a leaf): op ``i`` is layer ``i``, named ``str(i)``, reads register ``i``
+    (its last use) and writes ``i + 1``.  The frozen :class:`Op` and :class:`Program` get
+    their fields as one ``__dict__`` (the same instances as their constructors make)."""
     ops = []
+    frees = []
     width = in_width
+    new, fields = object.__new__, object.__setattr__
     for i, layer in enumerate(top):
+        if isinstance(layer, _NOT_LEAF) or not isinstance(layer, Layer):
+            return None
         try:
             out_w = int(layer.out_width(width))
         except ValueError as exc:
             raise ValueError(f"{_layer_label(i, str(i), layer)}: {exc}") from None
-        ops.append(_op(i, str(i), layer, (i,), i + 1, width, out_w))
+        op = new(Op)
+        fields(op, "__dict__", {
+            "index": i, "name": str(i), "layer": layer, "inputs": (i,), "output": i + 1,
+            "in_width": width, "out_width": out_w,
+        })  # fmt: skip
+        ops.append(op)
+        frees.append((i,))
         width = out_w
-    frees = tuple([(i,) for i in range(len(ops))])
-    return Program(tuple(ops), top, in_width, len(ops), width, frees)
+    program = new(Program)
+    fields(program, "__dict__", {
+        "ops": tuple(ops), "layers": top, "in_width": in_width, "out_register": len(ops),
+        "out_width": width, "frees": tuple(frees),
+    })  # fmt: skip
+    return program
 
 
 def _compile(top: tuple[Layer, ...], in_width: int) -> Program:

@@ -120,7 +120,8 @@ class Partition1D(PartitionBase):
         stats: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(domain, evaluator, stats)
-        self.points = read_only(np.array(points, dtype=np.float64))
+        self.points = np.array(points, dtype=np.float64)  # a copy of its own, read-only
+        self.points.flags.writeable = False
 
     @classmethod
     def start(cls, domain: Domain1D) -> Partition1D:
