@@ -61,13 +61,21 @@ def stage_values(x, table, k):
 
 
 @inline
-def _first_candidate(x, i, table, j, t):
-    """The first slot of group ``j`` within ``t`` of its largest input at row ``i``
-    (``-1`` where none is: a NaN)."""
+def _group_max(x, i, table, j):
+    """The largest input of group ``j`` at row ``i`` (``-inf`` for padding, as ``_larger``
+    orders NaNs and signed zeros)."""
     m = -np.inf
     for s in range(table.shape[1]):
         c = table[j, s]
         m = _larger(m, x[i, c] if c >= 0 else -np.inf)
+    return m
+
+
+@inline
+def _first_candidate(x, i, table, j, t):
+    """The first slot of group ``j`` within ``t`` of its largest input at row ``i``
+    (``-1`` where none is: a NaN)."""
+    m = _group_max(x, i, table, j)
     for s in range(table.shape[1]):
         c = table[j, s]
         if (x[i, c] if c >= 0 else -np.inf) >= m - t:
@@ -115,10 +123,7 @@ def stored_winners(x, rv, offsets, regions, groups, table, tol):
         every[:] = True
         for i in range(offsets[r], offsets[r + 1]):
             v = rv[i]
-            m = -np.inf
-            for s in range(table.shape[1]):
-                c = table[j, s]
-                m = _larger(m, x[v, c] if c >= 0 else -np.inf)
+            m = _group_max(x, v, table, j)
             for s in range(table.shape[1]):
                 c = table[j, s]
                 every[s] &= (x[v, c] if c >= 0 else -np.inf) >= m - tol[j]
