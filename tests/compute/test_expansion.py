@@ -47,7 +47,7 @@ def test_by_hand():
         rs.ReLU(),
     )
     box = rs.Box(1.0)
-    exp = relu_expansion(_evaluator(net, box), 3, box.polygon, max_live=2)
+    exp = relu_expansion(_evaluator(net, box), 3, box.polygon, max_live_fraction=1.0)
     assert exp is not None
     assert exp.live.tolist() == [0, 1]
     assert exp.linear.tolist() == [[1.0], [1.0]] and exp.offset.tolist() == [5.0]
@@ -57,7 +57,7 @@ def test_by_hand():
     assert exp.low[0] <= 3.0 and exp.high[0] >= 9.0  # widened, never narrowed
     p = np.array([[0.5, -0.5], [-1.0, -1.0], [1.0, 1.0]])
     assert exp.values(p, np.array([0])).ravel().tolist() == [5.5, 3.0, 9.0]
-    assert relu_expansion(_evaluator(net, box), 3, box.polygon, max_live=1) is None
+    assert relu_expansion(_evaluator(net, box), 3, box.polygon, max_live_fraction=0.5) is None
 
 
 def _mlp(rng: np.random.Generator, n1: int, n2: int, shift: float) -> rs.Sequential:
@@ -83,7 +83,7 @@ def test_values_are_a_forward_pass_and_bounds_hold(seed, n1, n2, shift, half):
     centre = rng.normal(size=2)
     box = rs.Box(centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
     ev = _evaluator(net, box)
-    exp = relu_expansion(ev, 3, box.polygon, max_live=n1)
+    exp = relu_expansion(ev, 3, box.polygon, max_live_fraction=1.0)
     assert exp is not None
     p = _inside(box, 200, seed)
     want = ev.layer_input(p, 3)
@@ -117,7 +117,7 @@ def test_chain_of_affine_ops_on_a_conv(bn):
     ev = _evaluator(net, domain)
     index = len(layers)
     assert relu_chain(ev, index) is not None
-    exp = relu_expansion(ev, index, domain.polygon, max_live=108)
+    exp = relu_expansion(ev, index, domain.polygon, max_live_fraction=1.0)
     assert exp is not None and 0 < len(exp.live) < 108
     p = _inside(domain, 50, 3)
     want = ev.layer_input(p, index)

@@ -55,7 +55,14 @@ from .limits import DEFAULT_MAX_REGIONS, check_finite
 from .line import cut_1d
 from .merge import merge_layer
 from .pairs import disagreeing
-from .undecided import MAX_GROUP, Narrowed, cut_undecided, settled_groups, unit_groups
+from .undecided import (
+    MAX_GROUP,
+    Narrowed,
+    cut_undecided,
+    held_columns,
+    settled_groups,
+    unit_groups,
+)
 from .windowed import affine_input, cut_windowed
 
 __all__ = [
@@ -346,11 +353,8 @@ class _VertexInputs:
         n = layer.num_units(op.in_width)
         if n < LIVE_UNITS_MIN_WIDTH or len(self.x) == 0:
             return None
-        tol = np.broadcast_to(self.ev.unit_tol[op.index], (n,))
-        self.range = self.x.min(axis=0), self.x.max(axis=0)
-        if not (np.isfinite(self.range[0]).all() and np.isfinite(self.range[1]).all()):
-            check_finite(self.x, op)  # (a NaN or an infinity is in a column's range: refused)
-        live = np.flatnonzero((self.range[1] > tol) & (self.range[0] < -tol))
+        self.range = _column_ranges(self.x, op)
+        live = np.flatnonzero(_both_signs(*self.range, self._unit_tol(op)))
         self.narrow(op, live)
         return live
 
@@ -372,9 +376,7 @@ class _VertexInputs:
         settled, source = settled_groups(groups, self.x, *self.range, tol, rows)
         if not settled.any():  # (every column would be kept)
             return
-        inputs = groups[~settled]
-        keep = [live, inputs[inputs >= 0], source[settled & (source >= 0)]]
-        columns = np.unique(np.concatenate(keep))
+        columns = held_columns(live, groups, settled, source)
         self.x = self.regs[op.inputs[0]] = np.take(self.x, columns, axis=1)
         self.held, self.pooled = columns, Narrowed(columns, settled, source)
 
@@ -396,6 +398,10 @@ class _VertexInputs:
             return None
         return nxt
 
+    def _unit_tol(self, op: Op) -> np.ndarray:
+        """``(in_width,) float64``: the tolerance of each unit of ReLU op ``op``."""
+        return np.broadcast_to(np.asarray(self.ev.unit_tol[op.index], np.float64), (op.in_width,))
+
     def _groups(self, pool: Op) -> tuple[np.ndarray, np.ndarray, int]:
         """Max-pooling op ``pool``'s groups ``(G, k)``, their tolerances ``(G,)`` and the rows
         of a ``(rows, G)`` table that fit a working chunk."""
@@ -412,32 +418,22 @@ class _VertexInputs:
         n = op.in_width
         if not EXPANDED_ONLY or nxt is None or n < LIVE_UNITS_MIN_WIDTH or not LIVE_UNITS_ONLY:
             return False
-        writer = {o.output: o for o in self.program.ops}
-        first = writer.get(op.inputs[0])
-        width = first.in_width if first is not None else n
-        exp = relu_expansion(
-            self.ev, op.index, self.corners, int(EXPANSION_MAX_LIVE_FRACTION * width)
-        )
+        exp = relu_expansion(self.ev, op.index, self.corners, EXPANSION_MAX_LIVE_FRACTION)
         if exp is None:
             return False
-        tol = np.broadcast_to(np.asarray(self.ev.unit_tol[op.index], np.float64), (n,))
+        tol = self._unit_tol(op)
         groups, gtol, rows = self._groups(nxt)
         # what the bounds leave open: units that may have both signs, groups not settled
-        maybe = np.flatnonzero((exp.high > tol) & (exp.low < -tol))
+        maybe = np.flatnonzero(_both_signs(exp.low, exp.high, tol))
         settled, source = settled_groups(groups, None, exp.low, exp.high, gtol, rows)
-        inputs = groups[~settled]
-        columns = np.unique(
-            np.concatenate([maybe, inputs[inputs >= 0], source[settled & (source >= 0)]])
-        )
-        fan_in = np.count_nonzero(exp.weights) * width / max(len(exp.live) * n, 1)
-        if len(exp.live) and (len(exp.live) + 2) * len(columns) > EXPANSION_MAX_COST * fan_in * n:
+        columns = held_columns(maybe, groups, settled, source)
+        cost = (len(exp.live) + 2) * len(columns)
+        if len(exp.live) and cost > EXPANSION_MAX_COST * exp.fan_in * n:
             return False  # (a forward pass is cheaper)
         x = exp.values(mesh.vertices, columns)
-        low, high = x.min(axis=0, initial=np.inf), x.max(axis=0, initial=-np.inf)
-        if not (np.isfinite(low).all() and np.isfinite(high).all()):
-            check_finite(x, op)
+        low, high = _column_ranges(x, op)
         at = np.searchsorted(columns, maybe)
-        live = maybe[(high[at] > tol[maybe]) & (low[at] < -tol[maybe])]
+        live = maybe[_both_signs(low[at], high[at], tol[maybe])]
         # the open groups, settled from their columns' values at the vertices
         still = np.flatnonzero(~settled)
         table = groups[still]
@@ -445,10 +441,7 @@ class _VertexInputs:
         now, src = settled_groups(local, x, low, high, gtol[still], rows)
         settled[still] = now
         source[still] = np.where(src >= 0, columns[np.maximum(src, 0)], -1)
-        inputs = groups[~settled]
-        keep = np.unique(
-            np.concatenate([live, inputs[inputs >= 0], source[settled & (source >= 0)]])
-        )
+        keep = held_columns(live, groups, settled, source)
         x = np.take(x, np.searchsorted(columns, keep), axis=1)
         self.regs, self.pos, self.x = {op.inputs[0]: x}, op.index, x
         self.held, self.pooled, self.live = keep, Narrowed(keep, settled, source), live
@@ -502,6 +495,22 @@ class _VertexInputs:
             self.x = self.regs.get(self.program.ops[self.pos].inputs[0])
         elif self.x is not None:
             self.x = self.x[kept]
+
+
+def _column_ranges(x: np.ndarray, op: Op) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest value of each column of ``x (V, n)`` (``V > 0``), op
+    ``op``'s input at the vertices; a NaN or an infinity among them is refused
+    (:func:`~.limits.check_finite`)."""
+    low, high = x.min(axis=0), x.max(axis=0)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        check_finite(x, op)
+    return low, high
+
+
+def _both_signs(low: np.ndarray, high: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """``(n,) bool``: the units whose values between ``low`` and ``high`` take both signs
+    beyond their tolerance ``tol``, the only ones that can cut a region."""
+    return (high > tol) & (low < -tol)
 
 
 def _finish_layer(

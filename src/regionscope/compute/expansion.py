@@ -34,7 +34,7 @@ Examples
 ...                  Linear([[1.0, 1.0, 1.0]]), ReLU())
 >>> box = Box(1.0)
 >>> ev = Evaluator(compile_model(net, 2), box.lift, box.polygon)
->>> exp = relu_expansion(ev, 3, box.polygon, max_live=2)
+>>> exp = relu_expansion(ev, 3, box.polygon, max_live_fraction=1.0)
 >>> exp.live.tolist()          # units 0 and 1 cross the box, unit 2 is on everywhere
 [0, 1]
 >>> p = np.array([[0.5, -0.5]])
@@ -73,6 +73,8 @@ class ReluExpansion:
         Each live unit's column of the ops' linear part.
     low, high : (n,) float64
         Bounds of every column over the domain, widened for rounding.
+    in_width : int
+        The ReLU's width.
     """
 
     live: np.ndarray
@@ -83,6 +85,15 @@ class ReluExpansion:
     weights: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    in_width: int
+
+    @property
+    def fan_in(self) -> float:
+        """How many of the ReLU's units each output column reads, on average, estimated from
+        the live units' weights (144 for a 3x3 convolution of 16 channels); the products per
+        column of a forward pass through the ops."""
+        n = self.weights.shape[1]
+        return np.count_nonzero(self.weights) * self.in_width / max(len(self.live) * n, 1)
 
     def values(self, coords: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """``(N, C) float64``: the register's ``columns (C,) int`` at ``coords (N, 2)``,
@@ -135,11 +146,11 @@ def _apply(chain: list[Op], x: np.ndarray, linear: bool) -> np.ndarray:
 
 
 def relu_expansion(
-    ev: Evaluator, index: int, corners: np.ndarray, max_live: int
+    ev: Evaluator, index: int, corners: np.ndarray, max_live_fraction: float
 ) -> ReluExpansion | None:
     """Op ``index``'s input as a :class:`ReluExpansion` on the convex domain with
     ``corners (K, 2)``, or ``None`` where it does not apply (:func:`relu_chain`) or more
-    than ``max_live`` of the ReLU's units are live."""
+    than ``max_live_fraction`` of the ReLU's units are live."""
     found = relu_chain(ev, index)
     if found is None:
         return None
@@ -153,7 +164,7 @@ def relu_expansion(
         return None
     on = lo > tol
     live = np.flatnonzero(~on & (hi >= -tol))
-    if len(live) > max_live:
+    if len(live) > int(max_live_fraction * n_in):
         return None
     dim = lin.shape[0]
     rows = np.concatenate([lin * on, np.zeros((len(live), n_in))])
@@ -182,4 +193,5 @@ def relu_expansion(
         weights,
         low,
         high,
+        n_in,
     )

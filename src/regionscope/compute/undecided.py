@@ -275,6 +275,23 @@ def settled_groups(
     return settled, np.where(dead, -1, cols[groups, lead]).astype(np.int64)
 
 
+def held_columns(
+    units: np.ndarray, table: np.ndarray, settled: np.ndarray, source: np.ndarray
+) -> np.ndarray:
+    """``(C,) int64`` (increasing): the input columns a ReLU layer narrowed for a
+    max-pooling layer holds: its cutting ``units``' own, every input of the groups of
+    ``table (G, k)`` not ``settled``, and each settled group's ``source`` (none where it
+    is ``-1``), as :class:`Narrowed` describes.
+
+    >>> held_columns(np.array([5]), np.array([[0, 1], [2, 3]]), np.array([True, False]),
+    ...              np.array([1, -1])).tolist()
+    [1, 2, 3, 5]
+    """
+    inputs = table[~settled]
+    keep = [units, inputs[inputs >= 0], source[settled & (source >= 0)]]
+    return np.unique(np.concatenate(keep))
+
+
 def _narrowed(layer: MaxPool, x: np.ndarray, narrowed: Narrowed | None) -> Narrowed:
     """``narrowed``, or every column held and no group settled."""
     if narrowed is not None:
