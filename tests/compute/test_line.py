@@ -640,3 +640,42 @@ def test_chain_1d_takes_limits_past_int64():
     with rs.backend("numba"), budget(memory_bytes=10**40):
         ev, points = rs.compute.line.chain_1d(program, dom, max_regions=10**30)
     assert points.tolist() == [-1.0, 0.0, 0.5, 2.0]
+
+
+@pytest.mark.skipif(not NUMBA, reason="numba is not installed")
+def test_chain_1d_deferred_gives_chain_1d_with_the_program_put_off():
+    rng = np.random.default_rng(11)
+    model = chain_mlp(rng, 4, [16, 12], 1.0, 1)
+    dom = rs.Segment(rng.normal(size=4), rng.normal(size=4), margin=2.0)
+    with rs.backend("numba"):
+        points, make = rs.compute.line.chain_1d_deferred(model.layers, dom)
+        ev, want = rs.compute.line.chain_1d(compile_model(model, 4), dom)
+    assert points.tolist() == want.tolist() and len(points) > 4
+    got = make()
+    assert got.program.ops[-1].layer is model.layers[-1]
+    assert got.unit_tol.keys() == ev.unit_tol.keys()
+    for i in ev.unit_tol:
+        assert got.unit_tol[i].tolist() == ev.unit_tol[i].tolist()
+    assert got.output_tol.tolist() == ev.output_tol.tolist()
+    assert got.prefix == ev.prefix == 2  # Linear, Linear, then the first ReLU
+    for a, b in zip(got.prefix_maps[2], ev.prefix_maps[2], strict=True):
+        assert a.tolist() == b.tolist()
+    assert got.lift_linear.tolist() == ev.lift_linear.tolist()
+    assert got.lift_offset.tolist() == ev.lift_offset.tolist()
+    # rs.partition takes it: the same arrays as a partition made with the evaluator at once
+    with rs.backend("numba"):
+        part = rs.partition(model, dom)
+    eager = Partition1D(dom, want, ev)
+    for key, arr in eager.to_arrays().items():
+        np.testing.assert_array_equal(part.to_arrays()[key], arr, err_msg=key)
+    np.testing.assert_array_equal(part.affine_maps()[0], eager.affine_maps()[0])
+    # anything else (another layer, widths that do not follow): None, the general path
+    with rs.backend("numba"):
+        lrelu = (rs.Linear(np.eye(4)), rs.LeakyReLU(0.1))
+        assert rs.compute.line.chain_1d_deferred(lrelu, dom) is None
+        wrong = (rs.Linear(np.ones((3, 4))), rs.ReLU(), rs.Linear(np.ones((2, 2))), rs.ReLU())
+        assert rs.compute.line.chain_1d_deferred(wrong, dom) is None
+        with pytest.raises(ValueError, match=r"layer 2 \(2: Linear\).*width 2"):
+            rs.partition(rs.Sequential(*wrong), dom)
+        both = rs.partition(model, dom, decision=True)  # the decision cut: the general path
+    assert both.num_regions >= part.num_regions

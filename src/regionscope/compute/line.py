@@ -38,6 +38,7 @@ Examples
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -48,14 +49,13 @@ from regionscope.errors import RegionLimitError
 from regionscope.geometry.arrays import read_only
 from regionscope.geometry.line import changed, cut_points, interpolate
 from regionscope.network.evaluate import Evaluator
-from regionscope.network.layers import Linear, ReLU
-from regionscope.network.program import Op, Program
+from regionscope.network.layers import Layer, Linear, ReLU, Sequential
+from regionscope.network.program import Op, Program, compile_model
 from regionscope.tolerances import Tolerance, get_budget, get_tolerance
 
 from .limits import DEFAULT_MAX_REGIONS, check_finite
 
-__all__ = ["cut_1d", "chain_1d", "PointValues"]
-
+__all__ = ["cut_1d", "chain_1d", "chain_1d_deferred", "PointValues"]
 
 
 class PointValues:
@@ -335,6 +335,56 @@ def chain_1d(
     >>> ev.unit_tol[1].tolist() == compute.evaluator(dom, prog).unit_tol[1].tolist()
     True
     """
+    ops = program.ops
+    for op in ops:
+        if op.inputs != (op.index,) or op.output != op.index + 1:
+            return None
+    run = _chain_run(tuple(op.layer for op in ops), domain, max_regions)
+    if run is None:
+        return None
+    return _chain_evaluator(program, domain, run[0]), run[1]
+
+
+def chain_1d_deferred(
+    layers: tuple[Layer, ...], domain: Domain, *, max_regions: int = DEFAULT_MAX_REGIONS
+) -> tuple[np.ndarray, Callable[[], Evaluator]] | None:
+    """:func:`chain_1d` of a model's top-level layers, before any program is compiled: the
+    points, and a function that compiles the program and assembles its evaluator when it
+    is first asked for (what ``chain_1d(compile_model(Sequential(*layers), dim),
+    domain)`` gives, by the same numbers).
+
+    For :func:`regionscope.partition` of a 1-D domain: the partition's points are all
+    that a sweep of many segments needs at once; the program and the evaluator are
+    Python objects that cost more than the kernel on a first call.  ``None`` where
+    :func:`chain_1d` gives ``None`` (or a layer is not a Linear or a ReLU, widths that
+    do not follow one another included: the general path then raises).
+
+    Examples
+    --------
+    >>> import regionscope as rs
+    >>> net = rs.Sequential(rs.Linear([[1.0], [1.0]], [0.0, -0.5]), rs.ReLU())
+    >>> with rs.backend("numba"):
+    ...     points, evaluator = chain_1d_deferred(net.layers, rs.Interval(-1.0, 1.0))
+    >>> points.tolist(), evaluator().unit_tol[1].tolist()
+    ([-1.0, 0.0, 0.5, 1.0], [1e-11, 1.5e-11])
+    """
+    run = _chain_run(layers, domain, max_regions)
+    if run is None:
+        return None
+    res, points = run
+    return points, functools.partial(_deferred_evaluator, layers, domain, res)
+
+
+def _deferred_evaluator(layers: tuple[Layer, ...], domain: Domain, res: np.ndarray) -> Evaluator:
+    """The evaluator :func:`chain_1d_deferred` puts off: the program compiled now."""
+    return _chain_evaluator(compile_model(Sequential(*layers), domain.input_dim), domain, res)
+
+
+def _chain_run(
+    layers: tuple[Layer, ...], domain: Domain, max_regions: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The kernel's result (read-only) and the points (a view of it) of a chain of layers
+    on a 1-D domain; ``None`` where the kernel does not take it or gives up."""
     kind = type(domain)
     if kind is Segment:
         line: Any = domain
@@ -343,9 +393,10 @@ def chain_1d(
         p, direction = _ORIGIN, _UNIT
     else:
         return None
-    layers = _chain_layers(program.ops)
-    if layers is None or not compiled():
+    described = _chain_layers(layers, len(p))
+    if described is None or not compiled():
         return None
+    chain, chain_points = described
     tol = get_tolerance()
     if type(tol).unit_tolerance is not Tolerance.unit_tolerance:
         return None
@@ -355,14 +406,20 @@ def chain_1d(
         min(get_budget().stored_bytes // 16, _MOST), min(max_regions, _MOST),
     )  # fmt: skip
     try:  # the kernel itself: the layers' arrays are of its own type (read-only float64)
-        res, status = _kernels()._chain(*layers, *args)
+        res, status = _kernels()._chain(*chain, *args)
     except TypeError:  # not so (a weight assigned since): copies of that type
-        weights, biases, *masks = layers
+        weights, biases, *masks = chain
         fixed = tuple(_fixed(w) for w in weights), tuple(_fixed(b) for b in biases)
         res, status = _kernels()._chain(*fixed, *masks, *args)
     if status:
         return None
     res.flags.writeable = False  # every array below is a view of it
+    return res, res[chain_points:]
+
+
+def _chain_evaluator(program: Program, domain: Domain, res: np.ndarray) -> Evaluator:
+    """The evaluator of ``program`` (a chain of Linear and ReLU layers) on a 1-D domain from
+    the kernel's result: views of its tolerances, folded map and lift."""
     ops = program.ops
     unit_tol: dict[int, np.ndarray] = {}
     at = 0
@@ -385,10 +442,9 @@ def chain_1d(
         return domain.lift(coords.reshape(-1))
 
     # the lift's map (compute.driver.lift_map): the kernel's copies
-    dim = len(p)
+    dim = domain.input_dim
     lift_affine = (res[None, at : at + dim], res[at + dim : at + 2 * dim])
-    ev = Evaluator.assemble(program, lift, lift_affine, (unit_tol, output_tol), (prefix, maps))
-    return ev, res[at + 2 * dim :]
+    return Evaluator.assemble(program, lift, lift_affine, (unit_tol, output_tol), (prefix, maps))
 
 
 #: the kernel's counts are int64: larger limits are no limit
@@ -399,30 +455,35 @@ _NO_WEIGHT = read_only(np.zeros((0, 0)))
 _NO_BIAS = read_only(np.zeros(0))
 
 
-def _chain_layers(ops: tuple[Op, ...]) -> tuple[Any, ...] | None:
-    """The kernel's description of a chain of Linear and ReLU ops (each reading the one
-    before; at least one ReLU, at most one in a row): ``(weights, biases, n_linear,
-    relu_mask, bias_mask)`` as :func:`regionscope.geometry.kernels.line.chain` makes
-    them; ``None`` for any other program."""
+def _chain_layers(layers: tuple[Layer, ...], dim: int) -> tuple[tuple[Any, ...], int] | None:
+    """The kernel's description of a chain of Linear and ReLU layers (at least one ReLU,
+    at most one in a row) on inputs of width ``dim``: ``(weights, biases, n_linear,
+    relu_mask, bias_mask)`` as :func:`regionscope.geometry.kernels.line.chain` makes them,
+    and where the points start in its result (the widths read from the weights: where
+    they do not follow one another, the kernel says so); ``None`` for any other chain."""
     weights: list[Any] = []
     biases: list[Any] = []
     relu_mask = bias_mask = 0
-    for op in ops:
-        kind = type(op.layer)
-        if op.inputs != (op.index,) or op.output != op.index + 1:
-            return None
+    width = dim
+    n_tol = n_lin = 0
+    for layer in layers:
+        kind = type(layer)
         slot = len(weights)
         if kind is ReLU:
             if (relu_mask >> slot) & 1:
                 return None
+            if not relu_mask and slot:
+                n_lin = width  # the folded map of the Linear layers before the first ReLU
             relu_mask |= 1 << slot
+            n_tol += width
         elif kind is Linear:
-            layer: Any = op.layer
-            weights.append(layer.weight)
-            if layer.bias is None:
+            linear: Any = layer
+            weights.append(linear.weight)
+            width = len(linear.weight)
+            if linear.bias is None:
                 biases.append(_NO_BIAS)
             else:
-                biases.append(layer.bias)
+                biases.append(linear.bias)
                 bias_mask |= 1 << slot
         else:
             return None
@@ -432,7 +493,9 @@ def _chain_layers(ops: tuple[Op, ...]) -> tuple[Any, ...] | None:
     size = 8 if n <= 8 else 32  # the kernel's tuples (kernels.line.CHAIN_SIZES)
     weights += [_NO_WEIGHT] * (size - n)
     biases += [_NO_BIAS] * (size - n)
-    return tuple(weights), tuple(biases), n, relu_mask, bias_mask
+    # the result: tolerances (every ReLU's, the outputs'), folded map, lift's map, points
+    points_at = n_tol + width + 2 * n_lin + 2 * dim
+    return (tuple(weights), tuple(biases), n, relu_mask, bias_mask), points_at
 
 
 def _fixed(arr: Any) -> np.ndarray:

@@ -26,8 +26,16 @@ import numpy as np
 
 from regionscope import backends, compute
 from regionscope.compute.estimate import Estimate, first_layer_estimate
-from regionscope.compute.line import chain_1d
-from regionscope.domains import Box, Domain1D, Domain2D, coerce_domain, domain_from_arrays
+from regionscope.compute.line import chain_1d, chain_1d_deferred
+from regionscope.domains import (
+    Box,
+    Domain1D,
+    Domain2D,
+    Interval,
+    Segment,
+    coerce_domain,
+    domain_from_arrays,
+)
 from regionscope.geometry import Mesh
 from regionscope.network.coerce import as_layers
 from regionscope.network.layers import Argmax, Sequential
@@ -153,6 +161,13 @@ def partition(
         or max_regions < 1
     ):
         raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
+    if (
+        type(domain) in _LINES
+        and type(model) is Sequential
+        and not (until or decision or scale_corners is not None)
+        and (done := chain_1d_deferred(model.layers, domain, max_regions=int(max_regions)))
+    ):  # a sweep's commonest call: a Linear/ReLU chain on a segment, the program put off
+        return Partition1D(domain, *done)
     dom = Box(1.0) if domain is None else coerce_domain(domain)
     layers = as_layers(model, dom.input_shape, until)
     program = compile_model(Sequential(*layers), dom.input_dim)
@@ -169,6 +184,10 @@ def partition(
         )
         return Partition(dom, mesh, ev, {"layer_seconds": seconds})
     raise TypeError(f"unsupported domain {dom!r}")  # pragma: no cover
+
+
+#: the 1-D domains of :func:`~regionscope.compute.line.chain_1d_deferred`
+_LINES = (Segment, Interval)
 
 
 def _partition_1d(

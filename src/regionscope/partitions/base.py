@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -124,12 +125,27 @@ class PartitionBase:
 
     domain: Domain
 
-    def __init__(self, domain: Domain, ev: Evaluator, stats: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        domain: Domain,
+        ev: Evaluator | Callable[[], Evaluator],
+        stats: dict[str, Any] | None,
+    ) -> None:
         self.domain = domain
-        self._ev = ev
+        # the evaluator, or the function that makes it when first asked (a 1-D chain's
+        # partition: compute.line.chain_1d_deferred)
+        self._ev_or_maker = ev
         #: what the cut measured: ``timings["layer_seconds"]`` (seconds per piecewise op)
         self.timings: dict[str, Any] = dict(stats or {})
         self._cache: dict[Any, Any] = {}
+
+    @property
+    def _ev(self) -> Evaluator:
+        """The network's evaluator (made now if it was put off)."""
+        ev = self._ev_or_maker
+        if not isinstance(ev, Evaluator):
+            ev = self._ev_or_maker = ev()  # type: ignore[operator]
+        return ev  # type: ignore[return-value]
 
     # -- the network -------------------------------------------------------------------
 

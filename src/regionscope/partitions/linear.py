@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -116,7 +117,7 @@ class Partition1D(PartitionBase):
         self,
         domain: Domain1D,
         points: np.ndarray,
-        evaluator: Evaluator,
+        evaluator: Evaluator | Callable[[], Evaluator],
         stats: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(domain, evaluator, stats)
