@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from regionscope.backends import available_backends, backend
 from regionscope.errors import RegionLimitError
 from regionscope.geometry.chords import (
     along_chords,
@@ -210,3 +211,60 @@ def test_cut_whole_and_exact_interpolation():
 def test_cut_by_nothing_returns_the_mesh():
     res = cut(SQUARE, lines(SQUARE, [[0, 0, 1]]), np.zeros(1), encode_source(0, [0]), 0.0, 9)
     assert res.mesh is SQUARE and res.num_chords == 0
+
+
+# A region of a real tile (the CIFAR-shaped CNN on the plane through three patches, tile
+# (22, 75) of 80 x 80) that earlier cuts left with a corner turning right by 1.26e-9 of its
+# sides' product (rounding: sides of 1e-6 at coordinates near 20), and a unit whose zero line
+# runs between two of its corners.  The cut's own check flagged the faces that keep that
+# corner, cutting one unit at a time flagged them again, and the tile failed.
+TILE_REGION = np.array([
+    (-6.056381907499467, 19.57118455830322),
+    (-6.051724471225806, 19.57174151552992),
+    (-6.021636108986309, 19.575339617533725),
+    (-6.022279286024712, 19.580359787805104),
+    (-6.0330746315766195, 19.584588044398952),
+    (-6.057935618614177, 19.57277859868427),
+    (-6.057934898376406, 19.57277785975148),
+    (-6.057932169202194, 19.572775059736816),
+    (-6.0573696294703545, 19.572197918310714),
+])  # fmt: skip
+TILE_VALUES = np.array([
+    7.403904736941191e-07, 0.0, -4.783132921681865e-06, -8.723539688365589e-06,
+    -1.1384863812288759e-05, -4.242620723765578e-07, -4.237221864566146e-07,
+    -4.216764138130121e-07, 0.0,
+])  # fmt: skip
+
+
+def _turns(xy):
+    """Each corner's turn over the product of its sides' lengths (positive: left)."""
+    a = xy - np.roll(xy, 1, axis=0)
+    b = np.roll(xy, -1, axis=0) - xy
+    return (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) / (np.hypot(*a.T) * np.hypot(*b.T))
+
+
+def test_a_chord_between_corners_of_a_region_with_a_rounding_right_turn():
+    from regionscope.tolerances import CONVEX_RTOL, FACE_TURN_RTOL
+
+    turns = _turns(TILE_REGION)
+    assert -CONVEX_RTOL < turns.min() < -FACE_TURN_RTOL  # the mesh allows it, a new face not
+    mesh = Mesh.from_polygon(TILE_REGION)
+    args = (TILE_VALUES[:, None], np.array([4.1984455069423684e-10]),
+            encode_source(5, np.array([7])), 5.111169817327169e-11, 100)  # fmt: skip
+    out = cut(mesh, *args).mesh
+    if "torch" in available_backends():  # the torch backend's cut, on the CPU: the same
+        with backend("torch", device="cpu", host_below=0):
+            again = cut(mesh, *args).mesh
+        for name in ("vertices", "region_vertices", "region_offsets", "incidence_source"):
+            assert np.array_equal(getattr(again, name), getattr(out, name)), name
+    assert out.num_regions == 2 and out.num_vertices == 9  # the chord joins corners 1 and 8
+    faces = sorted(
+        sorted(out.region_vertices[out.region_offsets[f] : out.region_offsets[f + 1]].tolist())
+        for f in range(2)
+    )
+    assert faces == [[0, 1, 8], [1, 2, 3, 4, 5, 6, 7, 8]]
+    for f in range(2):
+        corners = out.region_vertices[out.region_offsets[f] : out.region_offsets[f + 1]]
+        assert _turns(out.vertices[corners]).min() > -CONVEX_RTOL
+    area = mesh.areas.sum()
+    assert abs(out.areas.sum() - area) <= 1e-12 * area

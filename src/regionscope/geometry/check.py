@@ -118,9 +118,11 @@ def invalid_faces(
     corners: np.ndarray,
     xy: np.ndarray,
     check: np.ndarray,
+    turn_rtol: float = FACE_TURN_RTOL,
 ) -> np.ndarray:
     """Groups (old regions, only those with ``check[group]``) with a new face that is not a
-    convex counter-clockwise polygon.
+    convex counter-clockwise polygon: a corner that turns right by more than ``turn_rtol``
+    times the product of its sides' lengths, a non-positive area or a repeated corner.
 
     Faces traced from a consistent arrangement turn left at every corner,
     have positive area and pass each vertex once; the faces of a group always
@@ -148,7 +150,7 @@ def invalid_faces(
     scale = np.sqrt(a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1]) * np.sqrt(
         b[:, 0] * b[:, 0] + b[:, 1] * b[:, 1]
     )
-    right = np.logical_or.reduceat(turn < -FACE_TURN_RTOL * scale, offsets[:-1])
+    right = np.logical_or.reduceat(turn < -turn_rtol * scale, offsets[:-1])
     face = np.repeat(np.arange(len(sizes)), sizes)
     o = lexsort2(corners, face)
     repeated = (face[o][1:] == face[o][:-1]) & (corners[o][1:] == corners[o][:-1])

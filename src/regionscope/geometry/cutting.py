@@ -53,7 +53,7 @@ import numpy as np
 
 from regionscope.backends import compiled, device_for
 from regionscope.errors import InvalidMeshError, RegionLimitError
-from regionscope.tolerances import FACE_TURN_RTOL, NEAR_FACTOR, get_budget
+from regionscope.tolerances import CONVEX_RTOL, FACE_TURN_RTOL, NEAR_FACTOR, get_budget
 
 from .arrays import (
     exclusive_cumsum,
@@ -407,6 +407,8 @@ def _cut_one_by_one(
         if pair_filter is not None:
             rows = allowed.nonzero()[0]
             allowed[rows] = pair_filter(parent[rows], np.full(len(rows), u, dtype=np.int64))
+        # one chord a region cannot be traced wrongly; its faces keep the region's other
+        # corners, which may turn right by rounding as far as the mesh allows (CONVEX_RTOL)
         step, bad = _cut_once(
             cur,
             z,
@@ -415,6 +417,7 @@ def _cut_one_by_one(
             point_tol,
             max_regions,
             allowed[:, None],
+            turn_rtol=CONVEX_RTOL,
         )
         if len(bad):
             raise InvalidMeshError(f"cutting {len(bad)} regions by one unit made invalid faces")
@@ -437,8 +440,10 @@ def _cut_once(
     max_regions: int,
     active: np.ndarray | None,
     pair_filter: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    turn_rtol: float = FACE_TURN_RTOL,
 ) -> tuple[CutResult, np.ndarray]:
-    """All steps once; returns the result and the old regions whose faces came out invalid."""
+    """All steps once; returns the result and the old regions whose faces came out invalid
+    (:func:`~.check.invalid_faces` with ``turn_rtol``)."""
     nregions = mesh.num_regions
     nverts = mesh.num_vertices
     fast = compiled()
@@ -452,14 +457,15 @@ def _cut_once(
         return CutResult(mesh, 0, np.arange(nregions), ()), np.zeros(0, np.int64)
     if fast:
         return _cut_once_compiled(
-            mesh, values, unit_tol, unit_codes, point_tol, max_regions, pair_region, pair_unit
-        )
+            mesh, values, unit_tol, unit_codes, point_tol, max_regions, pair_region, pair_unit,
+            turn_rtol,
+        )  # fmt: skip
     device = device_for(pair_region)  # the torch backend, unless the cut is small
     if device is not None:  # regionscope.geometry.tensor: the same result as below
         from .tensor import cut_once
 
         fields, bad = cut_once(mesh, values, unit_tol, unit_codes, point_tol, max_regions,
-                               pair_region, pair_unit, device)  # fmt: skip
+                               pair_region, pair_unit, device, turn_rtol)  # fmt: skip
         return CutResult(*fields), bad
     ends = chord_ends(mesh, values, unit_tol, pair_region, pair_unit)
     points, at = edge_points(ends, mesh.vertices, point_tol, values, unit_tol)
@@ -487,7 +493,8 @@ def _cut_once(
     )
     invalid = np.zeros(0, dtype=np.int64)
     if len(risky):
-        invalid = invalid_faces(f_group, f_off, f_vert, new_vertices, np.isin(t_regions, risky))
+        check = np.isin(t_regions, risky)
+        invalid = invalid_faces(f_group, f_off, f_vert, new_vertices, check, turn_rtol)
     bad = np.unique(np.concatenate([t_regions[invalid], near, points.near_regions]))
     # untouched regions first, in order, then the new faces
     kept = (~touched).nonzero()[0]
@@ -521,11 +528,12 @@ def _cut_once_compiled(
     max_regions: int,
     pair_region: np.ndarray,
     pair_unit: np.ndarray,
+    turn_rtol: float = FACE_TURN_RTOL,
 ) -> tuple[CutResult, np.ndarray]:
     """``_cut_once`` from the crossed pairs on, by the compiled kernels (the same result)."""
     kernels = _kernels().cut
     out = kernels.cut_once(
-        mesh, values, unit_tol, unit_codes, point_tol, NEAR_FACTOR * point_tol, FACE_TURN_RTOL,
+        mesh, values, unit_tol, unit_codes, point_tol, NEAR_FACTOR * point_tol, turn_rtol,
         get_budget().table_values, max_regions, pair_region, pair_unit,
     )  # fmt: skip
     status, count, nch, vertices, rv, offsets, source, parent, src, dst, weight, coin, bad = out

@@ -17,7 +17,7 @@ import numpy as np
 from regionscope.errors import RegionLimitError
 from regionscope.geometry.check import invalid_faces
 from regionscope.geometry.mesh import Mesh
-from regionscope.tolerances import NEAR_FACTOR, get_budget
+from regionscope.tolerances import FACE_TURN_RTOL, NEAR_FACTOR, get_budget
 
 from .crossings import CrossingsT, along, concurrent, crossings, paths
 from .ends import ChordsT, MeshT, Points, chord_ends, edge_points, make_chords
@@ -52,6 +52,7 @@ def cut_once(
     pair_region: np.ndarray,
     pair_unit: np.ndarray,
     device: Any = "cpu",
+    turn_rtol: float = FACE_TURN_RTOL,
 ) -> tuple[tuple[Any, ...], np.ndarray]:
     """Everything of ``_cut_once`` after the crossed pairs, on ``device``.
 
@@ -107,7 +108,7 @@ def cut_once(
     (weight,) = _host([torch.cat([points.t, take(cr.s_a, roots)])])
     invalid = np.zeros(0, dtype=np.int64)
     if len(risky):
-        invalid = _invalid(faces, torch.isin(t_regions, risky), vertices)
+        invalid = _invalid(faces, torch.isin(t_regions, risky), vertices, turn_rtol)
     bad = np.unique(np.concatenate([t_h[invalid], near_h, near_regions_h]))
     coin = coin.reshape(-1, 2)
     if len(coin) > 1:
@@ -132,7 +133,9 @@ def _risky(
     )
 
 
-def _invalid(faces: tuple[torch.Tensor, ...], check: torch.Tensor, xy: np.ndarray) -> np.ndarray:
+def _invalid(
+    faces: tuple[torch.Tensor, ...], check: torch.Tensor, xy: np.ndarray, turn_rtol: float
+) -> np.ndarray:
     """``invalid_faces`` (NumPy, the reference's arithmetic) of the faces of the regions
     ``check``, brought to the host alone."""
     f_off, f_vert, _, f_group = faces
@@ -145,4 +148,4 @@ def _invalid(faces: tuple[torch.Tensor, ...], check: torch.Tensor, xy: np.ndarra
     group, offsets, corners, check = _host(
         [take(f_group, chosen), offsets, corners, check.to(I64)]
     )
-    return invalid_faces(group, offsets, corners, xy.reshape(-1, 2), check.astype(bool))
+    return invalid_faces(group, offsets, corners, xy.reshape(-1, 2), check.astype(bool), turn_rtol)
