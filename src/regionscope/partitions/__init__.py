@@ -155,19 +155,11 @@ def partition(
                 model, domain, progress=progress, max_regions=max_regions, until=until,
                 decision=decision, scale_corners=scale_corners,
             )  # fmt: skip
-    if (
-        not isinstance(max_regions, (int, np.integer))
-        or isinstance(max_regions, bool)
-        or max_regions < 1
+    _check_max_regions(max_regions)
+    if not (until or decision or scale_corners is not None) and (
+        line := _deferred_line(model, domain, int(max_regions))
     ):
-        raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
-    if (
-        type(domain) in _LINES
-        and type(model) is Sequential
-        and not (until or decision or scale_corners is not None)
-        and (done := chain_1d_deferred(model.layers, domain, max_regions=int(max_regions)))
-    ):  # a sweep's commonest call: a Linear/ReLU chain on a segment, the program put off
-        return Partition1D(domain, *done)
+        return line
     dom = Box(1.0) if domain is None else coerce_domain(domain)
     layers = as_layers(model, dom.input_shape, until)
     program = compile_model(Sequential(*layers), dom.input_dim)
@@ -186,8 +178,28 @@ def partition(
     raise TypeError(f"unsupported domain {dom!r}")  # pragma: no cover
 
 
+def _check_max_regions(max_regions: Any) -> None:
+    if (
+        not isinstance(max_regions, (int, np.integer))
+        or isinstance(max_regions, bool)
+        or max_regions < 1
+    ):
+        raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
+
+
 #: the 1-D domains of :func:`~regionscope.compute.line.chain_1d_deferred`
 _LINES = (Segment, Interval)
+
+
+def _deferred_line(model: Any, domain: Any, max_regions: int) -> Partition1D | None:
+    """A sweep's commonest call: a Sequential of Linear and ReLU layers on a Segment or an
+    Interval, by :func:`~regionscope.compute.line.chain_1d_deferred` (the program put off
+    until a query asks); ``None`` for anything else."""
+    if type(domain) in _LINES and type(model) is Sequential:
+        done = chain_1d_deferred(model.layers, domain, max_regions=max_regions)
+        if done is not None:
+            return Partition1D(domain, *done)
+    return None
 
 
 def _partition_1d(
