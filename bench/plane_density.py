@@ -51,7 +51,7 @@ def draw(result: dict, out: Path) -> None:
     bins = counts.shape[0]
     cell = (hi[0] - lo[0]) * (hi[1] - lo[1]) / bins**2
     per_area = np.where(counts > 0, counts / cell, np.nan)
-    fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=150)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=110)
     image = ax.imshow(
         np.log10(per_area), origin="lower", extent=(lo[0], hi[0], lo[1], hi[1]), cmap="magma"
     )
