@@ -151,3 +151,40 @@ def test_finite_values_whose_sum_overflows_pass():
     check_finite(np.full((4, 2), 1e308), op)
     with pytest.raises(ValueError, match="not finite"):
         check_finite(np.array([[1e308, np.inf], [-np.inf, 1.0]]), op)
+
+
+def test_registers_advance_in_chunks_where_the_way_there_passes_the_budget(monkeypatch):
+    """Between the second and the third ReLU layer runs a wide Linear layer (400 outputs).
+    With a budget that holds the carried values but not that layer's output at every vertex,
+    the values go on from the carried ones in chunks of vertices (each vertex once), not by
+    a second forward pass from the domain (the first: the second ReLU layer's input, the
+    first one's being affine on the domain); the partition is the one of an ample budget."""
+    rng = np.random.default_rng(4)
+    net = rs.Sequential(
+        rs.Linear(rng.normal(size=(8, 2)), rng.normal(size=8)), rs.ReLU(),
+        rs.Linear(rng.normal(size=(8, 8)), rng.normal(size=8)), rs.ReLU(),
+        rs.Linear(rng.normal(size=(400, 8)) / 3), rs.Linear(rng.normal(size=(6, 400)) / 20,
+        rng.normal(size=6)), rs.ReLU(),
+    )  # fmt: skip
+    domain = rs.Box(1.0)
+    ample = rs.partition(net, domain)
+    mid = rs.partition(rs.Sequential(*net.layers[:4]), domain)
+    nverts = mid.num_vertices
+    forwards: list[int] = []
+    real = rs.network.evaluate.Evaluator.forward_registers
+
+    def spy(self, *args, **kwargs):
+        forwards.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(rs.network.evaluate.Evaluator, "forward_registers", spy)
+    rows = _count_rows(monkeypatch, net.layers[4])
+    with rs.budget(memory_bytes=16 * nverts * 50, chunk_values=400 * 3):
+        tight = rs.partition(net, domain)
+    assert forwards == [1] and max(rows) <= 3 and sum(rows) == nverts
+    assert tight.num_regions == ample.num_regions > mid.num_regions
+    np.testing.assert_allclose(tight.vertices, ample.vertices, rtol=0, atol=1e-12)
+    for layer in tight.piecewise_layers:
+        np.testing.assert_array_equal(
+            tight.activation_patterns(layer), ample.activation_patterns(layer)
+        )

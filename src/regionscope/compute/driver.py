@@ -236,26 +236,47 @@ class _VertexInputs:
         self.preloaded = (op.index, x)
 
     def _width(self, index: int) -> int:
-        """Width of the registers stored at op ``index`` (and of the widest op's output on
-        the way there, held while it is computed)."""
-        stored = sum(self.program.register_width(r) for r in self.ev.stored_registers(index))
-        ops = self.program.ops[self.pos : index] if self.regs is not None else ()
-        passing = [o.out_width for o in ops]
-        return stored + max(passing, default=0)
+        """Width of the registers stored at op ``index`` (the ops' outputs on the way there
+        are held for a chunk of vertices at a time: :meth:`_advance`)."""
+        return sum(self.program.register_width(r) for r in self.ev.stored_registers(index))
 
     def _advance(self, mesh: Mesh, index: int, regs: dict[int, np.ndarray]) -> None:
-        """Move the stored registers ``regs`` from op ``pos`` to op ``index``."""
+        """Move the stored registers ``regs`` from op ``pos`` to op ``index``: at once, or,
+        where the widest output on the way would pass the memory budget beside them, in
+        chunks of vertices (rather than a forward pass from the domain)."""
+        ops = self.program.ops[self.pos : index]
+        self.pos = index
+        if not ops:
+            return
         wanted = set(self.ev.stored_registers(index))
-        for o in self.program.ops[self.pos : index]:
+        n = mesh.num_vertices
+        passing = max(o.out_width for o in ops)
+        if self.budget.stores(n, self._width(index) + passing):
+            self._run(ops, mesh.vertices, regs, wanted)
+            return
+        step = max(1, self.budget.chunk_values // max(passing, 1))
+        parts = []
+        for s in range(0, n, step):
+            local = {r: v[s : s + step] for r, v in regs.items()}
+            self._run(ops, mesh.vertices[s : s + step], local, wanted)
+            parts.append(local)
+        regs.clear()
+        regs.update({r: np.concatenate([p[r] for p in parts]) for r in parts[0]})
+
+    def _run(
+        self, ops: tuple[Op, ...], vertices: np.ndarray, regs: dict[int, np.ndarray], wanted: set
+    ) -> None:
+        """Run ``ops`` on the registers ``regs`` at ``vertices`` (in place), keeping those
+        still read and the ``wanted`` ones."""
+        for o in ops:
             args = []
             for r in o.inputs:
                 folded = None if r in regs else self.ev.affine_register(r)
-                args.append(regs[r] if folded is None else mesh.vertices @ folded[0] + folded[1])
+                args.append(regs[r] if folded is None else vertices @ folded[0] + folded[1])
             regs[o.output] = o.layer.forward(*args)
             for r in self.program.frees[o.index]:
                 if r not in wanted:
                     regs.pop(r, None)
-        self.pos = index
 
     def start_layer(self, mesh: Mesh, op: Op) -> None:
         nverts = mesh.num_vertices

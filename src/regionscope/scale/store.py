@@ -69,8 +69,9 @@ TASK_KEY = "tile/task"
 SUMMARY_PREFIX = "summary/"
 #: what changes every digest when the tiles' contents change meaning or the core computes them
 #: differently (2: a CNN's second ReLU layer's input from the first one's live units; 3: that
-#: input taken so wherever it costs up to 4 times a forward pass's products, not 0.5)
-_DIGEST_VERSION = "regionscope-tile-task-3"
+#: input taken so wherever it costs up to 4 times a forward pass's products, not 0.5; 4: the
+#: registers after a layer carried on to the next one in chunks of vertices, not computed again)
+_DIGEST_VERSION = "regionscope-tile-task-4"
 
 
 def tile_file(ij: tuple[int, int]) -> str:
