@@ -268,3 +268,28 @@ def test_a_chord_between_corners_of_a_region_with_a_rounding_right_turn():
         assert _turns(out.vertices[corners]).min() > -CONVEX_RTOL
     area = mesh.areas.sum()
     assert abs(out.areas.sum() - area) <= 1e-12 * area
+
+
+def test_cutting_one_unit_at_a_time_carries_one_column(monkeypatch):
+    """The region above, a second unit across its middle: the region is cut one unit at a
+    time, and each unit's values reach the new vertices as one column (a table of every
+    unit at every step cost a tile 90 s), with the faces every unit makes."""
+    import regionscope.geometry.cutting as cutting
+
+    widths: list[int] = []
+    real = cutting._interpolate
+
+    def spy(values, *args):
+        widths.append(values.shape[1] if values.ndim == 2 else 1)
+        return real(values, *args)
+
+    monkeypatch.setattr(cutting, "_interpolate", spy)
+    middle = TILE_REGION[:, 0].mean()
+    values = np.stack([TILE_VALUES, 1e-3 * (TILE_REGION[:, 0] - middle)], axis=1)
+    mesh = Mesh.from_polygon(TILE_REGION)
+    out = cut(mesh, values, np.array([4.1984455069423684e-10, 1e-12]),
+              encode_source(5, np.array([7, 8])), 5.111169817327169e-11, 100).mesh  # fmt: skip
+    assert set(widths) <= {1}
+    assert out.num_regions == 3 and out.num_vertices == 11  # the second chord: two new ends
+    area = mesh.areas.sum()
+    assert (out.areas > 0).all() and abs(out.areas.sum() - area) <= 1e-12 * area

@@ -394,7 +394,6 @@ def _cut_one_by_one(
     wanted = np.repeat(slow[:, None], values.shape[1], axis=1)
     rv, offsets = mesh.region_vertices, mesh.region_offsets
     units = np.unique(crossed_pairs(values, unit_tol, rv, offsets, wanted)[1])
-    cur_values = res.extend(values)
     cur = res.mesh
     in_slow = slow[res.region_parent]
     parent = res.region_parent
@@ -402,7 +401,11 @@ def _cut_one_by_one(
     chords = res.num_chords
     coincident = [res.coincident]
     for u in units.tolist():
-        z = cur_values[:, [u]]
+        # the unit's values at the vertices so far: its own column carried through the cuts
+        # made since (not the whole table at every step: a copy of V x n values per unit)
+        z = values[:, [u]]
+        for src, dst, weight in blocks:
+            z = _interpolate(z, src, dst, weight)
         allowed = in_slow.copy()
         if pair_filter is not None:
             rows = allowed.nonzero()[0]
@@ -421,7 +424,6 @@ def _cut_one_by_one(
         )
         if len(bad):
             raise InvalidMeshError(f"cutting {len(bad)} regions by one unit made invalid faces")
-        cur_values = step.extend(cur_values)
         cur = step.mesh
         in_slow = in_slow[step.region_parent]
         parent = parent[step.region_parent]
