@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 
 import numpy as np
@@ -110,9 +110,17 @@ class CutResult:
 
     def extend(self, values: np.ndarray) -> np.ndarray:
         """``values (V_old, ...)`` at old vertices -> ``(V_new, ...)`` at all vertices."""
-        for src, dst, weight in self.interp:
-            values = _interpolate(values, src, dst, weight)
-        return values
+        return _through(values, self.interp)
+
+
+def _through(
+    values: np.ndarray, blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> np.ndarray:
+    """``values`` at the vertices before the interpolation ``blocks`` (``(from, to,
+    weight)`` each, in order) -> at every vertex after them."""
+    for src, dst, weight in blocks:
+        values = _interpolate(values, src, dst, weight)
+    return values
 
 
 def _interpolate(
@@ -403,9 +411,7 @@ def _cut_one_by_one(
     for u in units.tolist():
         # the unit's values at the vertices so far: its own column carried through the cuts
         # made since (not the whole table at every step: a copy of V x n values per unit)
-        z = values[:, [u]]
-        for src, dst, weight in blocks:
-            z = _interpolate(z, src, dst, weight)
+        z = _through(values[:, [u]], blocks)
         allowed = in_slow.copy()
         if pair_filter is not None:
             rows = allowed.nonzero()[0]

@@ -27,15 +27,7 @@ import numpy as np
 from regionscope import backends, compute
 from regionscope.compute.estimate import Estimate, first_layer_estimate
 from regionscope.compute.line import chain_1d, chain_1d_deferred
-from regionscope.domains import (
-    Box,
-    Domain1D,
-    Domain2D,
-    Interval,
-    Segment,
-    coerce_domain,
-    domain_from_arrays,
-)
+from regionscope.domains import Box, Domain1D, Domain2D, coerce_domain, domain_from_arrays
 from regionscope.geometry import Mesh
 from regionscope.network.coerce import as_layers
 from regionscope.network.layers import Argmax, Sequential
@@ -187,15 +179,11 @@ def _check_max_regions(max_regions: Any) -> None:
         raise ValueError(f"max_regions must be a positive integer, got {max_regions!r}")
 
 
-#: the 1-D domains of :func:`~regionscope.compute.line.chain_1d_deferred`
-_LINES = (Segment, Interval)
-
-
 def _deferred_line(model: Any, domain: Any, max_regions: int) -> Partition1D | None:
     """A sweep's commonest call: a Sequential of Linear and ReLU layers on a Segment or an
     Interval, by :func:`~regionscope.compute.line.chain_1d_deferred` (the program put off
-    until a query asks); ``None`` for anything else."""
-    if type(domain) in _LINES and type(model) is Sequential:
+    until a query asks; it refuses other domains itself); ``None`` for anything else."""
+    if type(model) is Sequential:
         done = chain_1d_deferred(model.layers, domain, max_regions=max_regions)
         if done is not None:
             return Partition1D(domain, *done)
