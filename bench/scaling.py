@@ -64,7 +64,11 @@ def time_layers(width: int, depth: int, seed: int, reps: int, mode: str = "stats
         and ``times_s`` (every repetition).
     """
     import regionscope as rs
+    from regionscope.compute import chain2d
 
+    # the layer-by-layer driver, which times each layer (the compiled chain of Linear and
+    # ReLU layers makes a whole small partition in one call and times only the whole)
+    chain2d.CHAIN_2D = False
     net = suite.Net(f"2-{width}x{depth}", (2,) + (width,) * depth)
     weights = suite.draw_weights(net, seed)
     domain = rs.Box(suite.HALF_WIDTH)

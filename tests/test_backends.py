@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import regionscope as rs
 from regionscope import backends
 from regionscope.backends import available_backends, backend, get_backend
+from regionscope.compute import chain2d
 from regionscope.errors import RegionLimitError
 from regionscope.testing import check_partition, random_mlp, tiny_lines
 
@@ -94,6 +95,13 @@ DOMAINS = {
     "box": lambda: rs.Box(1.0),
     "polygon": lambda: rs.Polygon([[-1, -1], [2, -0.5], [1, 1.5], [-1.5, 0.5]]),
 }
+
+
+@pytest.fixture(autouse=True)
+def _driver_only(monkeypatch):
+    """The backends' own cuts, bit for bit: the compiled chain of Linear and ReLU layers
+    (its own matrix products) is held to the driver in ``tests/compute/test_chain2d.py``."""
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
 
 
 def both(make_net, domain, other="numba"):

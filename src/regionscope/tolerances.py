@@ -259,6 +259,11 @@ SETTLED_MAX_MAGNITUDE = 1e300
 #: saves little where most units are live, as in the MLPs of ``bench/suite.py`` (5-19% slower
 #: with it, widths 32 to 500); a convolution's 8 192 units on a small window are mostly not
 LIVE_UNITS_MIN_WIDTH = 1024
+#: a chain of Linear and ReLU layers on a polygon or a plane is cut in one compiled call
+#: (:mod:`regionscope.compute.chain2d`) while the mesh before each layer has at most this
+#: many regions; from a larger one the driver goes on (its progress bar, its chunks): a
+#: layer cut in the kernel from this many regions takes well under a second
+CHAIN_2D_MOST_REGIONS = 20_000
 #: a CNN's ReLU layer whose input is affine ops on a ReLU of the domain's affine map
 #: (:mod:`~regionscope.compute.expansion`) gets that input from the first ReLU's live units
 #: when at most this fraction of them are live (each output column then costs ``2 + L``

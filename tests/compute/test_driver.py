@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import regionscope as rs
+import regionscope.compute.chain2d as chain2d
 import regionscope.compute.driver as driver
 from regionscope.compute.driver import cut_2d, evaluator, stage_plan
 from regionscope.compute.limits import check_finite
@@ -77,6 +78,7 @@ def _cut_widths(monkeypatch) -> list[int]:
         return real(mesh, z, *args, **kwargs)
 
     monkeypatch.setattr(driver, "cut", spy)
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)  # the driver's own cuts
     return widths
 
 
@@ -109,6 +111,7 @@ def test_a_unit_of_one_sign_is_not_cut_by_hand(monkeypatch):
 
     monkeypatch.setattr(driver, "cut", spy)
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)  # the driver's own cuts
     net = rs.Sequential(rs.ReLU(), rs.Linear(np.array([[1.0, -1.0], [1.0, 1.0]]), [0.0, 1.0]),
                         rs.ReLU())  # fmt: skip
     part = rs.partition(net, rs.Box(1.0))

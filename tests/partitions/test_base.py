@@ -18,6 +18,7 @@ def _plain_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
             p = patterns[layer].reshape(n, -1)
             cols = np.arange(p.shape[1], dtype=np.uint64)
             w = mix64(cols + np.uint64(layer) * np.uint64(0x9E3779B97F4A7C15))
+            w[w == 0] = np.uint64(0x9E3779B97F4A7C15)  # unit 0 of op 0 (mix64(0) is 0)
             h = np.zeros(n, dtype=np.uint64)
             for j in range(p.shape[1]):  # one column at a time, wrapping
                 h += (p[:, j].astype(np.uint64) + np.uint64(1)) * w[j]
@@ -30,9 +31,19 @@ def _plain_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
        min_size=1, max_size=3))  # fmt: skip
 def test_pattern_hash_is_the_weighted_sum(seed, n, widths):
     rng = np.random.default_rng(seed)
-    patterns = {2 * i + 1: rng.random((n, k)) < 0.5 for i, k in enumerate(widths)}
+    patterns = {2 * i: rng.random((n, k)) < 0.5 for i, k in enumerate(widths)}  # op 0 too
     want = _plain_hash(patterns, n)
     assert pattern_hash(patterns, n).tolist() == want.tolist()
     assert pattern_hash(patterns, n).tolist() == want.tolist()  # (tables cached: the same)
     ints = {i: p.astype(np.int64) for i, p in patterns.items()}  # the other path
     assert pattern_hash(ints, n).tolist() == want.tolist()
+
+
+def test_every_unit_of_the_first_op_counts():
+    """A network that starts with a ReLU: its unit 0 is op 0's column 0, whose weight was
+    ``mix64(0) = 0``, so regions that differed there only had one key."""
+    rng = np.random.default_rng(0)
+    first = rng.random((64, 5)) < 0.5
+    keys = pattern_hash({0: first, 2: np.zeros((64, 1), dtype=bool)}, 64)
+    distinct = len(np.unique(first, axis=0))
+    assert len(np.unique(keys)) == distinct

@@ -116,6 +116,7 @@ def test_item6_no_silent_coercions():
 
 
 def test_item16_progress_does_not_change_the_cost(monkeypatch):
+    import regionscope.compute.chain2d as chain2d
     import regionscope.compute.driver as compute
 
     calls = []
@@ -126,6 +127,7 @@ def test_item16_progress_does_not_change_the_cost(monkeypatch):
         return real_cut(*args, **kwargs)
 
     monkeypatch.setattr(compute, "cut", counting)
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)  # the driver, with and without progress
     net = random_mlp([2, 300, 40], seed=2)
     quiet = rs.partition(net, rs.Box(1.0))
     groups_quiet = list(calls)

@@ -49,10 +49,11 @@ from regionscope.errors import RegionLimitError
 from regionscope.geometry.arrays import read_only
 from regionscope.geometry.line import changed, cut_points, interpolate
 from regionscope.network.evaluate import Evaluator
-from regionscope.network.layers import Layer, Linear, ReLU, Sequential
+from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Op, Program, compile_model
 from regionscope.tolerances import Tolerance, get_budget, get_tolerance
 
+from .chain import NO_LIMIT, chain_evaluator, describe_chain
 from .limits import DEFAULT_MAX_REGIONS, check_finite
 
 __all__ = ["cut_1d", "chain_1d", "chain_1d_deferred", "PointValues"]
@@ -393,17 +394,18 @@ def _chain_run(
         p, direction = _ORIGIN, _UNIT
     else:
         return None
-    described = _chain_layers(layers, len(p))
+    described = describe_chain(layers, len(p))
     if described is None or not compiled():
         return None
-    chain, chain_points = described
+    chain, n_tol, width, n_fold, _ = described
+    chain_points = n_tol + width + 2 * n_fold + 2 * len(p)  # after the tolerances and maps
     tol = get_tolerance()
     if type(tol).unit_tolerance is not Tolerance.unit_tolerance:
         return None
     lo, hi = domain.lo, domain.hi  # type: ignore[attr-defined]
     args = (
         p, direction, lo, hi, tol.value_rtol, tol.point_rtol * (hi - lo),
-        min(get_budget().stored_bytes // 16, _MOST), min(max_regions, _MOST),
+        min(get_budget().stored_bytes // 16, NO_LIMIT), min(max_regions, NO_LIMIT),
     )  # fmt: skip
     try:  # the kernel itself: the layers' arrays are of its own type (read-only float64)
         res, status = _kernels()._chain(*chain, *args)
@@ -420,82 +422,11 @@ def _chain_run(
 def _chain_evaluator(program: Program, domain: Domain, res: np.ndarray) -> Evaluator:
     """The evaluator of ``program`` (a chain of Linear and ReLU layers) on a 1-D domain from
     the kernel's result: views of its tolerances, folded map and lift."""
-    ops = program.ops
-    unit_tol: dict[int, np.ndarray] = {}
-    at = 0
-    prefix = -1
-    for op in ops:
-        if type(op.layer) is ReLU:
-            unit_tol[op.index] = res[at : at + op.out_width]
-            at += op.out_width
-            if prefix < 0:
-                prefix = op.index
-    output_tol = res[at : at + program.out_width]
-    at += program.out_width
-    maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    if prefix:
-        width = ops[prefix].in_width
-        maps[prefix] = (res[None, at : at + width], res[at + width : at + 2 * width])
-        at += 2 * width
 
     def lift(coords: np.ndarray) -> np.ndarray:  # compute.evaluator's lift of a 1-D domain
         return domain.lift(coords.reshape(-1))
 
-    # the lift's map (compute.driver.lift_map): the kernel's copies
-    dim = domain.input_dim
-    lift_affine = (res[None, at : at + dim], res[at + dim : at + 2 * dim])
-    return Evaluator.assemble(program, lift, lift_affine, (unit_tol, output_tol), (prefix, maps))
-
-
-#: the kernel's counts are int64: larger limits are no limit
-_MOST = 1 << 62
-
-#: unused places of the kernel's tuples of weights and biases
-_NO_WEIGHT = read_only(np.zeros((0, 0)))
-_NO_BIAS = read_only(np.zeros(0))
-
-
-def _chain_layers(layers: tuple[Layer, ...], dim: int) -> tuple[tuple[Any, ...], int] | None:
-    """The kernel's description of a chain of Linear and ReLU layers (at least one ReLU,
-    at most one in a row) on inputs of width ``dim``: ``(weights, biases, n_linear,
-    relu_mask, bias_mask)`` as :func:`regionscope.geometry.kernels.line.chain` makes them,
-    and where the points start in its result (the widths read from the weights: where
-    they do not follow one another, the kernel says so); ``None`` for any other chain."""
-    weights: list[Any] = []
-    biases: list[Any] = []
-    relu_mask = bias_mask = 0
-    width = dim
-    n_tol = n_lin = 0
-    for layer in layers:
-        kind = type(layer)
-        slot = len(weights)
-        if kind is ReLU:
-            if (relu_mask >> slot) & 1:
-                return None
-            if not relu_mask and slot:
-                n_lin = width  # the folded map of the Linear layers before the first ReLU
-            relu_mask |= 1 << slot
-            n_tol += width
-        elif kind is Linear:
-            linear: Any = layer
-            weights.append(linear.weight)
-            width = len(linear.weight)
-            if linear.bias is None:
-                biases.append(_NO_BIAS)
-            else:
-                biases.append(linear.bias)
-                bias_mask |= 1 << slot
-        else:
-            return None
-    n = len(weights)
-    if not relu_mask or n > 32:
-        return None
-    size = 8 if n <= 8 else 32  # the kernel's tuples (kernels.line.CHAIN_SIZES)
-    weights += [_NO_WEIGHT] * (size - n)
-    biases += [_NO_BIAS] * (size - n)
-    # the result: tolerances (every ReLU's, the outputs'), folded map, lift's map, points
-    points_at = n_tol + width + 2 * n_lin + 2 * dim
-    return (tuple(weights), tuple(biases), n, relu_mask, bias_mask), points_at
+    return chain_evaluator(program, lift, None, res, 1)
 
 
 def _fixed(arr: Any) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from regionscope import backends, compute
+from regionscope.compute.chain2d import chain_2d
 from regionscope.compute.estimate import Estimate, first_layer_estimate
 from regionscope.compute.line import chain_1d, chain_1d_deferred
 from regionscope.domains import Box, Domain1D, Domain2D, coerce_domain, domain_from_arrays
@@ -98,8 +99,9 @@ def partition(
         Which implementation cuts (:func:`regionscope.backends.backend`); by
         default the one in force, ``"auto"``: numba's compiled kernels when
         numba is installed (``pip install regionscope[fast]``), else NumPy.
-        ``"torch"`` runs the cuts on torch tensors on ``device``.  All give
-        exactly the same partition.
+        ``"torch"`` runs the cuts on torch tensors on ``device``.  All give exactly
+        the same partition, but numba's one-kernel Linear/ReLU chains (:mod:`~regionscope.
+        compute.chain`) add products in their own order: vertices equal up to rounding.
     device : str or torch.device, optional
         For the torch backend: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; given
         alone, it means ``backend="torch"``.  By default a GPU when there is one.
@@ -148,11 +150,12 @@ def partition(
                 decision=decision, scale_corners=scale_corners,
             )  # fmt: skip
     _check_max_regions(max_regions)
-    if not (until or decision or scale_corners is not None) and (
-        line := _deferred_line(model, domain, int(max_regions))
-    ):
+    plain = not (until or decision or scale_corners is not None)
+    if plain and (line := _deferred_line(model, domain, int(max_regions))):
         return line
     dom = Box(1.0) if domain is None else coerce_domain(domain)
+    if plain and not progress and (plane := _chain_plane(model, dom, int(max_regions))):
+        return plane
     layers = as_layers(model, dom.input_shape, until)
     program = compile_model(Sequential(*layers), dom.input_dim)
     if decision and program.out_width > 1 and not isinstance(program.ops[-1].layer, Argmax):
@@ -187,6 +190,16 @@ def _deferred_line(model: Any, domain: Any, max_regions: int) -> Partition1D | N
         done = chain_1d_deferred(model.layers, domain, max_regions=max_regions)
         if done is not None:
             return Partition1D(domain, *done)
+    return None
+
+
+def _chain_plane(model: Any, domain: Any, max_regions: int) -> Partition | None:
+    """A Sequential of Linear and ReLU layers on a polygon or a plane, in one compiled call
+    (:func:`~regionscope.compute.chain2d.chain_2d`); ``None`` for anything else."""
+    if type(model) is Sequential and isinstance(domain, Domain2D):
+        done = chain_2d(model.layers, domain, max_regions=max_regions)
+        if done is not None:
+            return Partition(domain, *done)
     return None
 
 

@@ -67,6 +67,10 @@ def pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
     >>> b = pattern_hash({1: np.array([[False, True]])}, 1)
     >>> bool(a[0] != b[0])
     True
+    >>> c = pattern_hash({0: np.array([[True, False]])}, 1)  # unit 0 of op 0 counts too
+    >>> d = pattern_hash({0: np.array([[False, False]])}, 1)
+    >>> bool(c[0] != d[0])
+    True
     """
     key = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -74,6 +78,7 @@ def pattern_hash(patterns: dict[int, np.ndarray], n: int) -> np.ndarray:
             p = patterns[layer].reshape(n, -1)
             cols = np.arange(p.shape[1], dtype=np.uint64)
             weights = mix64(cols + np.uint64(layer) * np.uint64(0x9E3779B97F4A7C15))
+            weights[weights == 0] = np.uint64(0x9E3779B97F4A7C15)  # mix64(0) is 0: unit 0 of op 0
             h = _weighted_sums(p, weights)
             key = mix64(key ^ mix64(h + np.uint64(layer)))
     return key
@@ -135,7 +140,8 @@ class PartitionBase:
         # the evaluator, or the function that makes it when first asked (a 1-D chain's
         # partition: compute.line.chain_1d_deferred)
         self._ev_or_maker = ev
-        #: what the cut measured: ``timings["layer_seconds"]`` (seconds per piecewise op)
+        #: what the cut measured: ``timings["layer_seconds"]`` (seconds per piecewise op),
+        #: ``timings["chain_seconds"]`` (a compiled chain's whole time)
         self.timings: dict[str, Any] = dict(stats or {})
         self._cache: dict[Any, Any] = {}
 

@@ -53,7 +53,9 @@ class Partition(PartitionBase):
         What made each edge: layer index and unit, ``-1`` for the domain boundary.
     stats : dict
         ``{"layer_seconds": {layer index: seconds}}``: time spent cutting by
-        each piecewise layer.
+        each piecewise layer; ``"chain_seconds"``: the time of the compiled
+        chain of Linear and ReLU layers (:mod:`regionscope.compute.chain2d`),
+        which does not time each layer.
     """
 
     def __init__(

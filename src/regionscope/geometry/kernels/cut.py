@@ -19,7 +19,7 @@ from .crossings import along, concurrent, crossing_points, interleaved, neighbou
 from .ends import chord_ends, edge_points, end_vertices, make_chords
 from .faces import invalid, paths, rebuild
 
-__all__ = ["cut_once"]
+__all__ = ["cut_kernel", "cut_once"]
 
 #: statuses of :func:`cut_once`
 DONE, TOO_MANY_CROSSINGS, TOO_MANY_REGIONS = 0, 1, 2
@@ -144,6 +144,10 @@ def _cut(vertices, rv, offsets, source, values, tol, pair_region, pair_unit, uni
         weight[len(p_key) + i] = sa[roots[i]]
     return (DONE, 0, len(region), new_xy, out_rv, out_off, out_src, parent, src, dst, weight,
             coin, bad)
+
+
+#: the fused cut itself, for kernels that call it (:mod:`.chain`)
+cut_kernel = _cut
 
 
 def cut_once(mesh: Any, values: np.ndarray, unit_tol: np.ndarray, unit_codes: np.ndarray,

@@ -7,7 +7,7 @@ from numba import types
 
 from .common import B1, F1, F2, I1, f64, i64, kernel
 
-__all__ = ["interpolate", "interpolate_into", "keep_rows"]
+__all__ = ["interpolate_kernel", "interpolate", "interpolate_into", "keep_rows"]
 
 #: a table written in place
 _W2 = types.Array(types.float64, 2, "C")
@@ -26,6 +26,10 @@ def _interpolate(values, src, dst, weight):
             x = out[a, j]
             out[n_old + i, j] = x + w * (out[b, j] - x)
     return out
+
+
+#: the interpolation itself, for kernels that call it (:mod:`.chain`)
+interpolate_kernel = _interpolate
 
 
 def interpolate(

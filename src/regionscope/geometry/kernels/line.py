@@ -23,7 +23,8 @@ import numba
 import numpy as np
 from numba import types
 
-from .common import F1, F2, I1, helper, inline, kernel, sort_index
+from .common import F1, F2, I1, helper, kernel, sort_index
+from .dense import chain_scales, check_chain, times, transposed
 
 __all__ = ["cut_points", "interpolate", "chain", "CHAIN_SIZES"]
 
@@ -153,48 +154,6 @@ CHAIN_SIZES = (8, 32)
 
 
 @helper
-def _largest(m, rtol):
-    """``rtol * max(0, m[0], m[1])`` per unit, NaN kept (``np.maximum.reduce`` with
-    ``initial=0.0``, as the evaluator's scales)."""
-    out = np.empty(m.shape[1])
-    for u in range(m.shape[1]):
-        s = 0.0
-        v = m[0, u]
-        if v != v or v > s:
-            s = v
-        v = m[1, u]
-        if v != v or v > s:
-            s = v
-        out[u] = rtol * s
-    return out
-
-
-@inline
-def _axpy(y, v, w):
-    """``y += v * w`` (a loop the compiler vectorises)."""
-    for o in range(len(y)):
-        y[o] += v * w[o]
-
-
-@helper
-def _times(x, wt, relu):
-    """The rows of ``x (n, in)`` (``max(x, 0)`` with ``relu``) times the ``(in, out)`` matrix
-    ``wt`` (flat): each sum's terms added in the order of the inputs (zero inputs left
-    out), ``(n, out)``."""
-    n, width = x.shape
-    out = len(wt) // width
-    y = np.zeros((n, out))
-    for r in range(n):
-        for k in range(width):
-            v = x[r, k]
-            if relu and v < 0.0:
-                v = 0.0
-            if v != 0.0:
-                _axpy(y[r], v, wt[k * out : (k + 1) * out])
-    return y
-
-
-@helper
 def _after_first(points, x, lin, off, w):
     """``max(z, 0) @ w.T`` at the points, for ``z = s lin + off`` affine along the whole
     line (the first ReLU's input) and ``x`` its values at the points.
@@ -233,117 +192,6 @@ def _after_first(points, x, lin, off, w):
     return y
 
 
-@inline
-def _dot(a, w, absolute):
-    """``a @ w`` (``a @ |w|`` with ``absolute``) in four partial sums (``k`` modulo 4)."""
-    n = len(a)
-    s0 = 0.0
-    s1 = 0.0
-    s2 = 0.0
-    s3 = 0.0
-    k = 0
-    while k + 4 <= n:
-        if absolute:
-            s0 += a[k] * abs(w[k])
-            s1 += a[k + 1] * abs(w[k + 1])
-            s2 += a[k + 2] * abs(w[k + 2])
-            s3 += a[k + 3] * abs(w[k + 3])
-        else:
-            s0 += a[k] * w[k]
-            s1 += a[k + 1] * w[k + 1]
-            s2 += a[k + 2] * w[k + 2]
-            s3 += a[k + 3] * w[k + 3]
-        k += 4
-    while k < n:
-        s0 += a[k] * (abs(w[k]) if absolute else w[k])
-        k += 1
-    return (s0 + s1) + (s2 + s3)
-
-
-@helper
-def _rows_times(x, w, absolute):
-    """The two rows of ``x (2, in)`` times ``w.T`` (``|w|.T`` with ``absolute``), ``w`` being
-    ``(out, in)``: ``(2, out)``."""
-    out = w.shape[0]
-    y = np.empty((2, out))
-    for o in range(out):
-        y[0, o] = _dot(x[0], w[o], absolute)
-        y[1, o] = _dot(x[1], w[o], absolute)
-    return y
-
-
-@helper
-def _chain_check(weights, biases, n_linear, bias_mask, dim):
-    """Whether the weights ``(out, in)`` follow one another from inputs of width ``dim``,
-    and each bias has its layer's width."""
-    width = dim
-    for j in range(n_linear):
-        w = weights[j]
-        if w.shape[1] != width or w.shape[0] == 0:
-            return False
-        width = w.shape[0]
-        if (bias_mask >> j) & 1 and len(biases[j]) != width:
-            return False
-    return True
-
-
-@helper
-def _chain_scales(weights, biases, n_linear, relu_mask, bias_mask, p, direction, lo, hi, rtol):
-    """The unit tolerances of every ReLU (one after the other), the output tolerances, the
-    folded map ``(lin, off)`` of the Linear layers before the first ReLU.
-
-    The magnitudes are the evaluator's (:meth:`Layer.magnitude
-    <regionscope.network.layers.Layer.magnitude>`): from ``|s| |direction| + |p|`` at the
-    two ends, ``m @ |W|.T + |b|`` through every Linear layer, unchanged through a ReLU.
-    """
-    dim = len(p)
-    m = np.empty((2, dim))
-    a0 = abs(lo)
-    a1 = abs(hi)
-    for k in range(dim):
-        m[0, k] = a0 * abs(direction[k]) + abs(p[k])
-        m[1, k] = a1 * abs(direction[k]) + abs(p[k])
-    fold = np.empty((2, dim))  # the rows lin and off
-    fold[0] = direction
-    fold[1] = p
-    n_tol = dim if relu_mask & 1 else 0
-    for j in range(n_linear):
-        n_tol += weights[j].shape[0] if (relu_mask >> (j + 1)) & 1 else 0
-    tols = np.empty(n_tol)
-    t = 0
-    for j in range(n_linear + 1):
-        if (relu_mask >> j) & 1:
-            tols[t : t + m.shape[1]] = _largest(m, rtol)
-            t += m.shape[1]
-        if j == n_linear:
-            break
-        w = weights[j]
-        m = _rows_times(m, w, True)
-        folded = (relu_mask & ((1 << (j + 1)) - 1)) == 0  # no ReLU yet
-        if folded:
-            fold = _rows_times(fold, w, False)
-        if (bias_mask >> j) & 1:
-            b = biases[j]
-            for o in range(w.shape[0]):
-                m[0, o] += abs(b[o])
-                m[1, o] += abs(b[o])
-                if folded:
-                    fold[1, o] += b[o]
-    return tols, _largest(m, rtol), fold[0].copy(), fold[1].copy()
-
-
-@helper
-def _transposed(w):
-    """``w.T`` of an ``(out, in)`` matrix, flat (the ``(in, out)`` rows :func:`_times`
-    reads)."""
-    out, width = w.shape
-    wt = np.empty(out * width)
-    for o in range(out):
-        for k in range(width):
-            wt[k * out + o] = w[o, k]
-    return wt
-
-
 def _chain(
     weights, biases, n_linear, relu_mask, bias_mask, p, direction, lo, hi, value_rtol,
     point_tol, limit, max_regions,
@@ -356,11 +204,16 @@ def _chain(
     for j in range(1, n_linear):
         ws.append(weights[j])
         bs.append(biases[j])
-    if relu_mask == 0 or not _chain_check(ws, bs, n_linear, bias_mask, dim):
+    if relu_mask == 0 or not check_chain(ws, bs, n_linear, bias_mask, dim):
         return np.zeros(0), 4
-    tols, out_tol, lin, off = _chain_scales(
-        ws, bs, n_linear, relu_mask, bias_mask, p, direction, lo, hi, value_rtol
+    ends = np.empty((2, 1))  # the interval's ends: the corners of its scales
+    ends[0, 0] = lo
+    ends[1, 0] = hi
+    tols, out_tol, fold = chain_scales(
+        ws, bs, n_linear, relu_mask, bias_mask, ends, direction.reshape((1, dim)), p, value_rtol
     )
+    lin = fold[0].copy()
+    off = fold[1].copy()
     first = 0
     while not (relu_mask >> first) & 1:
         first += 1
@@ -404,7 +257,7 @@ def _chain(
         if j == first:  # the first ReLU's input is affine along the line
             x = _after_first(points, x, lin, off, ws[j])
         else:
-            x = _times(x, _transposed(ws[j]), relu == 1)
+            x = times(x, transposed(ws[j]), relu == 1)
         if (bias_mask >> j) & 1:
             b = bs[j]
             for r in range(len(x)):

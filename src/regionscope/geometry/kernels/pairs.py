@@ -7,7 +7,7 @@ from numba import types
 
 from .common import B2, F1, F2, I1, f64, flag, helper, i64, kernel
 
-__all__ = ["crossed_pairs"]
+__all__ = ["pairs_kernel", "crossed_pairs"]
 
 
 _DEBRUIJN = 0x03F79D71B4CA8B09
@@ -76,6 +76,10 @@ def _pairs(values, tol, rv, offsets, active, use_active):
             if sweep == 0:
                 count[f + 1] = k
     return out_r, out_u
+
+
+#: the crossed pairs themselves, for kernels that call it (:mod:`.chain`)
+pairs_kernel = _pairs
 
 
 def crossed_pairs(

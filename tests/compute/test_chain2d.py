@@ -1,0 +1,216 @@
+"""The compiled 2-D chain of Linear and ReLU layers against the driver: the same meshes up to
+the last bits of the vertices, the same patterns, the hand-over to the driver."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("numba")
+
+import regionscope as rs  # noqa: E402
+import regionscope.compute.chain2d as chain2d  # noqa: E402
+import regionscope.compute.driver as driver  # noqa: E402
+from regionscope.errors import RegionLimitError  # noqa: E402
+from regionscope.testing import (  # noqa: E402
+    assert_partitions_equal,
+    check_partition,
+    random_mlp,
+    tiny_lines,
+)
+
+
+def _star(n):
+    t = np.linspace(0, math.pi, n + 1)[:-1]
+    return tiny_lines(np.stack([np.cos(t), np.sin(t), 0 * t], axis=1))
+
+
+NETWORKS = {
+    "relu": lambda: random_mlp([2, 16, 16, 8], 3),
+    "deep": lambda: random_mlp([2, 8, 8, 8, 8, 8], 5),
+    "wide": lambda: random_mlp([2, 120], 1),
+    "star": lambda: _star(16),
+    "lines": lambda: tiny_lines([[1, 0, 0], [2, 0, 0], [0, 1, -1], [1, -1, 0], [1, 1e-13, 0.5]]),
+    "no-bias": lambda: rs.Sequential(rs.Linear(np.array([[1.0, 2.0], [-1.0, 1.0]])), rs.ReLU(),
+                                     rs.Linear(np.array([[1.0, -1.0]])), rs.ReLU()),  # fmt: skip
+    "relu-first": lambda: rs.Sequential(rs.ReLU(), rs.Linear(np.array([[1.0, 1.0]]), [-0.5]),
+                                        rs.ReLU()),  # fmt: skip
+    "linear-pair": lambda: rs.Sequential(
+        rs.Linear(np.array([[1.0, 0.5], [0.0, 1.0], [2.0, -1.0]]), [0.1, 0.0, -0.3]),
+        rs.Linear(np.array([[1.0, 0.0, 1.0], [0.5, -1.0, 0.0]]), [0.0, 0.2]), rs.ReLU(),
+        rs.Linear(np.array([[1.0, 1.0], [1.0, -1.0]])), rs.Linear(np.array([[1.0, 0.5]])),
+        rs.ReLU(), rs.Linear(np.array([[2.0]]), [1.0]),
+    ),  # fmt: skip
+}
+DOMAINS = {
+    "box": lambda: rs.Box(1.0),
+    "polygon": lambda: rs.Polygon([[-1, -1], [2, -0.5], [1, 1.5], [-1.5, 0.5]]),
+    "far-box": lambda: rs.Box(1e3, 1e3 + 0.5, -1e3 - 0.25, -1e3 + 0.25),
+}
+
+
+def _both(net, domain, monkeypatch):
+    """The partition by the compiled chain, then by the driver alone."""
+    spent = []
+    real = chain2d.chain_2d
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        spent.append(out is not None)
+        return out
+
+    import regionscope.partitions as partitions
+
+    monkeypatch.setattr(partitions, "chain_2d", spy)
+    fast = rs.partition(net, domain)
+    assert spent == [True], "the chain did not run"
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
+    slow = rs.partition(net, domain)
+    monkeypatch.setattr(chain2d, "CHAIN_2D", True)
+    return fast, slow
+
+
+def _same_mesh(fast, slow):
+    """The same topology, in the same order; vertices equal up to rounding."""
+    a, b = fast.mesh, slow.mesh
+    for name in ("region_vertices", "region_offsets", "incidence_source"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    scale = float(np.abs(b.vertices).max())
+    np.testing.assert_allclose(a.vertices, b.vertices, rtol=0, atol=1e-13 * scale)
+    for index in fast.piecewise_layers:
+        np.testing.assert_array_equal(
+            fast.activation_patterns(index), slow.activation_patterns(index)
+        )
+
+
+@pytest.mark.parametrize("domain", sorted(DOMAINS))
+@pytest.mark.parametrize("net", sorted(NETWORKS))
+def test_the_chain_cuts_as_the_driver(net, domain, monkeypatch):
+    fast, slow = _both(NETWORKS[net](), DOMAINS[domain](), monkeypatch)
+    _same_mesh(fast, slow)
+    check_partition(fast)
+    # the evaluator, made when first asked, holds the driver's numbers up to rounding
+    ev, ref = fast._ev, slow._ev  # noqa: SLF001
+    assert ev.prefix == ref.prefix and sorted(ev.unit_tol) == sorted(ref.unit_tol)
+    for index, tol in ref.unit_tol.items():
+        np.testing.assert_allclose(ev.unit_tol[index], tol, rtol=1e-14)
+    np.testing.assert_allclose(ev.output_tol, ref.output_tol, rtol=1e-14)
+    for reg, (lin, off) in ref.prefix_maps.items():
+        np.testing.assert_allclose(ev.prefix_maps[reg][0], lin, rtol=1e-14, atol=1e-300)
+        np.testing.assert_allclose(ev.prefix_maps[reg][1], off, rtol=1e-14, atol=1e-300)
+
+
+def test_a_plane_through_three_points(monkeypatch):
+    images = np.random.default_rng(4).normal(size=(3, 6))
+    fast, slow = _both(random_mlp([6, 10, 10], 4), rs.Plane(images), monkeypatch)
+    _same_mesh(fast, slow)
+    check_partition(fast)  # its affine maps against forward passes, locate, patterns
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    st.integers(0, 2**16),
+    st.sampled_from(["box", "polygon"]),
+)
+def test_random_chains_give_the_drivers_regions(widths, seed, domain):
+    net = random_mlp([2, *widths], seed)
+    dom = DOMAINS[domain]()
+    with pytest.MonkeyPatch.context() as mp:
+        fast, slow = _both(net, dom, mp)
+    assume(slow.num_regions > 1)
+    assert fast.num_regions == slow.num_regions
+    assert_partitions_equal(fast, slow, atol=1e-12)
+    for index in slow.piecewise_layers:
+        a = np.unique(fast.activation_patterns(index).reshape(fast.num_regions, -1), axis=0)
+        b = np.unique(slow.activation_patterns(index).reshape(slow.num_regions, -1), axis=0)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_large_mesh_goes_on_in_the_driver(monkeypatch):
+    """Past ``CHAIN_2D_MOST_REGIONS`` regions before a layer, the kernel hands its mesh to
+    the driver, which cuts the layers left (and times them)."""
+    net = random_mlp([2, 12, 12, 12], 6)
+    first = rs.partition(rs.Sequential(*net.layers[:2]), rs.Box(1.0)).num_regions
+    monkeypatch.setattr(chain2d, "CHAIN_2D_MOST_REGIONS", first)  # the second layer hands over
+    starts = []
+    real = driver.cut_2d
+
+    def spy(ev, domain, mesh, start, **kwargs):
+        starts.append((start, mesh.num_regions))
+        return real(ev, domain, mesh, start, **kwargs)
+
+    monkeypatch.setattr(chain2d, "cut_2d", spy)
+    fast = rs.partition(net, rs.Box(1.0))
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
+    slow = rs.partition(net, rs.Box(1.0))
+    assert len(starts) == 1 and starts[0][0] == 5 and starts[0][1] > first
+    assert sorted(fast.timings["layer_seconds"]) == [5]
+    assert fast.num_regions == slow.num_regions
+    assert_partitions_equal(fast, slow, atol=1e-12)
+    check_partition(fast)
+
+
+def test_nothing_cut_yet_leaves_it_all_to_the_driver(monkeypatch):
+    monkeypatch.setattr(chain2d, "CHAIN_2D_MOST_REGIONS", 0)
+    assert chain2d.chain_2d(random_mlp([2, 8, 8], 1).layers, rs.Box(1.0)) is None
+    assert rs.partition(random_mlp([2, 8, 8], 1), rs.Box(1.0)).timings["layer_seconds"]
+
+
+@pytest.mark.parametrize("limit", [150, 400])  # in the first layer, in the second
+def test_the_region_limit_reads_as_the_drivers(monkeypatch, limit):
+    messages = []
+    for on in (True, False):
+        monkeypatch.setattr(chain2d, "CHAIN_2D", on)
+        with pytest.raises(RegionLimitError) as info:
+            rs.partition(random_mlp([2, 40, 40], 0), max_regions=limit)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_an_overflow_is_refused_as_by_the_driver():
+    huge = np.array([[1.0, 0.0], [1e308, 1e308]])
+    net = rs.Sequential(rs.Linear(np.eye(2)), rs.ReLU(), rs.Linear(huge, [0.0, 0.0]),
+                        rs.ReLU(), rs.Linear(np.array([[1.0, 1e308]])), rs.ReLU())  # fmt: skip
+    with pytest.raises(ValueError, match="not finite"):
+        rs.partition(net, rs.Box(1.0))
+
+
+def test_what_it_does_not_take():
+    dom = rs.Box(1.0)
+    net = random_mlp([2, 8, 8], 2)
+    assert chain2d.chain_2d(random_mlp([2, 631, 2], 2).layers, dom) is not None
+    # 632 lines could make 200 029 regions: the driver counts them first
+    assert chain2d.chain_2d(random_mlp([2, 632, 2], 2).layers, dom) is None
+    assert chain2d.chain_2d(net.layers, rs.Interval(-1.0, 1.0)) is None
+    assert chain2d.chain_2d(random_mlp([2, 6, 3], 2, argmax=True).layers, dom) is None
+    assert chain2d.chain_2d((rs.Linear(np.eye(2)),), dom) is None  # no ReLU
+    assert chain2d.chain_2d((rs.ReLU(), rs.ReLU()), dom) is None
+    with rs.backend("numpy"):
+        assert chain2d.chain_2d(net.layers, dom) is None
+    bad = rs.Sequential(rs.Linear(np.ones((3, 2))), rs.ReLU(), rs.Linear(np.ones((1, 4))))
+    assert chain2d.chain_2d(bad.layers, dom) is None  # widths that do not follow
+    with pytest.raises(ValueError):  # the general path names the rule broken
+        rs.partition(bad, dom)
+    got = chain2d.chain_2d(net.layers, dom)
+    assert got is not None and callable(got[1]) and got[2]["chain_seconds"] >= 0
+
+
+def test_strict_mode_checks_the_kernels_mesh(monkeypatch):
+    seen = []
+    real = chain2d.check_mesh
+
+    def spy(mesh, area, where=""):
+        seen.append(where)
+        return real(mesh, area, where)
+
+    monkeypatch.setattr(chain2d, "check_mesh", spy)
+    with rs.tolerance(strict=True):
+        rs.partition(random_mlp([2, 8, 8], 2), rs.Box(1.0))
+    with rs.tolerance(strict=False):
+        rs.partition(random_mlp([2, 8, 8], 2), rs.Box(1.0))
+    assert seen == ["the compiled chain of 4 layers"]

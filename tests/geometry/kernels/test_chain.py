@@ -1,0 +1,64 @@
+"""The compiled 2-D chain kernel by hand: the cuts, the hand-over, the statuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from regionscope.geometry.kernels import chain  # noqa: E402
+from regionscope.geometry.mesh import Mesh, decode_source  # noqa: E402
+
+
+def _ro(a):
+    out = np.array(a, dtype=np.float64, order="C")
+    out.flags.writeable = False
+    return out
+
+
+SQUARE = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]))
+EMPTY_W, EMPTY_B = _ro(np.zeros((0, 0))), _ro(np.zeros(0))
+
+
+def _run(weights, biases, relu_mask, bias_mask, relu_ops, most=100, max_regions=100):
+    n = len(weights)
+    ws = tuple(_ro(w) for w in weights) + (EMPTY_W,) * (8 - n)
+    bs = tuple(_ro(b) for b in biases) + (EMPTY_B,) * (8 - n)
+    return chain.chain_2d(
+        ws, bs, n, relu_mask, bias_mask, np.array(relu_ops, dtype=np.int64), SQUARE.vertices,
+        _ro(np.eye(2)), _ro(np.zeros(2)), SQUARE.vertices, SQUARE.region_vertices,
+        SQUARE.region_offsets, SQUARE.incidence_source, 1e-11, 2e-12, 2e-6, 1e-9, 10**6,
+        10**6, max_regions, most,
+    )  # fmt: skip
+
+
+def test_two_layers_by_hand():
+    # relu(x), relu(y), then relu(x + y - 0.5): 4 quadrants, 3 of them cut once more
+    out = _run([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3])
+    status, done, vertices, rv, offsets, source, res = out
+    assert (status, done, len(offsets) - 1) == (chain.OK, chain.FINISHED, 7)
+    layer, unit = decode_source(source)
+    assert sorted(set(layer.tolist())) == [-1, 1, 3]  # the boundary, op 1, op 3
+    assert set(unit[layer == 1].tolist()) == {0, 1}
+    # tolerances: 1e-11 times each unit's largest magnitude at the corners; then the outputs;
+    # then the folded map (the identity: rows, then offset)
+    np.testing.assert_allclose(res[:3], [1e-11, 1e-11, 2.5e-11])
+    np.testing.assert_allclose(res[4:], [1.0, 0.0, 0.0, 1.0, 0.0, 0.0])
+
+
+def test_a_large_mesh_is_handed_over_before_its_layer():
+    out = _run([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3], most=3)
+    status, done, vertices, rv, offsets, source, res = out
+    assert (status, done, len(offsets) - 1) == (chain.OK, 1, 4)  # the quadrants only
+
+
+def test_past_the_limit_it_hands_over():
+    out = _run([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3],
+               max_regions=5)  # fmt: skip
+    assert out[:2] == (chain.OK, 1) and len(out[4]) - 1 == 4
+
+
+def test_widths_that_do_not_follow():
+    out = _run([np.eye(2), [[1.0, 1.0, 1.0]]], [np.zeros(2), [0.0]], 0b110, 0b10, [1, 3])
+    assert out[0] == chain.MISMATCH
