@@ -214,3 +214,33 @@ def test_strict_mode_checks_the_kernels_mesh(monkeypatch):
     with rs.tolerance(strict=False):
         rs.partition(random_mlp([2, 8, 8], 2), rs.Box(1.0))
     assert seen == ["the compiled chain of 4 layers"]
+
+
+def test_a_torch_mlp_takes_the_chain_too(monkeypatch):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 16), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    images = np.random.default_rng(1).normal(size=(3, 3, 2, 2))
+    spent = []
+    real = chain2d.chain_2d
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        spent.append(out is not None and kwargs.get("program") is not None)
+        return out
+
+    import regionscope.partitions as partitions
+
+    monkeypatch.setattr(partitions, "chain_2d", spy)
+    fast = rs.partition(mlp.double().eval(), rs.Plane(images))
+    assert spent == [True]
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
+    slow = rs.partition(mlp.double().eval(), rs.Plane(images))
+    _same_mesh(fast, slow)
+    check_partition(fast)
+    # the maps against the torch model itself, at the regions' centroids
+    a, c = fast.affine_maps()
+    pts = fast.centroids()
+    want = mlp(torch.from_numpy(fast.domain.lift(pts).reshape(-1, 3, 2, 2))).detach().numpy()
+    np.testing.assert_allclose(np.einsum("fwd,fd->fw", a, pts) + c, want, rtol=1e-9, atol=1e-9)

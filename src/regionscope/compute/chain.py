@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from regionscope.geometry.arrays import read_only
+from regionscope.network.conv import Reshape
 from regionscope.network.evaluate import Evaluator
-from regionscope.network.layers import Layer, Linear, ReLU
+from regionscope.network.layers import Identity, Layer, Linear, ReLU
 from regionscope.network.program import Program
 
 __all__ = ["describe_chain", "chain_evaluator", "NO_LIMIT"]
@@ -42,7 +43,8 @@ def describe_chain(
     layers: tuple[Layer, ...], dim: int
 ) -> tuple[tuple[Any, ...], int, int, int, list[int]] | None:
     """The chain kernels' description of a chain of Linear and ReLU layers (at least one
-    ReLU, at most one in a row) on inputs of width ``dim``; ``None`` for any other chain.
+    ReLU, at most one in a row; identities and reshapes, which leave the flat values as
+    they are, anywhere) on inputs of width ``dim``; ``None`` for any other chain.
 
     Returns ``(args, n_tol, out_width, n_fold, relus)``: ``args = (weights, biases,
     n_linear, relu_mask, bias_mask)`` as the kernels take them (tuples of 8 or 32
@@ -69,6 +71,8 @@ def describe_chain(
             relu_mask |= 1 << slot
             n_tol += width
             relus.append(at)
+        elif kind is Identity or kind is Reshape:  # the same flat values
+            continue
         elif kind is Linear:
             linear: Any = layer
             weights.append(linear.weight)

@@ -40,7 +40,7 @@ from regionscope.geometry import Mesh, check_mesh
 from regionscope.geometry.arrays import read_only
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
-from regionscope.network.program import compile_model
+from regionscope.network.program import Program, compile_model
 from regionscope.tolerances import (
     CHAIN_2D_MOST_REGIONS,
     FACE_TURN_RTOL,
@@ -66,9 +66,11 @@ def _evaluator(
     domain: Domain2D,
     lift_affine: tuple[np.ndarray, np.ndarray],
     res: np.ndarray,
+    program: Program | None = None,
 ) -> Evaluator:
-    """The evaluator :func:`chain_2d` puts off: the program compiled now."""
-    program = compile_model(Sequential(*layers), domain.input_dim)
+    """The evaluator :func:`chain_2d` puts off: the program compiled now (unless given)."""
+    if program is None:
+        program = compile_model(Sequential(*layers), domain.input_dim)
     return chain_evaluator(program, domain.lift, lift_affine, res, 2)
 
 
@@ -78,9 +80,11 @@ def chain_2d(
     *,
     max_regions: int = DEFAULT_MAX_REGIONS,
     progress: bool | None = None,
+    program: Program | None = None,
 ) -> tuple[Mesh, Evaluator | Callable[[], Evaluator], dict[str, Any]] | None:
     """The partition of a polygon or a plane by a chain of Linear and ReLU layers (a
-    model's top-level layers) in one compiled call: ``(mesh, evaluator, stats)``.
+    model's top-level layers, or the layers of a ``program`` whose ops each read the one
+    before) in one compiled call: ``(mesh, evaluator, stats)``.
 
     The regions are those :func:`regionscope.compute.evaluator` and
     :func:`~regionscope.compute.driver.cut_2d` give; the evaluator comes as a function
@@ -140,8 +144,9 @@ def chain_2d(
     if tol.strict:  # the kernel's mesh (it makes no check between its layers)
         check_mesh(mesh, domain.area, f"the compiled chain of {len(layers)} layers")
     if done == chain.FINISHED:
-        return mesh, functools.partial(_evaluator, layers, domain, lift_affine, res), stats
-    ev = _evaluator(layers, domain, lift_affine, res)
+        maker = functools.partial(_evaluator, layers, domain, lift_affine, res, program)
+        return mesh, maker, stats
+    ev = _evaluator(layers, domain, lift_affine, res, program)
     mesh, seconds = cut_2d(
         ev, domain, mesh, relus[done], progress=progress, max_regions=max_regions
     )

@@ -154,15 +154,14 @@ def partition(
     if plain and (line := _deferred_line(model, domain, int(max_regions))):
         return line
     dom = Box(1.0) if domain is None else coerce_domain(domain)
-    if plain and not progress and (plane := _chain_plane(model, dom, int(max_regions))):
+    chained = plain and not progress and isinstance(dom, Domain2D)  # an MLP in one call
+    if chained and (plane := _chain_plane(model, dom, max_regions)):
         return plane
-    layers = as_layers(model, dom.input_shape, until)
-    program = compile_model(Sequential(*layers), dom.input_dim)
-    if decision and program.out_width > 1 and not isinstance(program.ops[-1].layer, Argmax):
-        layers = (*layers, Argmax())
-        program = compile_model(Sequential(*layers), dom.input_dim)
+    program = _program(model, dom, until, decision)
     if isinstance(dom, Domain1D):
         return _partition_1d(program, dom, int(max_regions), scale_corners)
+    if chained and (plane := _chain_plane(model, dom, max_regions, program)):
+        return plane
     ev = compute.evaluator(dom, program, scale_corners)
     if isinstance(dom, Domain2D):
         mesh = Mesh.from_polygon(dom.polygon)
@@ -193,14 +192,34 @@ def _deferred_line(model: Any, domain: Any, max_regions: int) -> Partition1D | N
     return None
 
 
-def _chain_plane(model: Any, domain: Any, max_regions: int) -> Partition | None:
-    """A Sequential of Linear and ReLU layers on a polygon or a plane, in one compiled call
-    (:func:`~regionscope.compute.chain2d.chain_2d`); ``None`` for anything else."""
-    if type(model) is Sequential and isinstance(domain, Domain2D):
-        done = chain_2d(model.layers, domain, max_regions=max_regions)
-        if done is not None:
-            return Partition(domain, *done)
-    return None
+def _program(model: Any, domain: Any, until: str | None, decision: bool) -> Any:
+    """The model compiled for the domain's inputs, an argmax after it with ``decision``."""
+    layers = as_layers(model, domain.input_shape, until)
+    program = compile_model(Sequential(*layers), domain.input_dim)
+    if decision and program.out_width > 1 and not isinstance(program.ops[-1].layer, Argmax):
+        program = compile_model(Sequential(*layers, Argmax()), domain.input_dim)
+    return program
+
+
+def _chain_plane(
+    model: Any, domain: Domain2D, max_regions: int, program: Any = None
+) -> Partition | None:
+    """A chain of Linear and ReLU layers on a polygon or a plane, in one compiled call
+    (:func:`~regionscope.compute.chain2d.chain_2d`): a Sequential's layers before any
+    program is compiled, or (``program`` given) the ops of another model compiled (a torch
+    MLP), each reading the one before; ``None`` for anything else."""
+    if program is None:
+        if type(model) is not Sequential:
+            return None
+        done = chain_2d(model.layers, domain, max_regions=int(max_regions))
+    elif type(model) is Sequential or any(
+        op.inputs != (op.index,) or op.output != op.index + 1 for op in program.ops
+    ):
+        return None  # (a Sequential was tried already)
+    else:
+        layers = tuple(op.layer for op in program.ops)
+        done = chain_2d(layers, domain, max_regions=int(max_regions), program=program)
+    return None if done is None else Partition(domain, *done)
 
 
 def _partition_1d(
