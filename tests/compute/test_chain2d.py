@@ -132,8 +132,8 @@ def test_random_chains_give_the_drivers_regions(widths, seed, domain):
 
 
 def test_a_large_mesh_goes_on_in_the_driver(monkeypatch):
-    """Past ``CHAIN_2D_MOST_REGIONS`` regions before a layer, the kernel hands its mesh to
-    the driver, which cuts the layers left (and times them)."""
+    """Past ``CHAIN_2D_MOST_REGIONS`` regions after a layer, the kernel hands its mesh and
+    its values to the driver, which cuts the layers left (and times them)."""
     net = random_mlp([2, 12, 12, 12], 6)
     first = rs.partition(rs.Sequential(*net.layers[:2]), rs.Box(1.0)).num_regions
     monkeypatch.setattr(chain2d, "CHAIN_2D_MOST_REGIONS", first)  # the second layer hands over
@@ -145,7 +145,16 @@ def test_a_large_mesh_goes_on_in_the_driver(monkeypatch):
         return real(ev, domain, mesh, start, **kwargs)
 
     monkeypatch.setattr(chain2d, "cut_2d", spy)
+    forwards = []
+    real_forward = rs.network.evaluate.Evaluator.forward_registers
+
+    def counting(self, *args, **kwargs):
+        forwards.append(1)
+        return real_forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(rs.network.evaluate.Evaluator, "forward_registers", counting)
     fast = rs.partition(net, rs.Box(1.0))
+    assert forwards == []  # the kernel's values, through NumPy's product, carried on
     monkeypatch.setattr(chain2d, "CHAIN_2D", False)
     slow = rs.partition(net, rs.Box(1.0))
     assert len(starts) == 1 and starts[0][0] == 5 and starts[0][1] > first
@@ -244,3 +253,15 @@ def test_a_torch_mlp_takes_the_chain_too(monkeypatch):
     pts = fast.centroids()
     want = mlp(torch.from_numpy(fast.domain.lift(pts).reshape(-1, 3, 2, 2))).detach().numpy()
     np.testing.assert_allclose(np.einsum("fwd,fd->fw", a, pts) + c, want, rtol=1e-9, atol=1e-9)
+
+
+def test_a_wide_product_goes_to_numpy_and_the_driver(monkeypatch):
+    """Past ``CHAIN_2D_MOST_PRODUCTS`` multiply-adds, the next Linear layer is NumPy's
+    product and the driver goes on from the next ReLU."""
+    monkeypatch.setattr(chain2d, "CHAIN_2D_MOST_PRODUCTS", 1000)
+    net = random_mlp([2, 12, 12, 12], 6)
+    fast = rs.partition(net, rs.Box(1.0))
+    assert sorted(fast.timings["layer_seconds"]) == [3, 5]
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
+    slow = rs.partition(net, rs.Box(1.0))
+    _same_mesh(fast, slow)

@@ -10,9 +10,10 @@ may differ from the driver's in the last bits: the same regions and patterns (a
 property test holds it to that).  The program and the evaluator are made when a
 query first asks for them.  Where the driver does more than the kernel (a region to
 cut again one unit at a time, a mesh past
-:data:`~regionscope.tolerances.CHAIN_2D_MOST_REGIONS` regions before a layer, so a
-long run that wants a progress bar, a limit, a value that is not finite), the kernel
-hands its mesh over and the driver goes on from that layer.
+:data:`~regionscope.tolerances.CHAIN_2D_MOST_REGIONS` regions after a layer, whose
+next products are the driver's (NumPy's matrix products), a limit, a value that is not
+finite), the kernel hands over its mesh and its values at the vertices, and the driver
+goes on from the next layer.
 
 Examples
 --------
@@ -42,6 +43,7 @@ from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Program, compile_model
 from regionscope.tolerances import (
+    CHAIN_2D_MOST_PRODUCTS,
     CHAIN_2D_MOST_REGIONS,
     FACE_TURN_RTOL,
     NEAR_FACTOR,
@@ -131,12 +133,12 @@ def chain_2d(
             start.vertices, start.region_vertices, start.region_offsets,
             start.incidence_source, tol.value_rtol, point_tol, NEAR_FACTOR * point_tol,
             FACE_TURN_RTOL, budget.table_values, min(budget.stored_bytes // 16, NO_LIMIT),
-            min(max_regions, NO_LIMIT), CHAIN_2D_MOST_REGIONS,
+            min(max_regions, NO_LIMIT), CHAIN_2D_MOST_REGIONS, CHAIN_2D_MOST_PRODUCTS,
         )  # fmt: skip
     except TypeError:  # weights not of the kernel's type (assigned since): the driver
         return None
     stats: dict[str, Any] = {"chain_seconds": time.perf_counter() - t0}
-    status, done, vertices, rv, offsets, source, res = out
+    status, done, vertices, rv, offsets, source, res, x, x_relu = out
     if status != chain.OK or done == 0:
         return None
     res.flags.writeable = False  # the evaluator's arrays are views of it
@@ -147,7 +149,15 @@ def chain_2d(
         maker = functools.partial(_evaluator, layers, domain, lift_affine, res, program)
         return mesh, maker, stats
     ev = _evaluator(layers, domain, lift_affine, res, program)
+    start: np.ndarray | None = np.ascontiguousarray(x, dtype=np.float64)
+    if x_relu < 0:  # (between two Linear layers) a forward pass
+        start = None
+    elif x_relu < done:  # the layers between the two ReLUs, by NumPy's products
+        start = np.maximum(x, 0.0)
+        for layer in layers[relus[x_relu] + 1 : relus[done]]:
+            start = layer.forward(start)
     mesh, seconds = cut_2d(
-        ev, domain, mesh, relus[done], progress=progress, max_regions=max_regions
-    )
+        ev, domain, mesh, relus[done], progress=progress, max_regions=max_regions,
+        start_input=start,
+    )  # fmt: skip
     return mesh, ev, {**stats, "layer_seconds": seconds}

@@ -292,7 +292,11 @@ class _VertexInputs:
             self.x = None
             return
         if self.preloaded is not None and self.preloaded[0] == op.index:
-            self.regs, self.x, self.preloaded = None, self.preloaded[1], None
+            self.x, self.preloaded = self.preloaded[1], None
+            # carried through this layer's cuts to the next ones where it is all they read
+            alone = self.ev.stored_registers(op.index) == (op.inputs[0],)
+            self.regs = {op.inputs[0]: self.x} if alone else None
+            self.pos = op.index
             return
         if self.regs is not None and not self.budget.stores(nverts, self._width(op.index)):
             self.regs = None

@@ -21,7 +21,8 @@ SQUARE = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.
 EMPTY_W, EMPTY_B = _ro(np.zeros((0, 0))), _ro(np.zeros(0))
 
 
-def _run(weights, biases, relu_mask, bias_mask, relu_ops, most=100, max_regions=100):
+def _run(weights, biases, relu_mask, bias_mask, relu_ops, most=100, max_regions=100,
+         products=10**6):  # fmt: skip
     n = len(weights)
     ws = tuple(_ro(w) for w in weights) + (EMPTY_W,) * (8 - n)
     bs = tuple(_ro(b) for b in biases) + (EMPTY_B,) * (8 - n)
@@ -29,14 +30,14 @@ def _run(weights, biases, relu_mask, bias_mask, relu_ops, most=100, max_regions=
         ws, bs, n, relu_mask, bias_mask, np.array(relu_ops, dtype=np.int64), SQUARE.vertices,
         _ro(np.eye(2)), _ro(np.zeros(2)), SQUARE.vertices, SQUARE.region_vertices,
         SQUARE.region_offsets, SQUARE.incidence_source, 1e-11, 2e-12, 2e-6, 1e-9, 10**6,
-        10**6, max_regions, most,
+        10**6, max_regions, most, products,
     )  # fmt: skip
 
 
 def test_two_layers_by_hand():
     # relu(x), relu(y), then relu(x + y - 0.5): 4 quadrants, 3 of them cut once more
     out = _run([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3])
-    status, done, vertices, rv, offsets, source, res = out
+    status, done, vertices, rv, offsets, source, res, x, x_relu = out
     assert (status, done, len(offsets) - 1) == (chain.OK, chain.FINISHED, 7)
     layer, unit = decode_source(source)
     assert sorted(set(layer.tolist())) == [-1, 1, 3]  # the boundary, op 1, op 3
@@ -49,8 +50,11 @@ def test_two_layers_by_hand():
 
 def test_a_large_mesh_is_handed_over_before_its_layer():
     out = _run([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3], most=3)
-    status, done, vertices, rv, offsets, source, res = out
+    status, done, vertices, rv, offsets, source, res, x, x_relu = out
     assert (status, done, len(offsets) - 1) == (chain.OK, 1, 4)  # the quadrants only
+    # handed over before the second Linear layer: x is the first ReLU's input, x and y
+    assert x_relu == 0
+    np.testing.assert_array_equal(x, vertices)
 
 
 def test_past_the_limit_it_hands_over():
@@ -62,3 +66,22 @@ def test_past_the_limit_it_hands_over():
 def test_widths_that_do_not_follow():
     out = _run([np.eye(2), [[1.0, 1.0, 1.0]]], [np.zeros(2), [0.0]], 0b110, 0b10, [1, 3])
     assert out[0] == chain.MISMATCH
+
+
+def test_a_wide_product_is_handed_over():
+    # the quadrants' 9 vertices times 2 inputs times 1 output: 18 multiply-adds, over 10
+    out = _run([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3],
+               products=10)  # fmt: skip
+    status, done, vertices, rv, offsets, source, res, x, x_relu = out
+    assert (done, x_relu, len(offsets) - 1) == (1, 0, 4)
+    np.testing.assert_array_equal(x, vertices)  # the first ReLU's input: the identity's
+
+
+def test_between_two_linear_layers_it_holds_no_values():
+    # x, y -> ReLU -> Linear (2 -> 1) -> Linear (1 -> 3) -> ReLU: 9 vertices times 2 times 1
+    # multiply-adds (18) pass, 9 times 1 times 3 (27) do not, where x is no ReLU's input
+    out = _run([np.eye(2), [[1.0, 1.0]], [[1.0], [2.0], [-1.0]]],
+               [np.zeros(2), np.zeros(1), [-0.5, 0.0, 0.5]], 0b1010, 0b101, [1, 4],
+               products=20)  # fmt: skip
+    status, done, vertices, rv, offsets, source, res, x, x_relu = out
+    assert (done, x_relu) == (1, -1)

@@ -12,9 +12,10 @@ rule; its matrix products add in their own order, so its numbers may differ from
 the driver's in the last bits (the same partition, not the same bits).  It takes
 the common case only and hands over where the driver does more: a cut with
 regions to cut again one unit at a time, past a limit, a value that is not
-finite, a mesh past ``most_regions`` before a layer (the driver's progress and
-estimates), a table of values past ``limit``.  It then returns the mesh before
-that layer and how many ReLUs it finished, for the driver to go on from.
+finite, a mesh past ``most_regions`` after a layer (wide products are the
+driver's, with NumPy's matrix products), a table of values past ``limit``.  It
+then returns the mesh, how many ReLUs it finished, and the values it holds at the
+vertices, for the driver to go on from.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ _UNIT_BITS = 32  # geometry.mesh.encode_source: layer << 32 | unit
 def _chain_2d(
     weights, biases, n_linear, relu_mask, bias_mask, relu_ops, corners, lift_lin, lift_off,
     vertices, rv, offsets, source, value_rtol, point_tol, near_tol, turn_rtol, budget, limit,
-    max_regions, most_regions,
+    max_regions, most_regions, most_products,
 ):  # fmt: skip
     dim = corners.shape[1]
     ws = [weights[0]]
@@ -55,7 +56,7 @@ def _chain_2d(
         bs.append(biases[j])
     empty = np.zeros(0)
     if relu_mask == 0 or not check_chain(ws, bs, n_linear, bias_mask, len(lift_off)):
-        return MISMATCH, 0, vertices, rv, offsets, source, empty
+        return MISMATCH, 0, vertices, rv, offsets, source, empty, np.zeros((0, 0)), 0
     tols, out_tol, fold = chain_scales(
         ws, bs, n_linear, relu_mask, bias_mask, corners, lift_lin, lift_off, value_rtol
     )
@@ -91,11 +92,11 @@ def _chain_2d(
             t += width
             nregions = len(offsets) - 1
             if nregions > most_regions or len(x) * width > limit:
-                return OK, done, vertices, rv, offsets, source, res
+                return OK, done, vertices, rv, offsets, source, res, x, done
             for v in range(len(x)):  # finite (else the driver refuses it)
                 for k in range(width):
                     if not np.isfinite(x[v, k]):
-                        return OK, done, vertices, rv, offsets, source, res
+                        return OK, done, vertices, rv, offsets, source, res, x, done
             pair_region, pair_unit = pairs_kernel(x, tol, rv, offsets, no_active, False)
             if len(pair_region):
                 codes = np.empty(width, dtype=np.int64)
@@ -106,23 +107,26 @@ def _chain_2d(
                 status = out[0]
                 bad = out[12]
                 if status != DONE or len(bad):
-                    return OK, done, vertices, rv, offsets, source, res
+                    return OK, done, vertices, rv, offsets, source, res, x, done
                 vertices, rv, offsets, source = out[3], out[4], out[5], out[6]
                 if j != last:
                     x = interpolate_kernel(x, out[8], out[9], out[10])
             done += 1
+            if j != last and len(offsets) - 1 > most_regions:  # before the next products
+                return OK, done, vertices, rv, offsets, source, res, x, done - 1
         if j == last:
             break
         width = ws[j].shape[0]
-        if len(x) * width > limit:
-            return OK, done, vertices, rv, offsets, source, res
-        x = times(x, transposed(ws[j]), (relu_mask >> j) & 1 == 1)
+        relu_before = (relu_mask >> j) & 1 == 1  # x: the input of ReLU done - 1
+        if len(x) * width > limit or len(x) * x.shape[1] * width > most_products:
+            return OK, done, vertices, rv, offsets, source, res, x, done - 1 if relu_before else -1
+        x = times(x, transposed(ws[j]), relu_before)
         if (bias_mask >> j) & 1:
             b = bs[j]
             for r in range(len(x)):
                 for o in range(width):
                     x[r, o] += b[o]
-    return OK, FINISHED, vertices, rv, offsets, source, res
+    return OK, FINISHED, vertices, rv, offsets, source, res, np.zeros((0, 0)), 0
 
 
 def _signature(size: int) -> tuple:
@@ -130,6 +134,7 @@ def _signature(size: int) -> tuple:
         types.UniTuple(F2, size), types.UniTuple(F1, size), types.int64, types.int64,
         types.int64, I1, F2, F2, F1, F2, I1, I1, I1, types.float64, types.float64,
         types.float64, types.float64, types.int64, types.int64, types.int64, types.int64,
+        types.int64,
     )  # fmt: skip
 
 
@@ -162,8 +167,9 @@ def chain_2d(*args: object) -> tuple:
         The cut's budget of crossings.
     limit : int
         The most values a table at the vertices may hold.
-    max_regions, most_regions : int
-        The cut's limit; the most regions a layer may start from here.
+    max_regions, most_regions, most_products : int
+        The cut's limit; the most regions a layer may start from here; the most
+        multiply-adds of a matrix product here (larger ones are NumPy's, the driver's).
 
     Returns
     -------
@@ -177,6 +183,12 @@ def chain_2d(*args: object) -> tuple:
         The unit tolerances of each ReLU, those of the outputs, then (where Linear layers
         come before the first ReLU) the folded map's rows and offset, ``(3, width)``
         flat.
+    x : (V, w) float64
+        After a hand-over: the input of ReLU ``x_relu`` at the mesh's vertices (``done``,
+        or ``done - 1`` when the hand-over comes before the Linear layers after ReLU
+        ``done - 1``: their products are left to the caller's matrix products; -1 where
+        it holds neither, between two Linear layers: the caller runs a forward pass).
+    x_relu : int
 
     Examples
     --------
@@ -189,8 +201,8 @@ def chain_2d(*args: object) -> tuple:
     >>> out = chain_2d(w, b, 1, 0b10, 0b1, np.array([1]), square.vertices, ro(np.eye(2)),
     ...                ro(np.zeros(2)), square.vertices, square.region_vertices,
     ...                square.region_offsets, square.incidence_source, 1e-11, 1e-12, 1e-10,
-    ...                1e-9, 10**6, 10**6, 100, 100)
-    >>> status, done, vertices, rv, offsets, source, res = out
+    ...                1e-9, 10**6, 10**6, 100, 100, 10**6)
+    >>> status, done, vertices, rv, offsets, source, res, x, x_relu = out
     >>> status, done, len(offsets) - 1  # the two axes cut the square in four
     (0, -1, 4)
     """
