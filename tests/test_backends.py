@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
@@ -15,7 +14,7 @@ from regionscope import backends
 from regionscope.backends import available_backends, backend, get_backend
 from regionscope.compute import chain2d
 from regionscope.errors import RegionLimitError
-from regionscope.testing import check_partition, random_mlp, tiny_lines
+from regionscope.testing import check_partition, random_mlp, tiny_lines, tiny_star
 
 HAS_NUMBA = "numba" in available_backends()
 needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
@@ -77,18 +76,13 @@ def test_numba_asked_for_without_numba_names_the_extra(monkeypatch):
         assert get_backend() == "numpy"  # auto falls back quietly
 
 
-def _star(n):
-    t = np.linspace(0, math.pi, n + 1)[:-1]
-    return tiny_lines(np.stack([np.cos(t), np.sin(t), 0 * t], axis=1))
-
-
 NETWORKS = {
     "relu": lambda: random_mlp([2, 16, 16, 8], 3),
     "deep": lambda: random_mlp([2, 8, 8, 8, 8, 8], 5),
     "wide": lambda: random_mlp([2, 120], 1),
     "argmax": lambda: random_mlp([2, 12, 12, 5], 7, argmax=True),
     "maxout": lambda: random_mlp([2, 6, 6], 2, maxout=3),
-    "star": lambda: _star(16),
+    "star": lambda: tiny_star(16),
     "lines": lambda: tiny_lines([[1, 0, 0], [2, 0, 0], [0, 1, -1], [1, -1, 0], [1, 1e-13, 0.5]]),
 }
 DOMAINS = {

@@ -31,6 +31,7 @@ __all__ = [
     "assert_partitions_equal",
     "tiny_cross",
     "tiny_lines",
+    "tiny_star",
     "line_arrangement_count",
     "random_mlp",
     "interior_points",
@@ -46,6 +47,18 @@ def tiny_lines(lines: Any) -> Sequential:
     """One ReLU layer whose units are the lines ``a x + b y + c = 0`` (rows ``(a, b, c)``)."""
     abc = np.asarray(lines, dtype=np.float64).reshape(-1, 3)
     return Sequential(Linear(abc[:, :2], abc[:, 2]), ReLU())
+
+
+def tiny_star(n: int) -> Sequential:
+    """``n`` lines through the origin at evenly spaced angles: ``n`` concurrent lines, a
+    degenerate arrangement of ``2 n`` regions around one vertex.
+
+    >>> import regionscope as rs
+    >>> rs.partition(tiny_star(3), rs.Box(1.0)).num_regions
+    6
+    """
+    t = np.linspace(0, np.pi, n + 1)[:-1]
+    return tiny_lines(np.stack([np.cos(t), np.sin(t), 0 * t], axis=1))
 
 
 def random_mlp(

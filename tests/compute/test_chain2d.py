@@ -3,8 +3,6 @@ the last bits of the vertices, the same patterns, the hand-over to the driver.""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -21,19 +19,14 @@ from regionscope.testing import (  # noqa: E402
     check_partition,
     random_mlp,
     tiny_lines,
+    tiny_star,
 )
 
-
-def _star(n):
-    t = np.linspace(0, math.pi, n + 1)[:-1]
-    return tiny_lines(np.stack([np.cos(t), np.sin(t), 0 * t], axis=1))
-
-
 NETWORKS = {
-    "relu": lambda: random_mlp([2, 16, 16, 8], 3),
-    "deep": lambda: random_mlp([2, 8, 8, 8, 8, 8], 5),
+    "mlp": lambda: random_mlp([2, 16, 16, 8], 3),
+    "star": lambda: tiny_star(16),
+    "deeper": lambda: random_mlp([2, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], 5),  # 10 ReLUs: 32 slots
     "wide": lambda: random_mlp([2, 120], 1),
-    "star": lambda: _star(16),
     "lines": lambda: tiny_lines([[1, 0, 0], [2, 0, 0], [0, 1, -1], [1, -1, 0], [1, 1e-13, 0.5]]),
     "no-bias": lambda: rs.Sequential(rs.Linear(np.array([[1.0, 2.0], [-1.0, 1.0]])), rs.ReLU(),
                                      rs.Linear(np.array([[1.0, -1.0]])), rs.ReLU()),  # fmt: skip

@@ -26,7 +26,7 @@ from numba import types
 
 from .common import F1, F2, I1
 from .cut import DONE, cut_kernel
-from .dense import chain_scales, check_chain, times, transposed
+from .dense import as_lists, chain_scales, check_chain, relu_span, times, transposed
 from .interp import interpolate_kernel
 from .line import CHAIN_SIZES
 from .pairs import pairs_kernel
@@ -49,24 +49,14 @@ def _chain_2d(
     max_regions, most_regions, most_products,
 ):  # fmt: skip
     dim = corners.shape[1]
-    ws = [weights[0]]
-    bs = [biases[0]]
-    for j in range(1, n_linear):
-        ws.append(weights[j])
-        bs.append(biases[j])
+    ws, bs = as_lists(weights, biases, n_linear)
     empty = np.zeros(0)
     if relu_mask == 0 or not check_chain(ws, bs, n_linear, bias_mask, len(lift_off)):
         return MISMATCH, 0, vertices, rv, offsets, source, empty, np.zeros((0, 0)), 0
     tols, out_tol, fold = chain_scales(
         ws, bs, n_linear, relu_mask, bias_mask, corners, lift_lin, lift_off, value_rtol
     )
-    first = 0
-    while not (relu_mask >> first) & 1:
-        first += 1
-    last = first
-    for j in range(first, n_linear + 1):
-        if (relu_mask >> j) & 1:
-            last = j
+    first, last = relu_span(relu_mask, n_linear)
     # the result: tolerances of every ReLU and of the outputs, the folded map (rows, offset)
     n_fold = fold.shape[1] if first else 0
     res = np.empty(len(tols) + len(out_tol) + (dim + 1) * n_fold)

@@ -19,7 +19,42 @@ import numpy as np
 
 from .common import helper, inline
 
-__all__ = ["check_chain", "chain_scales", "largest", "rows_times", "times", "transposed"]
+__all__ = [
+    "as_lists",
+    "check_chain",
+    "chain_scales",
+    "largest",
+    "relu_span",
+    "rows_times",
+    "times",
+    "transposed",
+]
+
+
+@helper
+def as_lists(weights, biases, n_linear):
+    """The first ``n_linear`` weights and biases of the kernels' tuples, as lists (a tuple
+    indexed by a variable is a switch over its places in every function it goes to: the
+    lists are made once, and the helpers compiled once for both tuple sizes)."""
+    ws = [weights[0]]
+    bs = [biases[0]]
+    for j in range(1, n_linear):
+        ws.append(weights[j])
+        bs.append(biases[j])
+    return ws, bs
+
+
+@helper
+def relu_span(relu_mask, n_linear):
+    """``(first, last)``: the places of the first and the last ReLU (``relu_mask`` not 0)."""
+    first = 0
+    while not (relu_mask >> first) & 1:
+        first += 1
+    last = first
+    for j in range(first, n_linear + 1):
+        if (relu_mask >> j) & 1:
+            last = j
+    return first, last
 
 
 @helper

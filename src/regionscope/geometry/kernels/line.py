@@ -24,7 +24,7 @@ import numpy as np
 from numba import types
 
 from .common import F1, F2, I1, helper, kernel, sort_index
-from .dense import chain_scales, check_chain, times, transposed
+from .dense import as_lists, chain_scales, check_chain, relu_span, times, transposed
 
 __all__ = ["cut_points", "interpolate", "chain", "CHAIN_SIZES"]
 
@@ -197,13 +197,7 @@ def _chain(
     point_tol, limit, max_regions,
 ):  # fmt: skip
     dim = len(p)
-    # the tuples as lists (a tuple indexed by a variable is a switch over its places, in
-    # every function it goes to: compiled once here, and the helpers once for both sizes)
-    ws = [weights[0]]
-    bs = [biases[0]]
-    for j in range(1, n_linear):
-        ws.append(weights[j])
-        bs.append(biases[j])
+    ws, bs = as_lists(weights, biases, n_linear)
     if relu_mask == 0 or not check_chain(ws, bs, n_linear, bias_mask, dim):
         return np.zeros(0), 4
     ends = np.empty((2, 1))  # the interval's ends: the corners of its scales
@@ -214,13 +208,7 @@ def _chain(
     )
     lin = fold[0].copy()
     off = fold[1].copy()
-    first = 0
-    while not (relu_mask >> first) & 1:
-        first += 1
-    last = first
-    for j in range(first, n_linear + 1):
-        if (relu_mask >> j) & 1:
-            last = j
+    first, last = relu_span(relu_mask, n_linear)
     # the values at the ends (from the folded map, as the evaluator's prefix), then cut by cut
     width = len(lin)
     if 2 * width > limit:
