@@ -73,3 +73,26 @@ def test_check_chain():
     assert dense.check_chain(w, b, 2, 0b01, 2)
     assert not dense.check_chain(w, b, 2, 0b01, 3)  # inputs of another width
     assert not dense.check_chain(w, b, 2, 0b11, 2)  # a bias of the wrong width
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 12), st.sampled_from([3, 64, 65, 130]),
+       st.integers(0, 2**16))  # fmt: skip
+def test_times_adds_in_the_inputs_order_with_or_without_zeros(rows, width, out, seed):
+    """Bit for bit a plain sum in the inputs' order, zero terms included: wide rows leave the
+    zero inputs out (``SKIP_ZEROS_ABOVE``), narrow ones do not, and both give these bits."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, width))
+    x[rng.random(x.shape) < 0.4] = 0.0
+    wt = rng.normal(size=width * out)
+    for relu in (True, False):
+        want = np.zeros((rows, out))
+        for r in range(rows):
+            for o in range(out):
+                s = 0.0
+                for k in range(width):
+                    v = max(x[r, k], 0.0) if relu else x[r, k]
+                    s += v * wt[k * out + o]
+                want[r, o] = s
+        got = dense.times(x, wt, relu)
+        assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))

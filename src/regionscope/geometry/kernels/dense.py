@@ -88,28 +88,32 @@ def largest(m, rtol):
     return out
 
 
-@inline
-def _axpy(y, v, w):
-    """``y += v * w`` (a loop the compiler vectorises)."""
-    for o in range(len(y)):
-        y[o] += v * w[o]
+#: :func:`times` skips zero inputs (a ReLU's) for outputs wider than this; narrower rows
+#: cost more in the test than in the products it saves (32 outputs: 1.5-1.8x faster without)
+SKIP_ZEROS_ABOVE = 64
 
 
 @helper
 def times(x, wt, relu):
     """The rows of ``x (n, in)`` (``max(x, 0)`` with ``relu``) times the ``(in, out)`` matrix
-    ``wt`` (flat): each sum's terms added in the order of the inputs (zero inputs left
-    out), ``(n, out)``."""
+    ``wt`` (flat): each sum's terms added in the order of the inputs, ``(n, out)``.
+
+    Zero inputs are left out of wide rows; adding their products, ``+-0.0``, changes no sum
+    (a sum is never ``-0.0``: it starts at ``+0.0``), so either way gives the same bits.
+    """
     n, width = x.shape
     out = len(wt) // width
     y = np.zeros((n, out))
+    skip = out > SKIP_ZEROS_ABOVE
     for r in range(n):
         for k in range(width):
             v = x[r, k]
             if relu and v < 0.0:
                 v = 0.0
-            if v != 0.0:
-                _axpy(y[r], v, wt[k * out : (k + 1) * out])
+            if v != 0.0 or not skip:
+                base = k * out
+                for o in range(out):
+                    y[r, o] += v * wt[base + o]
     return y
 
 
