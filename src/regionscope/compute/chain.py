@@ -29,7 +29,7 @@ from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Identity, Layer, Linear, ReLU
 from regionscope.network.program import Program
 
-__all__ = ["describe_chain", "chain_evaluator", "NO_LIMIT"]
+__all__ = ["describe_chain", "program_chain", "chain_evaluator", "NO_LIMIT"]
 
 #: the kernels' counts are int64: larger limits are no limit
 NO_LIMIT = 1 << 62
@@ -91,6 +91,22 @@ def describe_chain(
     weights += [_NO_WEIGHT] * (size - n)
     biases += [_NO_BIAS] * (size - n)
     return (tuple(weights), tuple(biases), n, relu_mask, bias_mask), n_tol, width, n_fold, relus
+
+
+def program_chain(program: Program) -> tuple[Layer, ...] | None:
+    """The layers of a compiled model whose ops each read the one before (a chain, as
+    :func:`describe_chain` takes it), in order; ``None`` for any other program.
+
+    >>> import regionscope as rs
+    >>> from regionscope.network.program import compile_model
+    >>> program_chain(compile_model(rs.Sequential(rs.Linear([[1.0]]), rs.ReLU()), 1))
+    (Linear(1 -> 1, no bias), ReLU())
+    """
+    ops = program.ops
+    for op in ops:
+        if op.inputs != (op.index,) or op.output != op.index + 1:
+            return None
+    return tuple(op.layer for op in ops)
 
 
 def chain_evaluator(

@@ -39,7 +39,7 @@ from regionscope.backends import compiled
 from regionscope.domains import Domain2D, Plane
 from regionscope.geometry import Mesh, check_mesh
 from regionscope.geometry.arrays import read_only
-from regionscope.geometry.mesh import BOUNDARY
+from regionscope.geometry.mesh import encode_source
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Program, compile_model
@@ -63,19 +63,6 @@ __all__ = ["chain_2d", "CHAIN_2D"]
 #: polygon or a plane in one compiled call (tests that compare the driver's own bits,
 #: and ``bench/scaling.py``, which reads each layer's time, turn it off)
 CHAIN_2D = True
-
-#: the lift of a polygon's own coordinates (:func:`~regionscope.compute.driver.lift_map`'s
-#: identity), read-only and shared
-_IDENTITY = (read_only(np.eye(2)), read_only(np.zeros(2)))
-
-
-@functools.lru_cache(maxsize=16)
-def _one_region(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A ``k``-gon as one region (:meth:`Mesh.from_polygon
-    <regionscope.geometry.mesh.Mesh.from_polygon>`'s arrays but the vertices), read-only."""
-    rv = read_only(np.arange(k, dtype=np.int64))
-    return rv, read_only(np.array([0, k], dtype=np.int64)), read_only(np.full(k, BOUNDARY))
-
 
 @functools.lru_cache(maxsize=1)
 def _kernels() -> Any:
@@ -141,19 +128,19 @@ def chain_2d(
     n = n_fold or domain.input_dim  # the first ReLU's units: their lines make at most
     if 1 + n + n * (n - 1) // 2 >= LONG_RUN:  # this many regions; a long run could follow,
         return None  # the driver's estimate decides on progress (as without the kernel)
-    lift_affine = _IDENTITY
-    if isinstance(domain, Plane):  # (lift_map's copies of its basis and origin)
-        lift_affine = tuple(read_only(a) for a in lift_map(domain, domain.lift))
-    corners = read_only(np.array(domain.polygon, dtype=np.float64))  # (Mesh.from_polygon's)
+    lin, off = lift_map(domain, domain.lift)
+    lift_affine = (read_only(lin), read_only(off))
+    start = Mesh.from_polygon(domain.polygon)
     point_tol = tol.point_rtol * domain.diameter
     budget = get_budget()
     chain = _kernels()
     t0 = time.perf_counter()
     try:
         out = chain.chain_2d(
-            *args, read_only(np.array(relus, dtype=np.int64)), corners, *lift_affine, corners,
-            *_one_region(len(corners)), tol.value_rtol, point_tol, NEAR_FACTOR * point_tol,
-            FACE_TURN_RTOL, budget.table_values, min(budget.stored_bytes // 16, NO_LIMIT),
+            *args, read_only(encode_source(np.array(relus), 0)), start.vertices, *lift_affine,
+            start.vertices, start.region_vertices, start.region_offsets, start.incidence_source,
+            tol.value_rtol, point_tol, NEAR_FACTOR * point_tol, FACE_TURN_RTOL,
+            budget.table_values, min(budget.stored_bytes // 16, NO_LIMIT),
             min(max_regions, NO_LIMIT), CHAIN_2D_MOST_REGIONS, CHAIN_2D_MOST_PRODUCTS,
         )  # fmt: skip
     except TypeError:  # weights not of the kernel's type (assigned since): the driver
@@ -163,22 +150,22 @@ def chain_2d(
     if status != chain.OK or done == 0:
         return None
     res.flags.writeable = False  # the evaluator's arrays are views of it
-    mesh = Mesh(vertices, rv, offsets, source, len(corners))
+    mesh = Mesh(vertices, rv, offsets, source, start.num_corners)
     if tol.strict:  # the kernel's mesh (it makes no check between its layers)
         check_mesh(mesh, domain.area, f"the compiled chain of {len(layers)} layers")
     if done == chain.FINISHED:
         maker = functools.partial(_evaluator, layers, domain, lift_affine, res, program)
         return mesh, maker, stats
     ev = _evaluator(layers, domain, lift_affine, res, program)
-    start: np.ndarray | None = np.ascontiguousarray(x, dtype=np.float64)
-    if x_relu < 0:  # (between two Linear layers) a forward pass
-        start = None
-    elif x_relu < done:  # the layers between the two ReLUs, by NumPy's products
-        start = np.maximum(x, 0.0)
+    given: np.ndarray | None = None  # (x_relu < 0, between two Linear layers: a forward pass)
+    if x_relu == done:  # the next ReLU's input
+        given = x
+    elif x_relu >= 0:  # the previous one's: the layers between them, by NumPy's products
+        given = np.maximum(x, 0.0)
         for layer in layers[relus[x_relu] + 1 : relus[done]]:
-            start = layer.forward(start)
+            given = layer.forward(given)
     mesh, seconds = cut_2d(
         ev, domain, mesh, relus[done], progress=progress, max_regions=max_regions,
-        start_input=start,
+        start_input=given,
     )  # fmt: skip
     return mesh, ev, {**stats, "layer_seconds": seconds}

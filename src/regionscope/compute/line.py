@@ -53,7 +53,7 @@ from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Op, Program, compile_model
 from regionscope.tolerances import Tolerance, get_budget, get_tolerance
 
-from .chain import NO_LIMIT, chain_evaluator, describe_chain
+from .chain import NO_LIMIT, chain_evaluator, describe_chain, program_chain
 from .limits import DEFAULT_MAX_REGIONS, check_finite
 
 __all__ = ["cut_1d", "chain_1d", "chain_1d_deferred", "PointValues"]
@@ -336,11 +336,8 @@ def chain_1d(
     >>> ev.unit_tol[1].tolist() == compute.evaluator(dom, prog).unit_tol[1].tolist()
     True
     """
-    ops = program.ops
-    for op in ops:
-        if op.inputs != (op.index,) or op.output != op.index + 1:
-            return None
-    run = _chain_run(tuple(op.layer for op in ops), domain, max_regions)
+    layers = program_chain(program)
+    run = None if layers is None else _chain_run(layers, domain, max_regions)
     if run is None:
         return None
     return _chain_evaluator(program, domain, run[0]), run[1]

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from regionscope import backends, compute
+from regionscope.compute.chain import program_chain
 from regionscope.compute.chain2d import chain_2d
 from regionscope.compute.estimate import Estimate, first_layer_estimate
 from regionscope.compute.line import chain_1d, chain_1d_deferred
@@ -212,12 +213,9 @@ def _chain_plane(
         if type(model) is not Sequential:
             return None
         done = chain_2d(model.layers, domain, max_regions=int(max_regions))
-    elif type(model) is Sequential or any(
-        op.inputs != (op.index,) or op.output != op.index + 1 for op in program.ops
-    ):
+    elif type(model) is Sequential or (layers := program_chain(program)) is None:
         return None  # (a Sequential was tried already)
     else:
-        layers = tuple(op.layer for op in program.ops)
         done = chain_2d(layers, domain, max_regions=int(max_regions), program=program)
     return None if done is None else Partition(domain, *done)
 

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("numba")
 
 from regionscope.geometry.kernels import chain  # noqa: E402
-from regionscope.geometry.mesh import Mesh, decode_source  # noqa: E402
+from regionscope.geometry.mesh import Mesh, decode_source, encode_source  # noqa: E402
 
 
 def _ro(a):
@@ -27,7 +27,7 @@ def _run(weights, biases, relu_mask, bias_mask, relu_ops, most=100, max_regions=
     ws = tuple(_ro(w) for w in weights) + (EMPTY_W,) * (8 - n)
     bs = tuple(_ro(b) for b in biases) + (EMPTY_B,) * (8 - n)
     return chain.chain_2d(
-        ws, bs, n, relu_mask, bias_mask, np.array(relu_ops, dtype=np.int64), SQUARE.vertices,
+        ws, bs, n, relu_mask, bias_mask, encode_source(np.array(relu_ops), 0), SQUARE.vertices,
         _ro(np.eye(2)), _ro(np.zeros(2)), SQUARE.vertices, SQUARE.region_vertices,
         SQUARE.region_offsets, SQUARE.incidence_source, 1e-11, 2e-12, 2e-6, 1e-9, 10**6,
         10**6, max_regions, most, products,

@@ -40,11 +40,8 @@ FINISHED = -1
 #: layers do not follow one another
 OK, MISMATCH = 0, 4
 
-_UNIT_BITS = 32  # geometry.mesh.encode_source: layer << 32 | unit
-
-
 def _chain_2d(
-    weights, biases, n_linear, relu_mask, bias_mask, relu_ops, corners, lift_lin, lift_off,
+    weights, biases, n_linear, relu_mask, bias_mask, relu_codes, corners, lift_lin, lift_off,
     vertices, rv, offsets, source, value_rtol, point_tol, near_tol, turn_rtol, budget, limit,
     max_regions, most_regions, most_products,
 ):  # fmt: skip
@@ -91,7 +88,7 @@ def _chain_2d(
             if len(pair_region):
                 codes = np.empty(width, dtype=np.int64)
                 for k in range(width):
-                    codes[k] = (relu_ops[done] << _UNIT_BITS) | k
+                    codes[k] = relu_codes[done] | k  # encode_source(op, k)
                 out = cut_kernel(vertices, rv, offsets, source, x, tol, pair_region, pair_unit,
                                  codes, point_tol, near_tol, turn_rtol, budget, max_regions)
                 status = out[0]
@@ -143,8 +140,9 @@ def chain_2d(*args: object) -> tuple:
     n_linear, relu_mask, bias_mask : int
         How many Linear layers; bit ``j``: a ReLU before Linear layer ``j`` (``n_linear``:
         after the last); bit ``j``: layer ``j`` has a bias.
-    relu_ops : (R,) int64
-        The op index of each ReLU, in order (the layer part of its edges' codes).
+    relu_codes : (R,) int64
+        The edge code of unit 0 of each ReLU, in order (``encode_source(op index, 0)``,
+        :func:`~regionscope.geometry.mesh.encode_source`): unit ``k``'s is that ``| k``.
     corners : (K, 2) float64
         The points whose magnitudes give the unit scales (the domain's corners).
     lift_lin, lift_off : (2, D), (D,) float64
@@ -182,13 +180,14 @@ def chain_2d(*args: object) -> tuple:
 
     Examples
     --------
-    >>> from regionscope.geometry.mesh import Mesh
+    >>> from regionscope.geometry.mesh import Mesh, encode_source
     >>> square = Mesh.from_polygon(np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0],
     ...                                      [-1.0, 1.0]]))
     >>> ro = lambda a: np.require(a, np.float64, "C")
     >>> w = (ro(np.eye(2)),) + (ro(np.zeros((0, 0))),) * 7
     >>> b = (ro(np.zeros(2)),) + (ro(np.zeros(0)),) * 7
-    >>> out = chain_2d(w, b, 1, 0b10, 0b1, np.array([1]), square.vertices, ro(np.eye(2)),
+    >>> codes = encode_source(np.array([1]), 0)  # the ReLU is op 1
+    >>> out = chain_2d(w, b, 1, 0b10, 0b1, codes, square.vertices, ro(np.eye(2)),
     ...                ro(np.zeros(2)), square.vertices, square.region_vertices,
     ...                square.region_offsets, square.incidence_source, 1e-11, 1e-12, 1e-10,
     ...                1e-9, 10**6, 10**6, 100, 100, 10**6)
