@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .checks import as_finite, as_number
+from .geometry.arrays import read_only
 from .tolerances import get_tolerance
 
 __all__ = [
@@ -402,8 +403,16 @@ class Box(Polygon):
             raise ValueError(
                 f"Box needs xmin < xmax and ymin < ymax, got ({xmin}, {xmax}, {ymin}, {ymax})"
             )
-        self.polygon = np.array([[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax]])
+        self.polygon = read_only(
+            np.array([[xmin, ymin], [xmax, ymin], [xmax, ymax], [xmin, ymax]])
+        )
         self.input_shape = (2,)
+        self._bounds = (xmin, xmax, ymin, ymax)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(xmin, xmax, ymin, ymax)``, as given (no reduction over the corners)."""
+        return self._bounds
 
     def to_arrays(self) -> dict[str, Any]:
         """Arrays that rebuild this box with :func:`domain_from_arrays`."""
@@ -684,16 +693,16 @@ class Segment(Domain1D):
     """
 
     def __init__(self, p: Any, q: Any, margin: float = 0.25) -> None:
-        both = _points(p, q)  # None: not two float64 arrays of one shape, finite
-        if both is None:
+        rows = _float_rows(p, q)  # None: not two float64 arrays of one shape
+        if rows is None:
             a, p_scale = _point(p, "p")
             b, q_scale = _point(q, "q")
             if a.shape != b.shape:
                 raise ValueError(f"p and q must have the same shape, got {a.shape} and {b.shape}")
-            rows, scale, shape = (a, b), max(p_scale, q_scale), a.shape
+            shape: tuple[int, ...] = a.shape
         else:
-            rows, scale, shape = both
-        a, b = rows[0], rows[1]
+            a, b = rows[0], rows[1]
+            shape = p.shape
         if type(margin) is not float or not math.isfinite(margin):
             margin = as_number(margin, "margin")
         if margin < 0:
@@ -706,6 +715,14 @@ class Segment(Domain1D):
         d = self.q - self.p
         length = math.sqrt(float(d.dot(d)))  # np.linalg.norm's own formula for a vector
         rtol = get_tolerance().collinear_rtol
+        if rows is None:
+            scale = max(p_scale, q_scale)
+        else:  # |p_i| and |q_i| are at most |p| + |q - p|: only a near tie needs the largest
+            bound = math.sqrt(float(self.p.dot(self.p))) + length
+            if not math.isfinite(bound):  # a coordinate not finite (named), or squares past
+                scale = max(_point(p, "p")[1], _point(q, "q")[1])  # the float64 range
+            else:
+                scale = 0.0 if length > rtol * 2.0 * bound else _largest(rows)
         if length <= rtol * scale or length == 0.0:
             raise ValueError(
                 f"p and q coincide: they are {length:.6g} apart, at most collinear_rtol={rtol:g} "
@@ -773,10 +790,9 @@ class SliceOf(Domain1D):
         return f"SliceOf({self.parent!r}, p={self.p.tolist()}, q={self.q.tolist()})"
 
 
-def _points(p: Any, q: Any) -> tuple[np.ndarray, float, tuple[int, ...]] | None:
-    """Two non-empty float64 arrays of one shape as the rows of one ``(2, size)`` copy, their
-    largest ``|coordinate|`` and their shape; ``None`` for anything else, or a coordinate
-    that is not finite (:func:`_point` then says which)."""
+def _float_rows(p: Any, q: Any) -> np.ndarray | None:
+    """Two non-empty float64 arrays of one shape as the rows of one ``(2, size)`` copy;
+    ``None`` for anything else (:func:`_point` then checks each)."""
     if not (
         type(p) is type(q) is np.ndarray
         and p.dtype == q.dtype == np.float64
@@ -784,9 +800,13 @@ def _points(p: Any, q: Any) -> tuple[np.ndarray, float, tuple[int, ...]] | None:
         and p.size
     ):
         return None
-    rows = np.array((p, q)).reshape(2, -1)
-    largest = float(np.maximum.reduce(np.abs(rows), axis=None, initial=0.0))
-    return (rows, largest, p.shape) if math.isfinite(largest) else None
+    rows = np.array((p, q))
+    return rows if rows.ndim == 2 else rows.reshape(2, -1)
+
+
+def _largest(x: np.ndarray) -> float:
+    """The largest ``|coordinate|`` of ``x`` (0 for an empty array)."""
+    return float(np.maximum.reduce(np.abs(x), axis=None, initial=0.0))
 
 
 def _point(x: Any, name: str) -> tuple[np.ndarray, float]:
@@ -797,7 +817,7 @@ def _point(x: Any, name: str) -> tuple[np.ndarray, float]:
     (array([[ 3., -4.]]), 4.0)
     """
     arr = as_finite(x, name)
-    return arr, float(np.maximum.reduce(np.abs(arr), axis=None, initial=0.0))
+    return arr, _largest(arr)
 
 
 def _saved(d: Mapping[str, Any], key: str, ndim: int | None = None) -> np.ndarray:

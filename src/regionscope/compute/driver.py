@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ import numpy as np
 from regionscope.domains import Domain, Domain1D, Domain2D, Plane, Segment, SliceOf
 from regionscope.errors import RegionLimitError
 from regionscope.geometry import CutResult, Mesh, check_mesh, cut, encode_source
+from regionscope.geometry.arrays import read_only
 from regionscope.network.evaluate import Evaluator, affine_of
 from regionscope.network.layers import MaxPool, ReLU
 from regionscope.network.program import Op, Program
@@ -106,6 +108,12 @@ def evaluator(domain: Domain, program: Program) -> Evaluator:
     return Evaluator(program, lift, np.array([[domain.lo], [domain.hi]]), lift_map(domain, lift))
 
 
+@functools.lru_cache(maxsize=2)
+def _identity(dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The identity lift of ``dim`` coordinates, ``(eye, zeros)``, read-only (shared)."""
+    return read_only(np.eye(dim)), read_only(np.zeros(dim))
+
+
 def lift_map(
     domain: Domain, lift: Callable[[np.ndarray], np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +140,7 @@ def lift_map(
         lin, off = lift_map(domain.parent, domain.parent.lift)
         return domain.direction[None, :] @ lin, domain.p @ lin + off
     if type(domain).lift in (Domain2D.lift, Domain1D.lift):  # coordinates are the inputs
-        return np.eye(domain.dim), np.zeros(domain.dim)
+        return _identity(domain.dim)
     # an unknown kind of domain: differences of the lift, which is affine
     return affine_of(lift, domain.dim)
 

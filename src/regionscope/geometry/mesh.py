@@ -60,6 +60,16 @@ def decode_source(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return layer, unit
 
 
+@functools.lru_cache(maxsize=16)
+def _one_region(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The region arrays of a mesh with one region of ``k`` corners, read-only."""
+    return (
+        read_only(np.arange(k, dtype=np.int64)),
+        read_only(np.array([0, k], dtype=np.int64)),
+        read_only(np.full(k, BOUNDARY, dtype=np.int64)),
+    )
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Mesh:
     """A convex subdivision as flat arrays (see the module docstring)."""
@@ -82,15 +92,23 @@ class Mesh:
 
     @classmethod
     def from_polygon(cls, polygon: np.ndarray) -> Mesh:
-        """The mesh with one region: a convex polygon ``(K, 2)``, counter-clockwise."""
-        k = len(polygon)
-        return cls(
-            vertices=np.array(polygon, dtype=np.float64),
-            region_vertices=np.arange(k, dtype=np.int64),
-            region_offsets=np.array([0, k], dtype=np.int64),
-            incidence_source=np.full(k, BOUNDARY, dtype=np.int64),
-            num_corners=k,
-        )
+        """The mesh with one region: a convex polygon ``(K, 2)``, counter-clockwise.
+
+        A read-only float64 C-contiguous ``polygon`` (a domain's) is its vertices as it
+        is; any other is copied.  The one region's arrays are shared by every such mesh of
+        ``K`` corners (all are read-only).
+        """
+        vertices = polygon
+        if not (
+            type(polygon) is np.ndarray
+            and polygon.dtype == np.float64
+            and not polygon.flags.writeable
+            and polygon.flags.c_contiguous
+        ):
+            vertices = np.array(polygon, dtype=np.float64)
+        k = len(vertices)
+        region_vertices, region_offsets, incidence_source = _one_region(k)
+        return cls(vertices, region_vertices, region_offsets, incidence_source, k)
 
     @property
     def num_regions(self) -> int:

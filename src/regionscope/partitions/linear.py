@@ -121,8 +121,13 @@ class Partition1D(PartitionBase):
         stats: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(domain, evaluator, stats)
-        self.points = np.array(points, dtype=np.float64)  # a copy of its own, read-only
-        self.points.flags.writeable = False
+        if not (
+            type(points) is np.ndarray
+            and points.dtype == np.float64
+            and not points.flags.writeable  # (a kernel's result, read-only already)
+        ):
+            points = read_only(np.array(points, dtype=np.float64))  # a copy of its own
+        self.points = points
 
     @classmethod
     def start(cls, domain: Domain1D) -> Partition1D:
