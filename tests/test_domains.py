@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -553,3 +555,31 @@ def test_segment_refuses_empty_points():
         rs.Segment(np.zeros(0), np.zeros(0))
     with pytest.raises(ValueError, match="same shape"):
         rs.Segment(np.zeros(0), np.ones(1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    exponent=st.integers(-6, 12),
+    gap=st.floats(0.05, 20.0),
+    dim=st.integers(1, 40),
+    seed=st.integers(0, 2**16),
+)
+def test_segment_coincidence_follows_the_rule_on_both_paths(exponent, gap, dim, seed):
+    """Two float64 arrays take the fast test (dot products, the largest coordinate only
+    near a tie), lists the general one: both refuse exactly the pairs the rule refuses,
+    ``|q - p| <= collinear_rtol * (largest |coordinate|)``, near the threshold too."""
+    rng = np.random.default_rng(seed)
+    p = rng.normal(size=dim) * 10.0**exponent
+    rtol = rs.get_tolerance().collinear_rtol
+    largest = float(np.abs(p).max())
+    step = rng.normal(size=dim)
+    q = p + step / np.linalg.norm(step) * gap * rtol * largest
+    d = q - p
+    length = math.sqrt(float(d.dot(d)))
+    refused = length <= rtol * max(largest, float(np.abs(q).max())) or length == 0.0
+    for args in ((p, q), (p.tolist(), q.tolist())):
+        if refused:
+            with pytest.raises(ValueError, match="coincide"):
+                rs.Segment(*args)
+        else:
+            assert rs.Segment(*args).hi == 1.25 * length
