@@ -483,7 +483,15 @@ def test_property_chain_1d_gives_the_partition_of_the_numpy_path(
     with rs.backend("numba"):
         got = outcome(lambda: rs.compute.line.chain_1d(program, dom))
     if isinstance(want, str):  # overflow: the kernel refuses too, and the general path raises
-        assert got is None
+        if got is not None:  # ... unless the overflow was in values the general path carried
+            # (a unit's input within its tolerance, so its sign is rounding noise, times
+            # weights of 1e150): the network itself is finite at every point the kernel gave
+            assert scale >= 1e150
+            x = dom.lift(got[1])
+            with np.errstate(over="ignore", invalid="ignore"):
+                for layer in model.layers:
+                    x = layer.forward(x)
+                    assert np.isfinite(x).all()
         return
     if got is None:  # the kernel's sums overflowed where NumPy's did not
         assert scale >= 1e150

@@ -48,10 +48,13 @@ def plane(seed: int, half: float = 0.2) -> rs.Plane:
 def test_merge_from_stored_values_equals_merge_from_computed_entries(monkeypatch, argmax):
     """The driver hands the max layer's input at the vertices to the merge (the budget is
     ample); merging without it (the input computed at the corners) gives the same mesh.
-    (The max-pooling layer is cut stage by stage here, on all its groups.)"""
+    (The max-pooling layer is cut stage by stage here, on all its groups, and so is the
+    argmax, on the whole mesh: ``compute.undecided_regions`` always merges from stored
+    values.)"""
     net, domain = small_cnn(3, argmax), plane(3)
     calls = []
     monkeypatch.setattr(driver, "UNDECIDED_ONLY", False)
+    monkeypatch.setattr(driver, "UNDECIDED_REGIONS", False)
 
     def both(ev, mesh, index, x, coincident, groups=None):
         calls.append(x is not None)

@@ -65,6 +65,7 @@ from .undecided import (
     settled_groups,
     unit_groups,
 )
+from .undecided_regions import cut_undecided_regions, takes_undecided_regions
 from .windowed import affine_input, cut_windowed
 
 __all__ = [
@@ -84,6 +85,10 @@ LIVE_UNITS_ONLY = True
 #: cut max-pooling layers on a stored input by their undecided groups only
 #: (:mod:`~regionscope.compute.undecided`; False: every group, stage by stage)
 UNDECIDED_ONLY = True
+#: cut the last argmax on the regions whose corners disagree on its winner only, as a
+#: submesh (:mod:`~regionscope.compute.undecided_regions`; False: stage by stage on the
+#: whole mesh, the same regions in another order)
+UNDECIDED_REGIONS = True
 #: carry through a ReLU layer's cuts only the inputs that its live units and the
 #: max-pooling layer after it need (the groups settled at its start need one column or
 #: none, :func:`~regionscope.compute.undecided.settled_groups`)
@@ -606,6 +611,51 @@ def _undecided(
     return mesh
 
 
+def _whole_layer(
+    ev: Evaluator,
+    mesh: Mesh,
+    op: Op,
+    inputs: _VertexInputs,
+    last: bool,
+    point_tol: float,
+    max_regions: int,
+    bar: Progress,
+) -> Mesh | None:
+    """Max op ``op`` (``last``: the last piecewise op) cut in one go on what can change: a
+    max-pooling layer on its undecided groups (:func:`_undecided`), the last argmax on its
+    undecided regions (:func:`_undecided_regions`); ``None`` for a layer cut stage by stage
+    on the whole mesh."""
+    if UNDECIDED_ONLY and inputs.restrictable(op):
+        return _undecided(ev, mesh, op, inputs, not last, point_tol, max_regions, bar)
+    if UNDECIDED_REGIONS and takes_undecided_regions(op, last, inputs.x is not None):
+        return _undecided_regions(ev, mesh, op, inputs, point_tol, max_regions, bar)
+    return None
+
+
+def _undecided_regions(
+    ev: Evaluator,
+    mesh: Mesh,
+    op: Op,
+    inputs: _VertexInputs,
+    point_tol: float,
+    max_regions: int,
+    bar: Progress,
+) -> Mesh:
+    """The last argmax, cut on its undecided regions only
+    (:func:`~regionscope.compute.undecided_regions.cut_undecided_regions`), with the
+    driver's progress and region-limit messages."""
+
+    def report(cur: Mesh, units: int) -> None:
+        bar.update(f"layer {op.index} ({op.name})", cur.num_regions, units)
+
+    x, _, _ = inputs.take(op, False)
+    try:
+        return cut_undecided_regions(ev, mesh, op, x, point_tol, max_regions, report)
+    except RegionLimitError as exc:
+        where = f"layer {op.index} ({op.name})" + (f", {exc.where}" if exc.where else "")
+        raise RegionLimitError(exc.count, exc.limit, where) from None
+
+
 def cut_2d(
     ev: Evaluator,
     domain: Domain2D,
@@ -670,10 +720,10 @@ def cut_2d(
                 if stage == 0:
                     inputs.start_layer(mesh, op)
                     coincident: list[np.ndarray] = []
-                    if UNDECIDED_ONLY and inputs.restrictable(op):
-                        later = index != last_piecewise
-                        mesh = _undecided(ev, mesh, op, inputs, later, point_tol, max_regions, bar)
-                        restricted = index
+                    last = index == last_piecewise
+                    whole = _whole_layer(ev, mesh, op, inputs, last, point_tol, max_regions, bar)
+                    if whole is not None:
+                        mesh, restricted = whole, index
                         _finish_layer(mesh, domain, op, stage, strict, seconds, t0)
                 if index == restricted:
                     continue
