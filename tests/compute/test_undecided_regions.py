@@ -155,3 +155,18 @@ def test_a_side_split_outside_the_part_takes_its_region_in(monkeypatch, seed):
     assert conflicts[0] == [dropped[0]] and conflicts[-1] == []
     plain = _plain(monkeypatch, net, domain)
     assert _canonical(fast) == _canonical(plain)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), groups=st.integers(1, 3), values=st.integers(1, 3))
+def test_undecided_regions_are_those_with_two_winners_at_their_corners(seed, groups, values):
+    """Against each region's corners one by one (random winners on a partition's mesh)."""
+    mesh = rs.partition(random_mlp([2, 6, 5], seed), rs.Box(2.0)).mesh
+    winners = np.random.default_rng(seed).integers(0, values, (mesh.num_vertices, groups))
+    rv, offsets = mesh.region_vertices, mesh.region_offsets
+    want = [
+        f
+        for f in range(mesh.num_regions)
+        if len({tuple(w) for w in winners[rv[offsets[f] : offsets[f + 1]]]}) > 1
+    ]
+    assert undecided_regions(mesh, winners).tolist() == want

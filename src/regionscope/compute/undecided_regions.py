@@ -63,7 +63,8 @@ def takes_undecided_regions(op: Op, last: bool, stored: bool) -> bool:
 
 def undecided_regions(mesh: Mesh, winners: np.ndarray) -> np.ndarray:
     """``(R,) int64``, increasing: the regions of ``mesh`` whose corners disagree on some
-    group's winner (``winners (V, G)`` at the vertices): two consecutive corners do.
+    group's winner (``winners (V, G)`` at the vertices): two of its corners next to each
+    other in its list do.
 
     >>> square = Mesh.from_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0],
     ...                                      [0.0, 1.0]]))
@@ -72,9 +73,11 @@ def undecided_regions(mesh: Mesh, winners: np.ndarray) -> np.ndarray:
     >>> undecided_regions(square, np.zeros((4, 1), int)).tolist()
     []
     """
-    rv = mesh.region_vertices
-    differ = (winners[rv] != winners[rv[mesh.incidence_next]]).any(axis=1)
-    return np.unique(mesh.incidence_region[differ])
+    at = winners[mesh.region_vertices]  # (I, G), region by region
+    change = (at[1:] != at[:-1]).any(axis=1)  # incidence i and i + 1 differ
+    change[mesh.region_offsets[1:-1] - 1] = False  # (the last corner of one, the next's first)
+    starts = mesh.region_starts
+    return np.unique(np.searchsorted(starts, np.flatnonzero(change), side="right") - 1)
 
 
 def cut_undecided_regions(
