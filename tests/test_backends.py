@@ -22,8 +22,25 @@ HAS_TORCH = "torch" in available_backends()
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 
 
-def test_backend_is_a_context_setting(monkeypatch):
-    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
+@pytest.fixture
+def environ(monkeypatch):
+    """``environ(NAME=value or None)``: set (or unset) ``REGIONSCOPE_*`` variables and have
+    regionscope read them again (they are read at import); undone after the test."""
+    monkeypatch.setattr(backends, "_ENVIRONMENT", backends.read_environment())
+
+    def change(**values):
+        for name, value in values.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        backends.read_environment()
+
+    return change
+
+
+def test_backend_is_a_context_setting(environ):
+    environ(REGIONSCOPE_BACKEND=None)
     default = get_backend()
     assert default == ("numba" if HAS_NUMBA else "numpy")
     with backend("numpy") as name:
@@ -34,8 +51,8 @@ def test_backend_is_a_context_setting(monkeypatch):
     assert get_backend() == default
 
 
-def test_backend_is_per_thread(monkeypatch):
-    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
+def test_backend_is_per_thread(environ):
+    environ(REGIONSCOPE_BACKEND=None)
     seen = []
     with backend("numpy"):
         worker = threading.Thread(target=lambda: seen.append(get_backend()))
@@ -55,18 +72,18 @@ def test_unknown_backends_are_refused(bad):
             rs.partition(net, backend=bad)
 
 
-def test_the_environment_sets_the_default(monkeypatch):
-    monkeypatch.setenv("REGIONSCOPE_BACKEND", "numpy")
+def test_the_environment_sets_the_default(environ):
+    environ(REGIONSCOPE_BACKEND="numpy")
     assert get_backend() == "numpy"
     with backend("auto"):
         assert get_backend() == ("numba" if HAS_NUMBA else "numpy")
-    monkeypatch.setenv("REGIONSCOPE_BACKEND", "fast")
+    environ(REGIONSCOPE_BACKEND="fast")
     with pytest.raises(ValueError, match="REGIONSCOPE_BACKEND must be one of"):
         get_backend()
 
 
-def test_numba_asked_for_without_numba_names_the_extra(monkeypatch):
-    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
+def test_numba_asked_for_without_numba_names_the_extra(monkeypatch, environ):
+    environ(REGIONSCOPE_BACKEND=None)
     monkeypatch.setattr(backends, "_numba_works", lambda: False)
     assert "numba" not in available_backends()
     with pytest.raises(ImportError, match=r"regionscope\[fast\]"):
@@ -178,10 +195,10 @@ def one_torch_thread():
 
 
 @needs_torch
-def test_torch_backend_carries_its_device(monkeypatch):
+def test_torch_backend_carries_its_device(environ):
     import torch
 
-    monkeypatch.delenv("REGIONSCOPE_DEVICE", raising=False)
+    environ(REGIONSCOPE_DEVICE=None)
     assert backends.get_device() is None
     with backend("torch", device="cpu") as name:
         assert name == get_backend() == "torch"
@@ -194,12 +211,12 @@ def test_torch_backend_carries_its_device(monkeypatch):
     with backend("torch"):  # a GPU when there is one
         assert backends.get_device() == ("cuda" if torch.cuda.is_available() else "cpu")
     assert backends.get_device() is None
-    monkeypatch.setenv("REGIONSCOPE_DEVICE", "cpu")
+    environ(REGIONSCOPE_DEVICE="cpu")
     with backend("torch"):  # the environment's device
         assert backends.get_device() == "cpu"
-    monkeypatch.setenv("REGIONSCOPE_BACKEND", "torch")
+    environ(REGIONSCOPE_BACKEND="torch")
     assert get_backend() == "torch" and backends.get_device() == "cpu"
-    monkeypatch.setenv("REGIONSCOPE_DEVICE", "tpu9")
+    environ(REGIONSCOPE_DEVICE="tpu9")
     with pytest.raises(ValueError, match="REGIONSCOPE_DEVICE must name a torch device"):
         backends.get_device()
 
@@ -243,8 +260,8 @@ def test_the_device_takes_cuts_of_at_least_host_below():
         assert backends.device_for(np.zeros(256, dtype=np.int64)) == "cpu"  # 256 + 32640
 
 
-def test_auto_never_picks_torch(monkeypatch):
-    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
+def test_auto_never_picks_torch(environ):
+    environ(REGIONSCOPE_BACKEND=None)
     with backend("auto"):
         assert get_backend() in ("numpy", "numba")
 
@@ -277,14 +294,14 @@ def test_a_cuda_device_without_a_gpu_is_refused():
             pass
 
 
-def test_torch_asked_for_without_torch_names_the_extra(monkeypatch):
-    monkeypatch.delenv("REGIONSCOPE_BACKEND", raising=False)
+def test_torch_asked_for_without_torch_names_the_extra(monkeypatch, environ):
+    environ(REGIONSCOPE_BACKEND=None)
     monkeypatch.setattr(backends, "_torch_installed", lambda: False)
     assert "torch" not in available_backends()
     with pytest.raises(ImportError, match=r"regionscope\[torch\]"):
         with backend("torch"):
             pass
-    monkeypatch.setenv("REGIONSCOPE_BACKEND", "torch")
+    environ(REGIONSCOPE_BACKEND="torch")
     with pytest.raises(ImportError, match=r"regionscope\[torch\]"):
         get_backend()
 

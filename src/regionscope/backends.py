@@ -21,7 +21,9 @@ The backend is a context variable, like the tolerances: ``with
 backend("numpy"):`` affects only its own thread (and the tasks it starts).
 The default, ``"auto"``, is ``"numba"`` when numba can be imported and
 ``"numpy"`` otherwise; the environment variable ``REGIONSCOPE_BACKEND`` sets
-another default (and ``REGIONSCOPE_DEVICE`` the torch backend's device).
+another default (and ``REGIONSCOPE_DEVICE`` the torch backend's device).  Both are
+read when regionscope is imported (a lookup in ``os.environ`` that misses costs a
+first call 10 us); after changing them at run time, call :func:`read_environment`.
 
 Examples
 --------
@@ -58,6 +60,7 @@ __all__ = [
     "device_for",
     "available_backends",
     "compiled",
+    "read_environment",
 ]
 
 #: the names :func:`backend` accepts
@@ -132,8 +135,33 @@ def _torch_device(device: Any, what: str) -> str:
     return str(dev)
 
 
+def _environment() -> tuple[str, str | None]:
+    return os.environ.get("REGIONSCOPE_BACKEND", "auto"), os.environ.get("REGIONSCOPE_DEVICE")
+
+
+#: ``REGIONSCOPE_BACKEND`` (``"auto"`` when unset) and ``REGIONSCOPE_DEVICE``, as read
+_ENVIRONMENT = _environment()
+
+
+def read_environment() -> tuple[str, str | None]:
+    """Read ``REGIONSCOPE_BACKEND`` and ``REGIONSCOPE_DEVICE`` again (they are read when
+    regionscope is imported), after changing ``os.environ`` at run time; returns them.
+
+    >>> import os
+    >>> os.environ["REGIONSCOPE_BACKEND"] = "numpy"
+    >>> read_environment()[0], get_backend()
+    ('numpy', 'numpy')
+    >>> del os.environ["REGIONSCOPE_BACKEND"]
+    >>> read_environment()[0]
+    'auto'
+    """
+    global _ENVIRONMENT
+    _ENVIRONMENT = _environment()
+    return _ENVIRONMENT
+
+
 def _default() -> str:
-    return _check(os.environ.get("REGIONSCOPE_BACKEND", "auto"), "REGIONSCOPE_BACKEND")
+    return _check(_ENVIRONMENT[0], "REGIONSCOPE_BACKEND")
 
 
 def get_backend() -> str:
@@ -157,8 +185,7 @@ def get_device() -> str | None:
     when the backend is not ``"torch"``."""
     if get_backend() != "torch":
         return None
-    env = os.environ.get("REGIONSCOPE_DEVICE")
-    return _DEVICE.get() or _torch_device(env, "REGIONSCOPE_DEVICE")
+    return _DEVICE.get() or _torch_device(_ENVIRONMENT[1], "REGIONSCOPE_DEVICE")
 
 
 def get_host_below() -> int:
@@ -266,7 +293,7 @@ def backend(name: str, device: Any = None, host_below: int | None = None) -> Ite
             raise ValueError(f"host_below is for backend 'torch' only, got backend {name!r}")
     dev = ""
     if name == "torch" and device is None:
-        dev = _torch_device(os.environ.get("REGIONSCOPE_DEVICE"), "REGIONSCOPE_DEVICE")
+        dev = _torch_device(_ENVIRONMENT[1], "REGIONSCOPE_DEVICE")
     elif name == "torch":
         dev = _torch_device(device, "device")
     token = _CHOICE.set(name)
