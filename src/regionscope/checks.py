@@ -23,6 +23,7 @@ ValueError: groups must hold whole numbers, got 1.5
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,6 @@ def as_number(x: Any, name: str) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(x).__name__}")
     value = float(x)
-    if not np.isfinite(value):
+    if not math.isfinite(value):  # (a float: math's test, no NumPy call)
         raise ValueError(f"{name} must be finite, got {value}")
     return value
