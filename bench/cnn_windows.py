@@ -154,10 +154,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("widths", nargs="*", type=float, default=[0.1, 0.2])
     parser.add_argument("--device", default=None, help="run the cuts on this torch device")
-    parser.add_argument("--tiles", type=int, default=0,
-                        help="partition each window (0: the whole plane) in K x K tiles on Dask")
-    parser.add_argument("--directory", default=None,
-                        help="with --tiles: write the tiles there (a rerun resumes from them)")
+    parser.add_argument(
+        "--tiles",
+        type=int,
+        default=0,
+        help="partition each window (0: the whole plane) in K x K tiles on Dask",
+    )
+    parser.add_argument(
+        "--directory",
+        default=None,
+        help="with --tiles: write the tiles there (a rerun resumes from them)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="with --tiles: worker processes")
     args = parser.parse_args()
     if args.tiles:

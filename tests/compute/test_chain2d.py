@@ -28,15 +28,23 @@ NETWORKS = {
     "deeper": lambda: random_mlp([2, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8], 5),  # 10 ReLUs: 32 slots
     "wide": lambda: random_mlp([2, 120], 1),
     "lines": lambda: tiny_lines([[1, 0, 0], [2, 0, 0], [0, 1, -1], [1, -1, 0], [1, 1e-13, 0.5]]),
-    "no-bias": lambda: rs.Sequential(rs.Linear(np.array([[1.0, 2.0], [-1.0, 1.0]])), rs.ReLU(),
-                                     rs.Linear(np.array([[1.0, -1.0]])), rs.ReLU()),  # fmt: skip
-    "relu-first": lambda: rs.Sequential(rs.ReLU(), rs.Linear(np.array([[1.0, 1.0]]), [-0.5]),
-                                        rs.ReLU()),  # fmt: skip
+    "no-bias": lambda: rs.Sequential(
+        rs.Linear(np.array([[1.0, 2.0], [-1.0, 1.0]])),
+        rs.ReLU(),
+        rs.Linear(np.array([[1.0, -1.0]])),
+        rs.ReLU(),
+    ),  # fmt: skip
+    "relu-first": lambda: rs.Sequential(
+        rs.ReLU(), rs.Linear(np.array([[1.0, 1.0]]), [-0.5]), rs.ReLU()
+    ),  # fmt: skip
     "linear-pair": lambda: rs.Sequential(
         rs.Linear(np.array([[1.0, 0.5], [0.0, 1.0], [2.0, -1.0]]), [0.1, 0.0, -0.3]),
-        rs.Linear(np.array([[1.0, 0.0, 1.0], [0.5, -1.0, 0.0]]), [0.0, 0.2]), rs.ReLU(),
-        rs.Linear(np.array([[1.0, 1.0], [1.0, -1.0]])), rs.Linear(np.array([[1.0, 0.5]])),
-        rs.ReLU(), rs.Linear(np.array([[2.0]]), [1.0]),
+        rs.Linear(np.array([[1.0, 0.0, 1.0], [0.5, -1.0, 0.0]]), [0.0, 0.2]),
+        rs.ReLU(),
+        rs.Linear(np.array([[1.0, 1.0], [1.0, -1.0]])),
+        rs.Linear(np.array([[1.0, 0.5]])),
+        rs.ReLU(),
+        rs.Linear(np.array([[2.0]]), [1.0]),
     ),  # fmt: skip
 }
 DOMAINS = {
@@ -221,8 +229,14 @@ def test_strict_mode_checks_the_kernels_mesh(monkeypatch):
 def test_a_torch_mlp_takes_the_chain_too(monkeypatch):
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 16), torch.nn.ReLU(),
-                              torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    mlp = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(12, 16),
+        torch.nn.ReLU(),
+        torch.nn.Linear(16, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 3),
+    )
     images = np.random.default_rng(1).normal(size=(3, 3, 2, 2))
     spent = []
     real = chain2d.chain_2d

@@ -90,9 +90,7 @@ def test_max_pool_drops_the_needless_cut_by_hand():
     # max(s, 2s, 0.5): stage 0 compares s with 2s (a cut at 0), stage 1 max(s, 2s) with 0.5
     # (2s = 0.5 at 0.25; s < 0.5 left of 0).  The winner is 0.5 on [-1, 0.25] and 2s after:
     # the cut at 0 changes nothing and goes
-    net = rs.Sequential(
-        rs.Linear([[1.0], [2.0], [0.0]], [0.0, 0.0, 0.5]), rs.MaxPool([[0, 1, 2]])
-    )
+    net = rs.Sequential(rs.Linear([[1.0], [2.0], [0.0]], [0.0, 0.0, 0.5]), rs.MaxPool([[0, 1, 2]]))
     dom = rs.Interval(-1.0, 1.0)
     ev = compute.evaluator(dom, compile_model(net, 1))
     got = cut_1d(ev, dom, np.array([-1.0, 1.0]), 0)
@@ -222,6 +220,7 @@ def exact_cut(layers: list, lo: Fraction, hi: Fraction) -> list[Fraction]:
     ReLU layer every earlier unit keeps its sign on each piece, so the layer's inputs
     are affine there and their zeros are found by interpolation, exactly.
     """
+
     def forward(t: Fraction, upto: int) -> list[Fraction]:
         x = [t]
         for layer in layers[:upto]:
@@ -533,7 +532,9 @@ def test_partition_takes_the_chain_path_with_the_same_result():
     assert part.num_regions == numpy.num_regions > 3
     assert not near_degenerate(numpy._ev, numpy.points, dom)  # noqa: SLF001
     assert_same_partition(
-        dom, (part._ev, part.points), (numpy._ev, numpy.points)  # noqa: SLF001
+        dom,
+        (part._ev, part.points),
+        (numpy._ev, numpy.points),  # noqa: SLF001
     )
     # the partition's own evaluator: the kernel's tolerances, read-only
     ev = part._ev  # noqa: SLF001

@@ -36,8 +36,12 @@ def stagewise(net, domain, monkeypatch):
 
 
 @settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 10**6), groups=st.integers(1, 70), k=st.integers(2, 5),
-       ragged=st.booleans())
+@given(
+    seed=st.integers(0, 10**6),
+    groups=st.integers(1, 70),
+    k=st.integers(2, 5),
+    ragged=st.booleans(),
+)
 def test_windowed_equals_stagewise(seed, groups, k, ragged):
     net = maxout(groups, k, seed, ragged and k > 2)
     with pytest.MonkeyPatch.context() as mp:
@@ -77,8 +81,9 @@ def test_region_limit_names_the_layer():
 
 def test_stage_lines_hand_example():
     # inputs x0 = u, x1 = v, x2 = 1: stage 1 compares x2 with x0 and with x1
-    group, normal, offset = stage_lines(np.array([[0, 1, 2]]), 1, np.eye(2, 3),
-                                        np.array([0.0, 0.0, 1.0]))
+    group, normal, offset = stage_lines(
+        np.array([[0, 1, 2]]), 1, np.eye(2, 3), np.array([0.0, 0.0, 1.0])
+    )
     assert group.tolist() == [0, 0]
     assert normal.tolist() == [[-1.0, 0.0], [0.0, -1.0]]
     assert offset.tolist() == [1.0, 1.0]

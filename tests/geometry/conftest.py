@@ -1,6 +1,6 @@
 """``both_backends``: a test module that uses it runs with NumPy and with numba's kernels.
 
-    pytestmark = pytest.mark.usefixtures("both_backends")
+pytestmark = pytest.mark.usefixtures("both_backends")
 """
 
 from __future__ import annotations

@@ -106,8 +106,12 @@ def test_end_vertices_say_where_each_end_lies_around_its_region():
     # x - y runs through corners 0 and 2
     values = lines(SQUARE, [[1, 0, -0.5], [1, -1, 0]])
     tol = np.zeros(2)
-    ends = chord_ends(SQUARE, values, tol, *crossed_pairs(values, tol, SQUARE.region_vertices,
-                                                          SQUARE.region_offsets))
+    ends = chord_ends(
+        SQUARE,
+        values,
+        tol,
+        *crossed_pairs(values, tol, SQUARE.region_vertices, SQUARE.region_offsets),
+    )
     points, at = edge_points(ends, SQUARE.vertices, 1e-12)
     assert sorted(map(tuple, at.corner[0].reshape(-1, 1).tolist())) == [(0,), (2,)]
     assert at.step[0].tolist() == [1, 1] and at.step[1].tolist() == [0, 0]

@@ -11,17 +11,29 @@ from regionscope.geometry.grid import boxes_meeting_lines
 
 def brute_force(lo, hi, normal, offset, pad):
     corners = [
-        (lo[:, 0], lo[:, 1]), (lo[:, 0], hi[:, 1]), (hi[:, 0], lo[:, 1]), (hi[:, 0], hi[:, 1])
+        (lo[:, 0], lo[:, 1]),
+        (lo[:, 0], hi[:, 1]),
+        (hi[:, 0], lo[:, 1]),
+        (hi[:, 0], hi[:, 1]),
     ]
-    vals = np.stack([x[:, None] * normal[None, :, 0] + y[:, None] * normal[None, :, 1]
-                     for x, y in corners]) + offset
+    vals = (
+        np.stack(
+            [x[:, None] * normal[None, :, 0] + y[:, None] * normal[None, :, 1] for x, y in corners]
+        )
+        + offset
+    )
     meets = (vals.min(axis=0) <= pad) & (vals.max(axis=0) >= -pad)
     return set(zip(*(a.tolist() for a in np.nonzero(meets)), strict=True))
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), nbox=st.integers(1, 400), nline=st.integers(1, 60),
-       axis_aligned=st.booleans(), shift=st.sampled_from([0.0, 1e6]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    nbox=st.integers(1, 400),
+    nline=st.integers(1, 60),
+    axis_aligned=st.booleans(),
+    shift=st.sampled_from([0.0, 1e6]),
+)
 def test_every_meeting_pair_is_found_and_only_those(seed, nbox, nline, axis_aligned, shift):
     rng = np.random.default_rng(seed)
     centre = rng.uniform(-1, 1, (nbox, 2)) + shift
@@ -41,10 +53,16 @@ def test_every_meeting_pair_is_found_and_only_those(seed, nbox, nline, axis_alig
     # and nothing far: every reported pair is within rounding of meeting
     lo, hi = centre[box] - half[box], centre[box] + half[box]
     n, o = normal[line], offset[line]
-    vmin = o + np.minimum(n[:, 0] * lo[:, 0], n[:, 0] * hi[:, 0]) + np.minimum(
-        n[:, 1] * lo[:, 1], n[:, 1] * hi[:, 1])
-    vmax = o + np.maximum(n[:, 0] * lo[:, 0], n[:, 0] * hi[:, 0]) + np.maximum(
-        n[:, 1] * lo[:, 1], n[:, 1] * hi[:, 1])
+    vmin = (
+        o
+        + np.minimum(n[:, 0] * lo[:, 0], n[:, 0] * hi[:, 0])
+        + np.minimum(n[:, 1] * lo[:, 1], n[:, 1] * hi[:, 1])
+    )
+    vmax = (
+        o
+        + np.maximum(n[:, 0] * lo[:, 0], n[:, 0] * hi[:, 0])
+        + np.maximum(n[:, 1] * lo[:, 1], n[:, 1] * hi[:, 1])
+    )
     slack = pad[line] + 1e-6 * (np.abs(n).sum(axis=1) * (1 + shift))
     assert ((vmin <= slack) & (vmax >= -slack)).all()
     assert np.all(np.diff(box * nline + line) > 0)  # sorted, each once
@@ -59,8 +77,9 @@ def test_hand_example():
 
 
 def test_empty_inputs():
-    box, line = boxes_meeting_lines(np.zeros((0, 2)), np.zeros((0, 2)), np.ones((2, 2)),
-                                    np.zeros(2), np.zeros(2))
+    box, line = boxes_meeting_lines(
+        np.zeros((0, 2)), np.zeros((0, 2)), np.ones((2, 2)), np.zeros(2), np.zeros(2)
+    )
     assert len(box) == len(line) == 0
 
 

@@ -110,9 +110,11 @@ def test_changed_marks_the_points_drop_unchanged_keeps():
     pats = np.array([[1], [1], [2]])
     keep = changed(pts, pats, np.array([1.0]))
     assert keep.tolist() == [True, True, True, True]
-    assert pts[changed(pts, pats, np.array([]))].tolist() == drop_unchanged(
-        pts, pats, np.array([])
-    ).tolist() == [0.0, 2.0, 3.0]
+    assert (
+        pts[changed(pts, pats, np.array([]))].tolist()
+        == drop_unchanged(pts, pats, np.array([])).tolist()
+        == [0.0, 2.0, 3.0]
+    )
 
 
 @settings(max_examples=80, deadline=None)

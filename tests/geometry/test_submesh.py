@@ -21,8 +21,8 @@ def test_submesh_keeps_the_regions_and_their_vertices():
     part, vmap = submesh(mesh, regions)
     assert part.num_regions == 3
     for i, f in enumerate(regions):
-        mine = vmap[part.region_vertices[part.region_offsets[i]:part.region_offsets[i + 1]]]
-        theirs = mesh.region_vertices[mesh.region_offsets[f]:mesh.region_offsets[f + 1]]
+        mine = vmap[part.region_vertices[part.region_offsets[i] : part.region_offsets[i + 1]]]
+        theirs = mesh.region_vertices[mesh.region_offsets[f] : mesh.region_offsets[f + 1]]
         assert mine.tolist() == theirs.tolist()
     np.testing.assert_array_equal(part.areas, mesh.areas[regions])
 
@@ -44,7 +44,8 @@ def cut_by_line(mesh, regions, normal, offset):
     n_old = part.num_vertices
     between = np.concatenate(
         [np.stack([a, b], axis=1)[(a < n_old) & (b < n_old)] for a, b, _ in res.interp]
-        or [np.zeros((0, 2), dtype=np.int64)])
+        or [np.zeros((0, 2), dtype=np.int64)]
+    )
     return splice(mesh, regions, vmap, res.mesh, n_old, between)
 
 
@@ -54,8 +55,12 @@ def test_a_cut_of_every_region_the_line_meets_splices_into_a_valid_mesh():
     z = mesh.vertices @ normal + offset
     own = mesh.incidence_region
     zr = z[mesh.region_vertices]
-    crossed = np.unique(own[(np.minimum.reduceat(zr, mesh.region_offsets[:-1]) < 0)[own]
-                            & (np.maximum.reduceat(zr, mesh.region_offsets[:-1]) > 0)[own]])
+    crossed = np.unique(
+        own[
+            (np.minimum.reduceat(zr, mesh.region_offsets[:-1]) < 0)[own]
+            & (np.maximum.reduceat(zr, mesh.region_offsets[:-1]) > 0)[own]
+        ]
+    )
     out, conflicts = cut_by_line(mesh, crossed, normal, offset)
     assert len(conflicts) == 0
     check_mesh(out, 4.0)
@@ -66,8 +71,10 @@ def test_a_part_that_splits_a_side_of_a_region_left_out_is_refused():
     mesh = grid_mesh()
     normal, offset = np.array([0.3, 1.0]), 0.1
     zr = (mesh.vertices @ normal + offset)[mesh.region_vertices]
-    crossed = np.flatnonzero((np.minimum.reduceat(zr, mesh.region_offsets[:-1]) < 0)
-                             & (np.maximum.reduceat(zr, mesh.region_offsets[:-1]) > 0))
+    crossed = np.flatnonzero(
+        (np.minimum.reduceat(zr, mesh.region_offsets[:-1]) < 0)
+        & (np.maximum.reduceat(zr, mesh.region_offsets[:-1]) > 0)
+    )
     out, conflicts = cut_by_line(mesh, crossed[::2], normal, offset)  # neighbours left out
     assert out is None and len(conflicts) > 0
     assert not np.isin(conflicts, crossed[::2]).any()

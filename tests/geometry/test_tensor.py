@@ -86,9 +86,10 @@ def test_order_is_the_total_order_of_sort_by(n, seed):
     major = rng.integers(0, 4, n)
     minor = rng.choice([-0.0, 0.0, 0.25, 0.5], n)  # many ties, signed zeros among them
     last = rng.permutation(n)
-    assert ops.order(t(major), t(minor), t(last)).tolist() == arrays.sort_by(
-        major, minor, last
-    ).tolist()
+    assert (
+        ops.order(t(major), t(minor), t(last)).tolist()
+        == arrays.sort_by(major, minor, last).tolist()
+    )
     assert ops.order(t(major), t(minor)).tolist() == arrays.sort_by(major, minor).tolist()
 
 

@@ -96,15 +96,16 @@ def test_folded_prefix_gives_the_values_of_the_layers(seed):
         rs.Argmax(),
     )
     plane = rs.Plane(rng.normal(size=(3, 5)) * 3)
-    ev = Evaluator(compile_model(net, 5), plane.lift, plane.polygon,
-                   (plane.basis, plane.origin))
+    ev = Evaluator(compile_model(net, 5), plane.lift, plane.polygon, (plane.basis, plane.origin))
     assert ev.prefix == 4 and len(ev.prefix_maps) == 1
     pts = rng.uniform(-2, 2, size=(50, 2))
     direct = ev.program.run(plane.lift(pts))
     scale = np.abs(direct).max() + 1
     np.testing.assert_allclose(ev.run(pts), direct, rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(
-        ev.layer_input(pts, 4), ev.program.run(plane.lift(pts), stop=4), rtol=0,
+        ev.layer_input(pts, 4),
+        ev.program.run(plane.lift(pts), stop=4),
+        rtol=0,
         atol=1e-12 * scale,
     )
     # a register inside the prefix is not folded: it comes from the layers themselves
@@ -115,8 +116,9 @@ def test_folded_prefix_gives_the_values_of_the_layers(seed):
 
 
 def test_nothing_is_folded_when_the_first_layer_is_piecewise():
-    ev = Evaluator(compile_model(rs.Sequential(rs.ReLU(), rs.Linear(np.eye(2))), 2),
-                   lambda u: u, SQUARE)
+    ev = Evaluator(
+        compile_model(rs.Sequential(rs.ReLU(), rs.Linear(np.eye(2))), 2), lambda u: u, SQUARE
+    )
     assert ev.prefix == 0 and ev.prefix_maps == {}
 
 

@@ -14,10 +14,17 @@ torch = pytest.importorskip("torch")
 
 def torch_classifier(seed: int, k: int = 4) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16), torch.nn.ReLU(),
-        torch.nn.Linear(16, k),
-    ).double().eval()
+    return (
+        torch.nn.Sequential(
+            torch.nn.Linear(2, 16),
+            torch.nn.ReLU(),
+            torch.nn.Linear(16, 16),
+            torch.nn.ReLU(),
+            torch.nn.Linear(16, k),
+        )
+        .double()
+        .eval()
+    )
 
 
 def sides(segments: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:

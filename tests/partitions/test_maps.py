@@ -132,14 +132,22 @@ def leaky_hardtanh_mlp(seed: int) -> rs.Sequential:
 
 
 WALK_CASES = {
-    "cnn": (lambda: small_cnn(2), lambda: rs.Plane(np.random.default_rng(3).normal(
-        size=(3, 1, 8, 8)), window=((0.0, 0.0), 0.5))),  # fmt: skip
+    "cnn": (
+        lambda: small_cnn(2),
+        lambda: rs.Plane(
+            np.random.default_rng(3).normal(size=(3, 1, 8, 8)), window=((0.0, 0.0), 0.5)
+        ),
+    ),  # fmt: skip
     "leaky-hardtanh-argmax": (lambda: leaky_hardtanh_mlp(8), lambda: rs.Box(1.0)),
     "residual": (
         lambda: rs.Sequential(
-            rs.Linear(np.random.default_rng(9).normal(size=(64, 2))), rs.ReLU(),
-            rs.Residual(rs.Sequential(
-                rs.Linear(np.random.default_rng(10).normal(size=(64, 64)) / 8), rs.ReLU())),
+            rs.Linear(np.random.default_rng(9).normal(size=(64, 2))),
+            rs.ReLU(),
+            rs.Residual(
+                rs.Sequential(
+                    rs.Linear(np.random.default_rng(10).normal(size=(64, 64)) / 8), rs.ReLU()
+                )
+            ),
             rs.Linear(np.random.default_rng(11).normal(size=(2, 64)) / 8),
         ),  # fmt: skip
         lambda: rs.Box(0.5),

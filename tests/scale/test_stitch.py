@@ -145,9 +145,12 @@ def test_regions_are_numbered_by_their_first_piece(where, tmp_path):
     assert s.num_regions == whole.num_regions
     _, by_key = np.unique(keys, return_inverse=True)
     # one label per key and one key per label
-    assert len(set(zip(labels.tolist(), by_key.reshape(-1).tolist(), strict=True))) == len(
-        np.unique(labels)
-    ) == len(np.unique(by_key)) == s.num_regions
+    assert (
+        len(set(zip(labels.tolist(), by_key.reshape(-1).tolist(), strict=True)))
+        == len(np.unique(labels))
+        == len(np.unique(by_key))
+        == s.num_regions
+    )
     # numbered in the order of their first pieces, which first_piece finds
     first = np.unique(labels, return_index=True)[1]
     assert (np.diff(first) > 0).all()

@@ -64,6 +64,7 @@ __all__ = ["chain_2d", "CHAIN_2D"]
 #: and ``bench/scaling.py``, which reads each layer's time, turn it off)
 CHAIN_2D = True
 
+
 @functools.lru_cache(maxsize=1)
 def _kernels() -> Any:
     """The compiled chain kernel (imported, so compiled or loaded, on first use)."""

@@ -765,9 +765,7 @@ def cut_2d(
                     inputs.after_cut(res, op, index != last_piecewise, more)
                     u0 = u1
                 if last_stage and layer.merge:
-                    mesh, kept = merge_layer(
-                        ev, mesh, index, inputs.x, np.concatenate(coincident)
-                    )
+                    mesh, kept = merge_layer(ev, mesh, index, inputs.x, np.concatenate(coincident))
                     inputs.after_merge(kept)
                 _finish_layer(mesh, domain, op, stage, strict, seconds, t0)
     finally:

@@ -322,8 +322,9 @@ class EnvelopeEdges:
         return (rel * self.direction[edges]).sum(axis=1)
 
 
-def _clip(lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray, beta: np.ndarray,
-          need: np.ndarray) -> None:
+def _clip(
+    lo: np.ndarray, hi: np.ndarray, alpha: np.ndarray, beta: np.ndarray, need: np.ndarray
+) -> None:
     """Narrow ``[lo, hi]`` (in place) to the ``t`` with ``alpha + beta * t >= need``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         bound = (need - alpha) / beta
@@ -402,8 +403,13 @@ def envelope_edges(
     hi = np.full(len(group), np.inf)
     for axis in (0, 1):  # the box, widened by the margin
         for sign in (1.0, -1.0):
-            _clip(lo, hi, sign * point[:, axis] + half[axis] + margin,
-                  sign * direction[:, axis], np.zeros(len(group)))
+            _clip(
+                lo,
+                hi,
+                sign * point[:, axis] + half[axis] + margin,
+                sign * direction[:, axis],
+                np.zeros(len(group)),
+            )
     inner = [lo + margin, hi - margin]
     outer = [lo - 0.0, hi + 0.0]
     for slot in range(k):  # every other input of the group stays below (within the pads)
@@ -487,7 +493,9 @@ def _concurrent_across_groups(mesh: Mesh, edges: EnvelopeEdges, index: int) -> b
 
 
 def _input_differences(
-    coords: np.ndarray, affine: tuple[np.ndarray, np.ndarray], first: np.ndarray,
+    coords: np.ndarray,
+    affine: tuple[np.ndarray, np.ndarray],
+    first: np.ndarray,
     second: np.ndarray,
 ) -> np.ndarray:
     """``x[first] - x[second]`` at points ``coords (N, 2)``, ``(N, len(first))``, from the
@@ -548,7 +556,11 @@ def _layer_sides(mesh: Mesh, index: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def _surely_kept(
-    mesh: Mesh, edges: EnvelopeEdges, i1: np.ndarray, i2: np.ndarray, e: np.ndarray,
+    mesh: Mesh,
+    edges: EnvelopeEdges,
+    i1: np.ndarray,
+    i2: np.ndarray,
+    e: np.ndarray,
     tol: np.ndarray,
 ) -> np.ndarray:
     """Sides that surely separate two winners of their own group.
@@ -633,8 +645,13 @@ def group_winners(
 
 
 def _merge_needless(
-    mesh: Mesh, op: Op, table: np.ndarray, affine: tuple[np.ndarray, np.ndarray],
-    edges: EnvelopeEdges, coincident: np.ndarray, tol: np.ndarray,
+    mesh: Mesh,
+    op: Op,
+    table: np.ndarray,
+    affine: tuple[np.ndarray, np.ndarray],
+    edges: EnvelopeEdges,
+    coincident: np.ndarray,
+    tol: np.ndarray,
 ) -> Mesh:
     """Merge the regions a cut along whole lines (beyond the envelope edges) split
     needlessly, deciding as :func:`~regionscope.compute.merge.merge_layer` does; then
@@ -673,8 +690,9 @@ def _merge_needless(
     ours_inc = layer_of == index
     source = merged.incidence_source.copy()
     source[ours_inc] = encode_source(index, edges.group[unit[ours_inc]])
-    return Mesh(merged.vertices, merged.region_vertices, merged.region_offsets, source,
-                merged.num_corners)
+    return Mesh(
+        merged.vertices, merged.region_vertices, merged.region_offsets, source, merged.num_corners
+    )
 
 
 def _finished(
@@ -732,8 +750,9 @@ def _cut_envelopes(
         sel = np.sort(order[pos : pos + step])
         values = _input_differences(mesh.vertices, affine, edges.first[sel], edges.second[sel])
         keep = _segment_filter(mesh, edges, sel)
-        res = cut(mesh, values, tol[edges.group[sel]], codes[sel], point_tol, limit,
-                  pair_filter=keep)
+        res = cut(
+            mesh, values, tol[edges.group[sel]], codes[sel], point_tol, limit, pair_filter=keep
+        )
         coincident.append(res.coincident)
         mesh = res.mesh
         pos += step
@@ -820,8 +839,7 @@ def _cut_plain(
                     "too large"
                 )
             keep = disagreeing(mesh, winners) if winners is not None else None
-            res = cut(mesh, z, tol[g0:g1], codes[g0:g1], point_tol, max_regions,
-                      pair_filter=keep)
+            res = cut(mesh, z, tol[g0:g1], codes[g0:g1], point_tol, max_regions, pair_filter=keep)
             coincident.append(res.coincident)
             mesh = res.mesh
             g0 = g1

@@ -110,8 +110,9 @@ def lexsort2(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
     return first[argsort_ints(major[first])]
 
 
-def untie(order: np.ndarray, major: np.ndarray, minor: np.ndarray,
-          last: np.ndarray | None = None) -> np.ndarray:
+def untie(
+    order: np.ndarray, major: np.ndarray, minor: np.ndarray, last: np.ndarray | None = None
+) -> np.ndarray:
     """Put runs of equal ``(major, minor)`` (given in ``order``'s order) in order of ``last``.
 
     ``order`` sorts by ``major`` then ``minor`` with ties in any order;

@@ -28,8 +28,12 @@ def _cell_range(lo: np.ndarray, hi: np.ndarray, origin: float, size: float, n: i
 
 
 def _line_cells(
-    normal: np.ndarray, offset: np.ndarray, pad: np.ndarray, origin: np.ndarray,
-    size: np.ndarray, cells: int,
+    normal: np.ndarray,
+    offset: np.ndarray,
+    pad: np.ndarray,
+    origin: np.ndarray,
+    size: np.ndarray,
+    cells: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(line, cell)`` pairs: the cells within ``pad`` of each line (cell = iy * cells + ix)."""
     lines: list[np.ndarray] = []

@@ -330,9 +330,7 @@ class Evaluator:
         """Pattern of piecewise op ``index`` at domain points."""
         op = self.program.ops[index]
         parts = [
-            self.pattern(
-                op, self.run(coords[sl], stop=index, register=op.inputs[0])
-            )
+            self.pattern(op, self.run(coords[sl], stop=index, register=op.inputs[0]))
             for sl in self.chunks(len(coords))
         ]
         if parts:
@@ -472,9 +470,7 @@ class Evaluator:
             if op.index in found:
                 layer: Any = op.layer
                 bits = layer.corner_bits(args[0], self.unit_tol[op.index])
-                found[op.index].append(
-                    VertexWords(layer, op.in_width, bits, zero.get(op.index))
-                )
+                found[op.index].append(VertexWords(layer, op.in_width, bits, zero.get(op.index)))
 
         if inputs is not None:
             (only,) = wanted

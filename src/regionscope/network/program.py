@@ -173,7 +173,12 @@ class Program:
 
 
 def _op(
-    index: int, name: str, layer: Layer, inputs: tuple[int, ...], output: int, in_width: int,
+    index: int,
+    name: str,
+    layer: Layer,
+    inputs: tuple[int, ...],
+    output: int,
+    in_width: int,
     out_width: int,
 ) -> Op:
     """``Op(index, name, ...)``, without the frozen dataclass's ``object.__setattr__`` per

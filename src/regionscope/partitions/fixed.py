@@ -103,9 +103,7 @@ def _relu(b: _Bound, tol: np.ndarray, box: np.ndarray) -> tuple[Fixed, _Bound]:
     return Fixed(on, live, live, off), out
 
 
-def _maxpool(
-    layer: MaxPool, b: _Bound, tol: np.ndarray, box: np.ndarray
-) -> tuple[Fixed, _Bound]:
+def _maxpool(layer: MaxPool, b: _Bound, tol: np.ndarray, box: np.ndarray) -> tuple[Fixed, _Bound]:
     groups = _table(layer, b.rows.shape[1])
     ngroups, k = groups.shape
     cols = np.maximum(groups, 0)
@@ -122,7 +120,7 @@ def _maxpool(
         low = diff.min(axis=0) + b.lo[top] - b.hi[cols[:, j]]
         wins &= ~other | (low > 2 * tol)
     winner = np.where(wins, cand, -1).astype(np.intp)
-    zero = ((b.rows[:, cols] == 0).all(axis=0) & (b.lo[cols] == 0) & (b.hi[cols] == 0))
+    zero = (b.rows[:, cols] == 0).all(axis=0) & (b.lo[cols] == 0) & (b.hi[cols] == 0)
     tie = (zero | ~valid).all(axis=1) & (winner < 0)
     winner[tie] = 0
     fixed = winner >= 0

@@ -561,7 +561,9 @@ class _Walker:
         self.sub = {
             i: f
             for i, f in fixed.items()
-            if i in self.missing and len(f.live) and not len(zero.get(i, ()))
+            if i in self.missing
+            and len(f.live)
+            and not len(zero.get(i, ()))
             and type(ev.program.ops[i].layer) in (ReLU, MaxPool)
         }
         self.columns = {
@@ -736,9 +738,7 @@ def walk_maps(
         raise ValueError("patterns are found along a walk through all the regions")
     # a layer with many live units gains nothing from the fixed ones (only its constants)
     fixed = {
-        i: f
-        for i, f in (fixed or {}).items()
-        if len(f.live) <= FIXED_FRACTION * len(f.pattern)
+        i: f for i, f in (fixed or {}).items() if len(f.live) <= FIXED_FRACTION * len(f.pattern)
     }
     found: dict[int, np.ndarray] = {}
     for i in missing:  # the same in every region: no walk needed

@@ -268,7 +268,7 @@ def _svg_item(item: Item, k: int) -> str:
     if isinstance(item, Dot):
         return (
             f'<circle cx="{item.x * k:.0f}" cy="{item.y * k:.0f}" r="{item.diameter * k / 2:.0f}" '
-            f'{_color_attrs(item.fill, "fill")} {_color_attrs(item.stroke, "stroke")} '
+            f"{_color_attrs(item.fill, 'fill')} {_color_attrs(item.stroke, 'stroke')} "
             f'stroke-width="{k}"/>\n'
         )
     a = _point_strings(item.p0 * k)

@@ -357,9 +357,7 @@ def _border_rows(summaries: Sequence[dict[str, np.ndarray]], t: int) -> dict[str
     return {k: v for k, v in summaries[t].items() if k.startswith(("pattern/", "bits/"))}
 
 
-def _pieces_tables(
-    s: dict[str, np.ndarray], rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _pieces_tables(s: dict[str, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Areas and centroids of some pieces of a tile (its border pieces, by default)."""
     if "border_areas" in s:
         return np.asarray(s["border_areas"]), np.asarray(s["border_centroids"]).reshape(-1, 2)
@@ -452,8 +450,9 @@ def _region_tables(
     """Areas ``(F,)`` and centroids ``(F, 2)`` of the regions, written tile by tile."""
     paths = {k: None if directory is None else os.path.join(directory, v)
              for k, v in REGION_FILES.items()}  # fmt: skip
-    areas, cents = _Column(paths["areas"], num_regions, ()), _Column(
-        paths["centroids"], num_regions, (2,)
+    areas, cents = (
+        _Column(paths["areas"], num_regions, ()),
+        _Column(paths["centroids"], num_regions, (2,)),
     )
     try:
         _write_regions(tables, piece_offsets, later, multi, (areas, cents))
@@ -619,9 +618,7 @@ def stitch(
         np.concatenate([c for _, c in tables_b] or [np.zeros((0, 2))]).reshape(-1, 2),
     )
     del tables_b
-    areas, centroids = _region_tables(
-        tables, piece_offsets, later, multi, num_regions, directory
-    )
+    areas, centroids = _region_tables(tables, piece_offsets, later, multi, num_regions, directory)
     is_vertex, first_vertex, ends, real, real_pair = _border_vertices(
         summaries, sides, border, labels_b, pair_of, point, n_points, xy, line_first,
         (ordered_v, ordered_h), (start_v, start_h), domain_corners, tol,

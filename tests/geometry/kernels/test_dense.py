@@ -62,7 +62,7 @@ def test_chain_scales_are_the_evaluators(widths, seed, corners, relu_first):
     np.testing.assert_allclose(tols, want, rtol=1e-13)
     np.testing.assert_allclose(out_tol, ev.output_tol, rtol=1e-13)
     if ev.prefix:
-        (m, o), = ev.prefix_maps.values()
+        ((m, o),) = ev.prefix_maps.values()
         np.testing.assert_allclose(fold[:2], m, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(fold[2], o, rtol=1e-12, atol=1e-12)
 

@@ -301,4 +301,3 @@ def paths(
         visit_of=visit_of,
         single=single,
     )
-

@@ -43,9 +43,7 @@ def _boundaries(
     b_own, b_r = expand(counts)
     corner_v = take(rv, inc)
     forward = corner_v < take(rv, take(mesh.inc_next, inc))
-    which = torch.where(
-        take(forward, b_own), take(lo_i, b_own) + b_r - 1, take(hi_i, b_own) - b_r
-    )
+    which = torch.where(take(forward, b_own), take(lo_i, b_own) + b_r - 1, take(hi_i, b_own) - b_r)
     vid = torch.where(b_r == 0, take(corner_v, b_own), nverts + which)
     nb = len(vid)
     nxt = arange(nb, dev) + 1
@@ -91,9 +89,7 @@ def _in_arc(x: torch.Tensor, start: torch.Tensor, stop: torch.Tensor) -> torch.T
     return torch.where(start < stop, (start < x) & (x < stop), (x > start) | (x < stop))
 
 
-def _at_crossings(
-    succ: torch.Tensor, chords: ChordsT, cr: CrossingsT, pa: Paths, nb: int
-) -> None:
+def _at_crossings(succ: torch.Tensor, chords: ChordsT, cr: CrossingsT, pa: Paths, nb: int) -> None:
     """Successors at crossings of two chords only (in place): four rays in a known order."""
     nx = len(cr)
     x = pa.single.nonzero().flatten()

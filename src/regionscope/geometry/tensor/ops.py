@@ -212,9 +212,7 @@ def cycles(succ: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return cycles_by_walks(succ) if succ.device.type == "cpu" else cycles_by_jumps(succ)
 
 
-def _layout(
-    starts: torch.Tensor, size: torch.Tensor, n: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _layout(starts: torch.Tensor, size: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Offsets of the cycles starting at ``starts`` (of lengths ``size[starts]``), and the
     offset of each start's cycle at the start (elsewhere -1)."""
     dev = starts.device
