@@ -15,6 +15,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "pack_bits",
     "unpack_bits",
     "read_only",
+    "frozen",
 ]
 
 
@@ -42,6 +45,39 @@ def read_only(arr: np.ndarray) -> np.ndarray:
     """
     arr.setflags(write=False)
     return arr
+
+
+def frozen(arr: Any, views: bool = False) -> np.ndarray:
+    """``arr`` as a read-only C-contiguous float64 array: ``arr`` itself where it is one
+    that owns its data (with ``views``, also one whose every array below is read-only too,
+    as a view of a compiled kernel's result: it keeps them alive), else a read-only copy.
+
+    >>> a = read_only(np.arange(3.0))
+    >>> frozen(a) is a, frozen(a[1:]) is a[1:], frozen(a[1:], views=True).base is a
+    (True, False, True)
+    >>> w = np.arange(3.0)
+    >>> f = frozen(w)
+    >>> f is w, f.flags.writeable
+    (False, False)
+    >>> v = w[1:]
+    >>> v.flags.writeable = False
+    >>> frozen(v, views=True) is v  # a read-only view of data that can change: copied
+    False
+    """
+    if (
+        type(arr) is np.ndarray
+        and arr.dtype == np.float64
+        and not arr.flags.writeable
+        and arr.flags.c_contiguous
+    ):
+        if arr.base is None:
+            return arr
+        below = arr.base
+        while views and isinstance(below, np.ndarray) and not below.flags.writeable:
+            below = below.base  # (a kernel's array ends on numba's memory record)
+        if views and not isinstance(below, np.ndarray):
+            return arr
+    return read_only(np.array(arr, dtype=np.float64))
 
 
 def exclusive_cumsum(counts: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ import functools
 
 import numpy as np
 
-from .arrays import changes, read_only
+from .arrays import changes, frozen, read_only
 
 __all__ = ["Mesh", "encode_source", "decode_source", "BOUNDARY"]
 
@@ -94,18 +94,11 @@ class Mesh:
     def from_polygon(cls, polygon: np.ndarray) -> Mesh:
         """The mesh with one region: a convex polygon ``(K, 2)``, counter-clockwise.
 
-        A read-only float64 C-contiguous ``polygon`` (a domain's) is its vertices as it
-        is; any other is copied.  The one region's arrays are shared by every such mesh of
-        ``K`` corners (all are read-only).
+        A read-only float64 ``polygon`` (a domain's) is its vertices as it is
+        (:func:`~regionscope.geometry.arrays.frozen`); any other is copied.  The one
+        region's arrays are shared by every such mesh of ``K`` corners (all read-only).
         """
-        vertices = polygon
-        if not (
-            type(polygon) is np.ndarray
-            and polygon.dtype == np.float64
-            and not polygon.flags.writeable
-            and polygon.flags.c_contiguous
-        ):
-            vertices = np.array(polygon, dtype=np.float64)
+        vertices = frozen(polygon)
         k = len(vertices)
         region_vertices, region_offsets, incidence_source = _one_region(k)
         return cls(vertices, region_vertices, region_offsets, incidence_source, k)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.geometry.arrays import expand, read_only
+from regionscope.geometry.arrays import expand, frozen, read_only
 from regionscope.geometry.kernels import compiled_maxes
 from regionscope.tolerances import Tolerance, get_budget, get_tolerance
 
@@ -91,8 +91,8 @@ class Evaluator:
         corners = np.asarray(corners, dtype=np.float64)
         if lift_affine is None:
             lift_affine = affine_of(lift, corners.shape[1])
-        self.lift_linear = _frozen(lift_affine[0])
-        self.lift_offset = _frozen(lift_affine[1])
+        self.lift_linear = frozen(lift_affine[0])
+        self.lift_offset = frozen(lift_affine[1])
         self.unit_tol, self.output_tol = self._unit_tolerances(corners)
         self.prefix, self.prefix_maps = self._fold_prefix()
 
@@ -703,19 +703,6 @@ class Evaluator:
             a[s : s + n] = lin_out.reshape(n, dim, -1).transpose(0, 2, 1)
             c[s : s + n] = off_out
         return a, c
-
-
-def _frozen(arr: Any) -> np.ndarray:
-    """A read-only float64 array of ``arr``: ``arr`` itself when it is one and owns its data,
-    else a copy."""
-    if (
-        type(arr) is np.ndarray
-        and arr.dtype == np.float64
-        and not arr.flags.writeable
-        and arr.flags.owndata
-    ):
-        return arr
-    return read_only(np.array(arr, dtype=np.float64))
 
 
 def _affine_op(

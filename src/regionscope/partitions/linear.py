@@ -19,7 +19,7 @@ import numpy as np
 from regionscope import compute
 from regionscope.checks import as_finite
 from regionscope.domains import Domain1D
-from regionscope.geometry.arrays import read_only
+from regionscope.geometry.arrays import frozen, read_only
 from regionscope.geometry.line import merge_close
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
@@ -121,13 +121,7 @@ class Partition1D(PartitionBase):
         stats: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(domain, evaluator, stats)
-        if not (
-            type(points) is np.ndarray
-            and points.dtype == np.float64
-            and not points.flags.writeable  # (a kernel's result, read-only already)
-        ):
-            points = read_only(np.array(points, dtype=np.float64))  # a copy of its own
-        self.points = points
+        self.points = frozen(points, views=True)  # a copy unless read-only (a kernel's)
 
     @classmethod
     def start(cls, domain: Domain1D) -> Partition1D:
