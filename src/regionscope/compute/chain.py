@@ -28,8 +28,16 @@ from regionscope.network.conv import Reshape
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Identity, Layer, Linear, ReLU
 from regionscope.network.program import Program
+from regionscope.tolerances import Budget, Tolerance, get_tolerance
 
-__all__ = ["describe_chain", "program_chain", "chain_evaluator", "NO_LIMIT"]
+__all__ = [
+    "describe_chain",
+    "program_chain",
+    "chain_evaluator",
+    "kernel_tolerance",
+    "table_limit",
+    "NO_LIMIT",
+]
 
 #: the kernels' counts are int64: larger limits are no limit
 NO_LIMIT = 1 << 62
@@ -37,6 +45,25 @@ NO_LIMIT = 1 << 62
 #: unused places of the kernels' tuples of weights and biases
 _NO_WEIGHT = read_only(np.zeros((0, 0)))
 _NO_BIAS = read_only(np.zeros(0))
+
+
+def kernel_tolerance() -> Tolerance | None:
+    """The tolerance in force, where the chain kernels can follow it: its unit tolerance is
+    :class:`~regionscope.tolerances.Tolerance`'s own, the rule they compute themselves;
+    ``None`` for a class of one's own (the general path then runs)."""
+    tol = get_tolerance()
+    return tol if type(tol).unit_tolerance is Tolerance.unit_tolerance else None
+
+
+def table_limit(budget: Budget) -> int:
+    """The most values a chain kernel's table at the vertices may hold: the stored values'
+    budget in bytes, for the table and the copy an interpolation makes (16 bytes a value).
+
+    >>> from regionscope.tolerances import Budget
+    >>> table_limit(Budget(memory_bytes=1600))
+    100
+    """
+    return min(budget.stored_bytes // 16, NO_LIMIT)
 
 
 def describe_chain(

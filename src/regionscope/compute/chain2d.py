@@ -48,12 +48,10 @@ from regionscope.tolerances import (
     CHAIN_2D_MOST_REGIONS,
     FACE_TURN_RTOL,
     NEAR_FACTOR,
-    Tolerance,
     get_budget,
-    get_tolerance,
 )
 
-from .chain import NO_LIMIT, chain_evaluator, describe_chain
+from .chain import NO_LIMIT, chain_evaluator, describe_chain, kernel_tolerance, table_limit
 from .driver import LONG_RUN, cut_2d, lift_map
 from .limits import DEFAULT_MAX_REGIONS
 
@@ -119,8 +117,8 @@ def chain_2d(
         return None
     if not (isinstance(domain, Plane) or type(domain).lift is Domain2D.lift):
         return None  # (a lift whose map is not read exactly from the domain)
-    tol = get_tolerance()
-    if type(tol).unit_tolerance is not Tolerance.unit_tolerance:
+    tol = kernel_tolerance()
+    if tol is None:
         return None
     described = describe_chain(layers, domain.input_dim)
     if described is None:
@@ -141,7 +139,7 @@ def chain_2d(
             *args, read_only(encode_source(np.array(relus), 0)), start.vertices, *lift_affine,
             start.vertices, start.region_vertices, start.region_offsets, start.incidence_source,
             tol.value_rtol, point_tol, NEAR_FACTOR * point_tol, FACE_TURN_RTOL,
-            budget.table_values, min(budget.stored_bytes // 16, NO_LIMIT),
+            budget.table_values, table_limit(budget),
             min(max_regions, NO_LIMIT), CHAIN_2D_MOST_REGIONS, CHAIN_2D_MOST_PRODUCTS,
         )  # fmt: skip
     except TypeError:  # weights not of the kernel's type (assigned since): the driver

@@ -51,9 +51,16 @@ from regionscope.geometry.line import changed, cut_points, interpolate
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Layer, Sequential
 from regionscope.network.program import Op, Program, compile_model
-from regionscope.tolerances import Tolerance, get_budget, get_tolerance
+from regionscope.tolerances import get_budget, get_tolerance
 
-from .chain import NO_LIMIT, chain_evaluator, describe_chain, program_chain
+from .chain import (
+    NO_LIMIT,
+    chain_evaluator,
+    describe_chain,
+    kernel_tolerance,
+    program_chain,
+    table_limit,
+)
 from .limits import DEFAULT_MAX_REGIONS, check_finite
 
 __all__ = ["cut_1d", "chain_1d", "chain_1d_deferred", "PointValues"]
@@ -396,13 +403,13 @@ def _chain_run(
         return None
     chain, n_tol, width, n_fold, _ = described
     chain_points = n_tol + width + 2 * n_fold + 2 * len(p)  # after the tolerances and maps
-    tol = get_tolerance()
-    if type(tol).unit_tolerance is not Tolerance.unit_tolerance:
+    tol = kernel_tolerance()
+    if tol is None:
         return None
     lo, hi = domain.lo, domain.hi  # type: ignore[attr-defined]
     args = (
         p, direction, lo, hi, tol.value_rtol, tol.point_rtol * (hi - lo),
-        min(get_budget().stored_bytes // 16, NO_LIMIT), min(max_regions, NO_LIMIT),
+        table_limit(get_budget()), min(max_regions, NO_LIMIT),
     )  # fmt: skip
     try:  # the kernel itself: the layers' arrays are of its own type (read-only float64)
         res, status = _kernels()._chain(*chain, *args)
