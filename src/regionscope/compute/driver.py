@@ -349,9 +349,7 @@ class _VertexInputs:
     def _winners(self, op: Op, start: int, units: slice) -> np.ndarray:
         """The winners of groups ``units`` at the vertices from ``start`` on."""
         x: Any = self.x
-        x = x[start:]
-        parts = [self.ev.pattern(op, x[sl], units) for sl in self.ev.chunks(len(x))]
-        return np.concatenate(parts) if parts else np.zeros((0, units.stop - units.start), int)
+        return self.ev.pattern(op, x[start:], units)
 
     def after_cut(self, res: CutResult, op: Op, later: bool, more: bool) -> None:
         """Carry the values to the new vertices of a cut (or give them up)."""

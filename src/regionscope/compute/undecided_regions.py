@@ -100,9 +100,10 @@ def cut_undecided_regions(
     layer: Any = op.layer
     index = op.index
     check_finite(x, op)
-    winners = _winners(ev, op, x)
-    regions = undecided_regions(mesh, winners)
     n_units = layer.num_units(op.in_width)
+    groups = slice(0, n_units)
+    winners = ev.pattern(op, x, groups)
+    regions = undecided_regions(mesh, winners)
     n_stages = layer.num_stages(op.in_width)
     if len(regions) == 0:  # one winner on every region: nothing to cut, nothing to merge
         report(mesh, n_stages * n_units)
@@ -135,7 +136,7 @@ def cut_undecided_regions(
             if res.num_new_vertices:
                 old = len(xp)
                 xp = res.extend(xp)
-                wp = np.concatenate([wp, _winners(ev, op, xp[old:])])
+                wp = np.concatenate([wp, ev.pattern(op, xp[old:], groups)])
                 on_side = _old_sides(on_side, res.interp, n_old)
         part, kept = merge_layer(ev, part, index, xp, np.concatenate(coincident))
         between = on_side[kept[n_old:]]
@@ -171,13 +172,6 @@ def _on(border: np.ndarray, sides: np.ndarray, n: int) -> np.ndarray:
         return np.zeros(len(keys), dtype=bool)
     at = np.minimum(np.searchsorted(border, keys), len(border) - 1)
     return border[at] == keys
-
-
-def _winners(ev: Evaluator, op: Op, x: np.ndarray) -> np.ndarray:
-    """``(N, G)``: each group's winner at the rows of ``x``, as the driver finds them."""
-    n = op.layer.num_units(op.in_width)  # type: ignore[attr-defined]
-    parts = [ev.pattern(op, x[sl], slice(0, n)) for sl in ev.chunks(len(x))]
-    return np.concatenate(parts) if parts else np.zeros((0, n), dtype=np.int64)
 
 
 def _old_sides(

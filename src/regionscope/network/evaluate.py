@@ -290,9 +290,12 @@ class Evaluator:
 
     # -- chunked passes ------------------------------------------------------------------
 
+    def _chunk_rows(self) -> int:
+        return max(1, get_budget().chunk_values // max(self.program.max_width, 1))
+
     def chunks(self, n: int) -> Iterator[slice]:
         """Slices of ``n`` points small enough for the chunk budget."""
-        step = max(1, get_budget().chunk_values // max(self.program.max_width, 1))
+        step = self._chunk_rows()
         for i in range(0, n, step):
             yield slice(i, min(n, i + step))
 
@@ -323,8 +326,13 @@ class Evaluator:
         return self.values(coords, self.program.ops[index].inputs[0], index)
 
     def pattern(self, op: Op, x: np.ndarray, units: slice | None = None) -> np.ndarray:
-        """Pattern of piecewise op ``op`` for its input values ``x``, with its unit tolerances."""
-        return op.layer.pattern(x, units, self.unit_tol[op.index])  # type: ignore[attr-defined]
+        """Pattern of piecewise op ``op`` for its input values ``x``, with its unit tolerances
+        (rows at a time within the chunk budget, as :meth:`chunks` cuts them)."""
+        layer: Any = op.layer
+        tol = self.unit_tol[op.index]
+        if len(x) <= self._chunk_rows():
+            return layer.pattern(x, units, tol)
+        return np.concatenate([layer.pattern(x[sl], units, tol) for sl in self.chunks(len(x))])
 
     def layer_pattern(self, coords: np.ndarray, index: int) -> np.ndarray:
         """Pattern of piecewise op ``index`` at domain points."""
