@@ -79,11 +79,13 @@ def test_check_chain():
 @given(st.integers(1, 6), st.integers(1, 12), st.sampled_from([3, 64, 65, 130]),
        st.integers(0, 2**16))  # fmt: skip
 def test_times_adds_in_the_inputs_order_with_or_without_zeros(rows, width, out, seed):
-    """Bit for bit a plain sum in the inputs' order, zero terms included: wide rows leave the
-    zero inputs out (``SKIP_ZEROS_ABOVE``), narrow ones do not, and both give these bits."""
+    """Bit for bit a plain sum in the inputs' order, zero terms included: a ReLU's rows and
+    wide rows leave the zero inputs out (``SKIP_ZEROS_ABOVE``), other rows do not, and
+    all give these bits (signed zeros too)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, width))
     x[rng.random(x.shape) < 0.4] = 0.0
+    x[rng.random(x.shape) < 0.1] = -0.0
     wt = rng.normal(size=width * out)
     for relu in (True, False):
         want = np.zeros((rows, out))

@@ -88,8 +88,9 @@ def largest(m, rtol):
     return out
 
 
-#: :func:`times` skips zero inputs (a ReLU's) for outputs wider than this; narrower rows
-#: cost more in the test than in the products it saves (32 outputs: 1.5-1.8x faster without)
+#: :func:`times` skips zero inputs of a row that is not a ReLU's for outputs wider than
+#: this; narrower rows cost more in the test than in the products it saves (32 outputs:
+#: 1.5-1.8x faster without)
 SKIP_ZEROS_ABOVE = 64
 
 
@@ -98,18 +99,34 @@ def times(x, wt, relu):
     """The rows of ``x (n, in)`` (``max(x, 0)`` with ``relu``) times the ``(in, out)`` matrix
     ``wt`` (flat): each sum's terms added in the order of the inputs, ``(n, out)``.
 
-    Zero inputs are left out of wide rows; adding their products, ``+-0.0``, changes no sum
-    (a sum is never ``-0.0``: it starts at ``+0.0``), so either way gives the same bits.
+    Zero inputs are left out of a ReLU's rows (each row's positive inputs are listed
+    first, without a branch: 1.2-1.6x faster than adding about half the products as
+    zeros), and out of wide rows; adding their products, ``+-0.0``, changes no sum (a sum
+    is never ``-0.0``: it starts at ``+0.0``), so either way gives the same bits.
     """
     n, width = x.shape
     out = len(wt) // width
     y = np.zeros((n, out))
+    if relu:
+        positive = np.empty(width, dtype=np.int64)
+        for r in range(n):
+            xr = x[r]
+            m = 0
+            for k in range(width):
+                positive[m] = k
+                m += xr[k] > 0.0
+            yr = y[r]
+            for i in range(m):
+                k = positive[i]
+                v = xr[k]
+                w = wt[k * out : (k + 1) * out]
+                for o in range(out):
+                    yr[o] += v * w[o]
+        return y
     skip = out > SKIP_ZEROS_ABOVE
     for r in range(n):
         for k in range(width):
             v = x[r, k]
-            if relu and v < 0.0:
-                v = 0.0
             if v != 0.0 or not skip:
                 base = k * out
                 for o in range(out):
