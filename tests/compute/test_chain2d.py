@@ -37,6 +37,15 @@ NETWORKS = {
     "relu-first": lambda: rs.Sequential(
         rs.ReLU(), rs.Linear(np.array([[1.0, 1.0]]), [-0.5]), rs.ReLU()
     ),  # fmt: skip
+    "argmax": lambda: random_mlp([2, 16, 16, 5], 3, argmax=True),  # the driver cuts it
+    "leaky-after": lambda: rs.Sequential(
+        rs.Linear(np.array([[1.0, 0.5], [0.0, 1.0], [2.0, -1.0]]), [0.1, 0.0, -0.3]),
+        rs.ReLU(),
+        rs.Linear(np.array([[1.0, 1.0, 0.0], [1.0, -1.0, 1.0]]), [0.0, 0.2]),
+        rs.LeakyReLU(0.1),
+        rs.Linear(np.array([[1.0, 0.5]]), [-0.1]),
+        rs.ReLU(),
+    ),  # fmt: skip
     "linear-pair": lambda: rs.Sequential(
         rs.Linear(np.array([[1.0, 0.5], [0.0, 1.0], [2.0, -1.0]]), [0.1, 0.0, -0.3]),
         rs.Linear(np.array([[1.0, 0.0, 1.0], [0.5, -1.0, 0.0]]), [0.0, 0.2]),
@@ -132,6 +141,84 @@ def test_random_chains_give_the_drivers_regions(widths, seed, domain):
         np.testing.assert_array_equal(a, b)
 
 
+def test_an_argmax_after_the_chain_is_the_drivers(monkeypatch):
+    """A classifier: the kernel cuts the ReLUs, then hands its values at the vertices over
+    to the driver, which cuts the argmax on them (no forward pass) and reads as the
+    driver alone, classes included."""
+    net = random_mlp([2, 12, 12, 4], 6, argmax=True)
+    starts = []
+    real = driver.cut_2d
+
+    def spy(ev, domain, mesh, start, **kwargs):
+        starts.append((start, kwargs["start_input"].shape))
+        return real(ev, domain, mesh, start, **kwargs)
+
+    monkeypatch.setattr(chain2d, "cut_2d", spy)
+    forwards = []
+    real_forward = rs.network.evaluate.Evaluator.forward_registers
+
+    def counting(self, *args, **kwargs):
+        forwards.append(1)
+        return real_forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(rs.network.evaluate.Evaluator, "forward_registers", counting)
+    fast = rs.partition(net, rs.Box(1.0))
+    assert forwards == []
+    chain = rs.partition(rs.Sequential(*net.layers[:-1]), rs.Box(1.0))  # the MLP's logits
+    assert starts == [(5, (chain.mesh.num_vertices, 4))]
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
+    slow = rs.partition(net, rs.Box(1.0))
+    assert sorted(fast.timings["layer_seconds"]) == [5]
+    _same_mesh(fast, slow)
+    np.testing.assert_array_equal(fast.activation_patterns(5), slow.activation_patterns(5))
+    assert len(np.unique(fast.activation_patterns(5))) == 3  # three classes meet here
+    check_partition(fast)
+
+
+@pytest.mark.parametrize("domain", ["box", "polygon"])
+def test_decision_takes_the_chain_too(domain, monkeypatch):
+    """``decision=True`` on an MLP: the argmax appended is cut after the chain's cuts."""
+    net = rs.Sequential(*random_mlp([2, 12, 12, 4], 6, argmax=True).layers[:-1])  # logits
+    dom = DOMAINS[domain]()
+    spent = []
+    real = chain2d.chain_2d
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        spent.append(out is not None)
+        return out
+
+    import regionscope.partitions as partitions
+
+    monkeypatch.setattr(partitions, "chain_2d", spy)
+    fast = rs.partition(net, dom, decision=True)
+    assert spent == [True]
+    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
+    slow = rs.partition(net, dom, decision=True)
+    _same_mesh(fast, slow)
+    assert fast.num_regions > rs.partition(net, dom).num_regions  # the boundary cut too
+    check_partition(fast)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.lists(st.integers(1, 10), min_size=1, max_size=3),
+    st.integers(2, 6),
+    st.integers(0, 2**16),
+)
+def test_random_classifiers_give_the_drivers_regions_and_classes(widths, classes, seed):
+    net = random_mlp([2, *widths, classes], seed, argmax=True)
+    with pytest.MonkeyPatch.context() as mp:
+        fast, slow = _both(net, DOMAINS["box"](), mp)
+    assume(slow.num_regions > 1)
+    assert fast.num_regions == slow.num_regions
+    assert_partitions_equal(fast, slow, atol=1e-12)
+    last = slow.piecewise_layers[-1]
+    cls_fast = fast.activation_patterns(last).reshape(-1)
+    cls_slow = slow.activation_patterns(last).reshape(-1)
+    np.testing.assert_array_equal(np.sort(cls_fast), np.sort(cls_slow))
+
+
 def test_a_large_mesh_goes_on_in_the_driver(monkeypatch):
     """Past ``CHAIN_2D_MOST_REGIONS`` regions after a layer, the kernel hands its mesh and
     its values to the driver, which cuts the layers left (and times them)."""
@@ -197,7 +284,9 @@ def test_what_it_does_not_take():
     # 632 lines could make 200 029 regions: the driver counts them first
     assert chain2d.chain_2d(random_mlp([2, 632, 2], 2).layers, dom) is None
     assert chain2d.chain_2d(net.layers, rs.Interval(-1.0, 1.0)) is None
-    assert chain2d.chain_2d(random_mlp([2, 6, 3], 2, argmax=True).layers, dom) is None
+    # after the chain, a layer that is neither Linear nor piecewise (a block, here)
+    block = rs.Sequential(rs.Linear(np.eye(8)), rs.ReLU())
+    assert chain2d.chain_2d((*net.layers, block), dom) is None
     assert chain2d.chain_2d((rs.Linear(np.eye(2)),), dom) is None  # no ReLU
     assert chain2d.chain_2d((rs.ReLU(), rs.ReLU()), dom) is None
     with rs.backend("numpy"):

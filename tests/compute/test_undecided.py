@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import regionscope as rs
+import regionscope.compute.chain2d as chain2d
 import regionscope.compute.driver as driver
 import regionscope.compute.undecided as undecided
 from regionscope.compute.undecided import (
@@ -355,6 +356,7 @@ def test_settled_group_output_reaches_the_next_layer_by_hand():
         return out
 
     mp = pytest.MonkeyPatch()
+    mp.setattr(chain2d, "CHAIN_2D", False)  # the driver's own passes from the start
     mp.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
     mp.setattr(driver, "EXPANDED_ONLY", False)
     mp.setattr(driver, "settled_groups", spy)

@@ -32,6 +32,7 @@ from regionscope.tolerances import Budget, Tolerance, get_tolerance
 
 __all__ = [
     "describe_chain",
+    "chain_stop",
     "program_chain",
     "chain_evaluator",
     "kernel_tolerance",
@@ -41,6 +42,9 @@ __all__ = [
 
 #: the kernels' counts are int64: larger limits are no limit
 NO_LIMIT = 1 << 62
+
+#: the layers of a chain (identities and reshapes leave the flat values as they are)
+_CHAIN_KINDS = (Linear, ReLU, Identity, Reshape)
 
 #: unused places of the kernels' tuples of weights and biases
 _NO_WEIGHT = read_only(np.zeros((0, 0)))
@@ -120,6 +124,23 @@ def describe_chain(
     return (tuple(weights), tuple(biases), n, relu_mask, bias_mask), n_tol, width, n_fold, relus
 
 
+def chain_stop(layers: tuple[Layer, ...]) -> int:
+    """Where the chain of Linear and ReLU layers (identities and reshapes too) at the start
+    of ``layers`` stops: ``len(layers)`` for a whole chain, the first other layer's place
+    where that layer is piecewise (an :class:`~regionscope.network.layers.Argmax` after
+    an MLP: the chain kernels cut the chain, the driver the rest), or 0 (nothing to take).
+
+    >>> import regionscope as rs
+    >>> mlp = (rs.Linear([[1.0, 2.0], [0.0, 1.0]]), rs.ReLU(), rs.Linear([[3.0, 4.0]]))
+    >>> chain_stop(mlp), chain_stop(mlp + (rs.Argmax(),)), chain_stop((rs.Argmax(),) + mlp)
+    (3, 3, 0)
+    """
+    for at, layer in enumerate(layers):
+        if type(layer) not in _CHAIN_KINDS:
+            return at if at and layer.piecewise else 0
+    return len(layers)
+
+
 def program_chain(program: Program) -> tuple[Layer, ...] | None:
     """The layers of a compiled model whose ops each read the one before (a chain, as
     :func:`describe_chain` takes it), in order; ``None`` for any other program.
@@ -142,6 +163,8 @@ def chain_evaluator(
     lift_affine: tuple[np.ndarray, np.ndarray] | None,
     res: np.ndarray,
     dim: int,
+    corners: np.ndarray | None = None,
+    stop: int | None = None,
 ) -> Evaluator:
     """The evaluator of ``program`` (a chain of Linear and ReLU layers) from a chain
     kernel's result ``res`` (read-only): views of its unit tolerances, its output
@@ -149,8 +172,13 @@ def chain_evaluator(
     :class:`~regionscope.network.evaluate.Evaluator` computes (:meth:`Evaluator.assemble
     <regionscope.network.evaluate.Evaluator.assemble>`).  The lift's map ``(linear (dim, D),
     offset (D,))`` is ``lift_affine``, or where that is ``None``, the kernel's copies after
-    the folded map (the 1-D kernel's ``direction`` and ``p``)."""
-    ops = program.ops
+    the folded map (the 1-D kernel's ``direction`` and ``p``).
+
+    Where the kernel cut only ops ``[0, stop)`` of ``program`` (:func:`chain_stop`), the
+    tolerances of the ops after them, and of the outputs, are the constructor's, from
+    the domain's ``corners``.
+    """
+    ops = program.ops if stop is None else program.ops[:stop]
     unit_tol: dict[int, np.ndarray] = {}
     at = 0
     prefix = -1
@@ -160,8 +188,9 @@ def chain_evaluator(
             at += op.out_width
             if prefix < 0:
                 prefix = op.index
-    output_tol = res[at : at + program.out_width]
-    at += program.out_width
+    out_width = ops[-1].out_width
+    output_tol = res[at : at + out_width]
+    at += out_width
     maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     if prefix:
         width = ops[prefix].in_width
@@ -172,4 +201,8 @@ def chain_evaluator(
         d = ops[0].in_width
         rows = res[at : at + dim * d].reshape(dim, d)
         lift_affine = (rows, res[at + dim * d : at + (dim + 1) * d])
+    if stop is not None:  # the ops after the chain: the constructor's tolerances
+        whole = Evaluator(program, lift, np.asarray(corners), lift_affine)
+        unit_tol = {**whole.unit_tol, **unit_tol}
+        output_tol = whole.output_tol
     return Evaluator.assemble(program, lift, lift_affine, (unit_tol, output_tol), (prefix, maps))

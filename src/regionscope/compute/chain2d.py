@@ -13,7 +13,8 @@ cut again one unit at a time, a mesh past
 :data:`~regionscope.tolerances.CHAIN_2D_MOST_REGIONS` regions after a layer, whose
 next products are the driver's (NumPy's matrix products), a limit, a value that is not
 finite), the kernel hands over its mesh and its values at the vertices, and the driver
-goes on from the next layer.
+goes on from the next layer.  It does the same after its last ReLU where the network goes
+on after the chain (an MLP classifier's argmax).
 
 Examples
 --------
@@ -51,7 +52,14 @@ from regionscope.tolerances import (
     get_budget,
 )
 
-from .chain import NO_LIMIT, chain_evaluator, describe_chain, kernel_tolerance, table_limit
+from .chain import (
+    NO_LIMIT,
+    chain_evaluator,
+    chain_stop,
+    describe_chain,
+    kernel_tolerance,
+    table_limit,
+)
 from .driver import LONG_RUN, cut_2d, lift_map
 from .limits import DEFAULT_MAX_REGIONS
 
@@ -77,11 +85,13 @@ def _evaluator(
     lift_affine: tuple[np.ndarray, np.ndarray],
     res: np.ndarray,
     program: Program | None = None,
+    stop: int | None = None,
 ) -> Evaluator:
-    """The evaluator :func:`chain_2d` puts off: the program compiled now (unless given)."""
+    """The evaluator :func:`chain_2d` puts off: the program compiled now (unless given);
+    ``stop``: the kernel cut layers ``[0, stop)`` only (:func:`.chain.chain_evaluator`)."""
     if program is None:
         program = compile_model(Sequential(*layers), domain.input_dim)
-    return chain_evaluator(program, domain.lift, lift_affine, res, 2)
+    return chain_evaluator(program, domain.lift, lift_affine, res, 2, domain.polygon, stop)
 
 
 def chain_2d(
@@ -94,7 +104,10 @@ def chain_2d(
 ) -> tuple[Mesh, Evaluator | Callable[[], Evaluator], dict[str, Any]] | None:
     """The partition of a polygon or a plane by a chain of Linear and ReLU layers (a
     model's top-level layers, or the layers of a ``program`` whose ops each read the one
-    before) in one compiled call: ``(mesh, evaluator, stats)``.
+    before) in one compiled call: ``(mesh, evaluator, stats)``.  Where the chain is the
+    start of ``layers`` and a piecewise layer comes next (:func:`.chain.chain_stop`: a
+    classifier's :class:`~regionscope.network.layers.Argmax`), the kernel cuts the chain
+    and hands its values at the vertices over to the driver, which cuts the rest.
 
     The regions are those :func:`regionscope.compute.evaluator` and
     :func:`~regionscope.compute.driver.cut_2d` give; the evaluator comes as a function
@@ -120,7 +133,9 @@ def chain_2d(
     tol = kernel_tolerance()
     if tol is None:
         return None
-    described = describe_chain(layers, domain.input_dim)
+    stop = chain_stop(layers)  # a chain, or a chain and then the driver's layers
+    more = stop < len(layers)
+    described = describe_chain(layers[:stop], domain.input_dim)
     if described is None:
         return None
     args, _, _, n_fold, relus = described
@@ -140,7 +155,7 @@ def chain_2d(
             start.vertices, start.region_vertices, start.region_offsets, start.incidence_source,
             tol.value_rtol, point_tol, NEAR_FACTOR * point_tol, FACE_TURN_RTOL,
             budget.table_values, table_limit(budget),
-            min(max_regions, NO_LIMIT), CHAIN_2D_MOST_REGIONS, CHAIN_2D_MOST_PRODUCTS,
+            min(max_regions, NO_LIMIT), CHAIN_2D_MOST_REGIONS, CHAIN_2D_MOST_PRODUCTS, more,
         )  # fmt: skip
     except TypeError:  # weights not of the kernel's type (assigned since): the driver
         return None
@@ -155,7 +170,8 @@ def chain_2d(
     if done == chain.FINISHED:
         maker = functools.partial(_evaluator, layers, domain, lift_affine, res, program)
         return mesh, maker, stats
-    ev = _evaluator(layers, domain, lift_affine, res, program)
+    ev = _evaluator(layers, domain, lift_affine, res, program, stop if more else None)
+    relus = [*relus, stop]  # (after the last ReLU: the first layer after the chain)
     given: np.ndarray | None = None  # (x_relu < 0, between two Linear layers: a forward pass)
     if x_relu == done:  # the next ReLU's input
         given = x

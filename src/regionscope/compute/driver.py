@@ -39,6 +39,7 @@ from regionscope.domains import Domain, Domain1D, Domain2D, Plane, Segment, Slic
 from regionscope.errors import RegionLimitError
 from regionscope.geometry import CutResult, Mesh, check_mesh, cut, encode_source
 from regionscope.geometry.arrays import read_only
+from regionscope.geometry.cutting import preload_kernels
 from regionscope.network.evaluate import Evaluator, affine_of
 from regionscope.network.layers import MaxPool, ReLU
 from regionscope.network.program import Op, Program
@@ -676,6 +677,7 @@ def cut_2d(
     program = ev.program
     plan = stage_plan(program, start)
     budget = get_budget()
+    preload_kernels()
     total_units = sum(
         program.ops[i].layer.num_units(program.ops[i].in_width)  # type: ignore[attr-defined]
         for i, _ in plan

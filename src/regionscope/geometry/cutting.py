@@ -78,7 +78,7 @@ from .chords import (
 from .faces import Boundary, ChordPlaces, trace_faces
 from .mesh import Mesh
 
-__all__ = ["CutResult", "cut", "classify", "crossed_pairs", "rebuild_regions"]
+__all__ = ["CutResult", "cut", "classify", "crossed_pairs", "preload_kernels", "rebuild_regions"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +198,15 @@ def _kernels() -> ModuleType:
 
     kernels.load_all()
     return kernels
+
+
+def preload_kernels() -> None:
+    """Load every compiled kernel now where the backend is numba, as the first compiled
+    cut would: a driver that goes on from a chain kernel's cuts calls it, so that a cut
+    it makes in a later call (the first undecided region of an argmax) does not pay for
+    the loading."""
+    if compiled():
+        _kernels()
 
 
 def _crossed_pairs(

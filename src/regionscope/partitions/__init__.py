@@ -155,13 +155,14 @@ def partition(
     if plain and (line := _deferred_line(model, domain, int(max_regions))):
         return line
     dom = Box(1.0) if domain is None else coerce_domain(domain)
-    chained = plain and not progress and isinstance(dom, Domain2D)  # an MLP in one call
-    if chained and (plane := _chain_plane(model, dom, max_regions)):
+    # an MLP in one call (and a classifier's argmax after it by the driver)
+    chained = not (until or progress or scale_corners is not None) and isinstance(dom, Domain2D)
+    if chained and not decision and (plane := _chain_plane(model, dom, max_regions)):
         return plane
     program = _program(model, dom, until, decision)
     if isinstance(dom, Domain1D):
         return _partition_1d(program, dom, int(max_regions), scale_corners)
-    if chained and (plane := _chain_plane(model, dom, max_regions, program)):
+    if chained and (plane := _chain_plane(model, dom, max_regions, program, not decision)):
         return plane
     ev = compute.evaluator(dom, program, scale_corners)
     if isinstance(dom, Domain2D):
@@ -203,17 +204,19 @@ def _program(model: Any, domain: Any, until: str | None, decision: bool) -> Any:
 
 
 def _chain_plane(
-    model: Any, domain: Domain2D, max_regions: int, program: Any = None
+    model: Any, domain: Domain2D, max_regions: int, program: Any = None, tried: bool = True
 ) -> Partition | None:
     """A chain of Linear and ReLU layers on a polygon or a plane, in one compiled call
-    (:func:`~regionscope.compute.chain2d.chain_2d`): a Sequential's layers before any
-    program is compiled, or (``program`` given) the ops of another model compiled (a torch
-    MLP), each reading the one before; ``None`` for anything else."""
+    (:func:`~regionscope.compute.chain2d.chain_2d`; an argmax or another piecewise layer
+    after it, by the driver): a Sequential's layers before any program is compiled, or
+    (``program`` given) the ops of another model compiled (a torch MLP, or a Sequential
+    with the argmax of ``decision``, unless ``tried`` already), each reading the one
+    before; ``None`` for anything else."""
     if program is None:
         if type(model) is not Sequential:
             return None
         done = chain_2d(model.layers, domain, max_regions=int(max_regions))
-    elif type(model) is Sequential or (layers := program_chain(program)) is None:
+    elif (tried and type(model) is Sequential) or (layers := program_chain(program)) is None:
         return None  # (a Sequential was tried already)
     else:
         done = chain_2d(layers, domain, max_regions=int(max_regions), program=program)

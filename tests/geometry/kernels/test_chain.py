@@ -22,7 +22,7 @@ EMPTY_W, EMPTY_B = _ro(np.zeros((0, 0))), _ro(np.zeros(0))
 
 
 def _run(weights, biases, relu_mask, bias_mask, relu_ops, most=100, max_regions=100,
-         products=10**6):  # fmt: skip
+         products=10**6, keep_values=False):  # fmt: skip
     n = len(weights)
     ws = tuple(_ro(w) for w in weights) + (EMPTY_W,) * (8 - n)
     bs = tuple(_ro(b) for b in biases) + (EMPTY_B,) * (8 - n)
@@ -30,7 +30,7 @@ def _run(weights, biases, relu_mask, bias_mask, relu_ops, most=100, max_regions=
         ws, bs, n, relu_mask, bias_mask, encode_source(np.array(relu_ops), 0), SQUARE.vertices,
         _ro(np.eye(2)), _ro(np.zeros(2)), SQUARE.vertices, SQUARE.region_vertices,
         SQUARE.region_offsets, SQUARE.incidence_source, 1e-11, 2e-12, 2e-6, 1e-9, 10**6,
-        10**6, max_regions, most, products,
+        10**6, max_regions, most, products, keep_values,
     )  # fmt: skip
 
 
@@ -46,6 +46,22 @@ def test_two_layers_by_hand():
     # then the folded map (the identity: rows, then offset)
     np.testing.assert_allclose(res[:3], [1e-11, 1e-11, 2.5e-11])
     np.testing.assert_allclose(res[4:], [1.0, 0.0, 0.0, 1.0, 0.0, 0.0])
+
+
+def test_kept_values_hand_over_after_the_last_relu():
+    """``keep_values``: the same 7 regions, then the last ReLU's input,
+    ``relu(x) + relu(y) - 0.5``, at every vertex, new ones included, for the layers after
+    the chain."""
+    args = ([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3])
+    plain = _run(*args)
+    status, done, vertices, rv, offsets, source, res, x, x_relu = _run(*args, keep_values=True)
+    assert (status, done, x_relu) == (chain.OK, 2, 1)
+    for a, b in zip((vertices, rv, offsets, source, res), plain[2:7], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert x.shape == (len(vertices), 1)
+    want = np.maximum(vertices, 0.0).sum(axis=1) - 0.5
+    np.testing.assert_allclose(x[:, 0], want, rtol=0, atol=1e-15)
+    assert np.isclose(x[:, 0], 0.0, atol=1e-15).sum() == 4  # the cut's four new vertices
 
 
 def test_a_large_mesh_is_handed_over_before_its_layer():

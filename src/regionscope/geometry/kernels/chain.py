@@ -43,7 +43,7 @@ OK, MISMATCH = 0, 4
 def _chain_2d(
     weights, biases, n_linear, relu_mask, bias_mask, relu_codes, corners, lift_lin, lift_off,
     vertices, rv, offsets, source, value_rtol, point_tol, near_tol, turn_rtol, budget, limit,
-    max_regions, most_regions, most_products,
+    max_regions, most_regions, most_products, keep_values,
 ):  # fmt: skip
     dim = corners.shape[1]
     ws, bs = as_lists(weights, biases, n_linear)
@@ -96,7 +96,7 @@ def _chain_2d(
                 if status != DONE or len(bad):
                     return OK, done, vertices, rv, offsets, source, res, x, done
                 vertices, rv, offsets, source = out[3], out[4], out[5], out[6]
-                if j != last:
+                if j != last or keep_values:
                     x = interpolate_kernel(x, out[8], out[9], out[10])
             done += 1
             if j != last and len(offsets) - 1 > most_regions:  # before the next products
@@ -113,6 +113,8 @@ def _chain_2d(
             for r in range(len(x)):
                 for o in range(width):
                     x[r, o] += b[o]
+    if keep_values:  # the last ReLU's input at the vertices, for the layers after the chain
+        return OK, done, vertices, rv, offsets, source, res, x, done - 1
     return OK, FINISHED, vertices, rv, offsets, source, res, np.zeros((0, 0)), 0
 
 
@@ -121,7 +123,7 @@ def _signature(size: int) -> tuple:
         types.UniTuple(F2, size), types.UniTuple(F1, size), types.int64, types.int64,
         types.int64, I1, F2, F2, F1, F2, I1, I1, I1, types.float64, types.float64,
         types.float64, types.float64, types.int64, types.int64, types.int64, types.int64,
-        types.int64,
+        types.int64, types.boolean,
     )  # fmt: skip
 
 
@@ -158,6 +160,11 @@ def chain_2d(*args: object) -> tuple:
     max_regions, most_regions, most_products : int
         The cut's limit; the most regions a layer may start from here; the most
         multiply-adds of a matrix product here (larger ones are NumPy's, the driver's).
+    keep_values : bool
+        Whether the chain is the start of a network that goes on after it: then the last
+        ReLU's input is carried to the new vertices of its cut too, and returned as a
+        hand-over after that ReLU (``done`` the number of ReLUs, ``x_relu`` one less)
+        instead of ``FINISHED``.
 
     Returns
     -------
@@ -187,12 +194,18 @@ def chain_2d(*args: object) -> tuple:
     >>> w = (ro(np.eye(2)),) + (ro(np.zeros((0, 0))),) * 7
     >>> b = (ro(np.zeros(2)),) + (ro(np.zeros(0)),) * 7
     >>> codes = encode_source(np.array([1]), 0)  # the ReLU is op 1
-    >>> out = chain_2d(w, b, 1, 0b10, 0b1, codes, square.vertices, ro(np.eye(2)),
-    ...                ro(np.zeros(2)), square.vertices, square.region_vertices,
-    ...                square.region_offsets, square.incidence_source, 1e-11, 1e-12, 1e-10,
-    ...                1e-9, 10**6, 10**6, 100, 100, 10**6)
-    >>> status, done, vertices, rv, offsets, source, res, x, x_relu = out
+    >>> args = (w, b, 1, 0b10, 0b1, codes, square.vertices, ro(np.eye(2)), ro(np.zeros(2)),
+    ...         square.vertices, square.region_vertices, square.region_offsets,
+    ...         square.incidence_source, 1e-11, 1e-12, 1e-10, 1e-9, 10**6, 10**6, 100, 100,
+    ...         10**6)
+    >>> status, done, vertices, rv, offsets, source, res, x, x_relu = chain_2d(*args, False)
     >>> status, done, len(offsets) - 1  # the two axes cut the square in four
     (0, -1, 4)
+
+    With ``keep_values``, the ReLU's input (the point itself) at the 9 vertices of the cut:
+
+    >>> status, done, vertices, rv, offsets, source, res, x, x_relu = chain_2d(*args, True)
+    >>> done, x_relu, x.shape, bool((x == vertices).all())
+    (1, 0, (9, 2), True)
     """
     return _chain_2d(*args)
