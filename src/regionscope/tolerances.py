@@ -266,8 +266,9 @@ LIVE_UNITS_MIN_WIDTH = 1024
 CHAIN_2D_MOST_REGIONS = 20_000
 #: ... and its matrix products have at most this many multiply-adds (vertices times inputs
 #: times outputs): larger ones run faster as NumPy's (BLAS) products in the driver, which
-#: then goes on (the kernel's own take 1.5x NumPy's time at 256 x 256, 1.4x at 64 x 64,
-#: and the driver's fixed cost per layer, about 0.3 ms, is a product of about 6 M)
+#: then goes on (after a ReLU, the kernel's own take 1.6-2.1x the time of NumPy's with one
+#: OpenBLAS thread, from 64 x 64 to 256 x 256, and the driver's fixed cost per layer,
+#: about 0.3 ms, is a product of about 6 M)
 CHAIN_2D_MOST_PRODUCTS = 1 << 24
 #: a CNN's ReLU layer whose input is affine ops on a ReLU of the domain's affine map
 #: (:mod:`~regionscope.compute.expansion`) gets that input from the first ReLU's live units
