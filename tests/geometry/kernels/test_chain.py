@@ -64,6 +64,22 @@ def test_kept_values_hand_over_after_the_last_relu():
     assert np.isclose(x[:, 0], 0.0, atol=1e-15).sum() == 4  # the cut's four new vertices
 
 
+def test_kept_values_are_the_chains_output_after_its_last_linear_layer():
+    """relu(x), relu(y), then the Linear layer (relu(x) + relu(y) - 0.5, relu(x) - relu(y))
+    after the last ReLU: its outputs at the quadrants' 9 vertices, as the next layer's
+    input (``x_relu == done``); past the product limit, the ReLU's input instead."""
+    args = ([np.eye(2), [[1.0, 1.0], [1.0, -1.0]]], [np.zeros(2), [-0.5, 0.0]], 0b010, 0b10,
+            [1])  # fmt: skip
+    status, done, vertices, rv, offsets, source, res, x, x_relu = _run(*args, keep_values=True)
+    assert (status, done, x_relu, len(offsets) - 1) == (chain.OK, 1, 1, 4)
+    r = np.maximum(vertices, 0.0)
+    np.testing.assert_array_equal(x, np.stack([r[:, 0] + r[:, 1] - 0.5, r[:, 0] - r[:, 1]], 1))
+    # 9 vertices times 2 inputs times 2 outputs: 36 multiply-adds, over 30
+    out = _run(*args, keep_values=True, products=30)
+    assert out[1] == 1 and out[8] == 0
+    np.testing.assert_array_equal(out[7], out[2])  # the ReLU's input: the identity's
+
+
 def test_a_large_mesh_is_handed_over_before_its_layer():
     out = _run([np.eye(2), [[1.0, 1.0]]], [np.zeros(2), [-0.5]], 0b110, 0b10, [1, 3], most=3)
     status, done, vertices, rv, offsets, source, res, x, x_relu = out

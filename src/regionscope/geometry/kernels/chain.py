@@ -113,8 +113,25 @@ def _chain_2d(
             for r in range(len(x)):
                 for o in range(width):
                     x[r, o] += b[o]
-    if keep_values:  # the last ReLU's input at the vertices, for the layers after the chain
-        return OK, done, vertices, rv, offsets, source, res, x, done - 1
+    if keep_values:  # the values at the vertices, for the layers after the chain
+        # the Linear layers after the last ReLU here too, unless a product is too large
+        rows = len(x)
+        width = x.shape[1]
+        for j in range(last, n_linear):
+            out_width = ws[j].shape[0]
+            if rows * out_width > limit or rows * width * out_width > most_products:
+                return OK, done, vertices, rv, offsets, source, res, x, done - 1
+            width = out_width
+        for j in range(last, n_linear):
+            x = times(x, transposed(ws[j]), j == last)
+            if (bias_mask >> j) & 1:
+                b = bs[j]
+                for r in range(rows):
+                    for o in range(len(b)):
+                        x[r, o] += b[o]
+        if last == n_linear:  # (a ReLU last: its input, the caller takes its maximum)
+            return OK, done, vertices, rv, offsets, source, res, x, done - 1
+        return OK, done, vertices, rv, offsets, source, res, x, done
     return OK, FINISHED, vertices, rv, offsets, source, res, np.zeros((0, 0)), 0
 
 
@@ -162,9 +179,11 @@ def chain_2d(*args: object) -> tuple:
         multiply-adds of a matrix product here (larger ones are NumPy's, the driver's).
     keep_values : bool
         Whether the chain is the start of a network that goes on after it: then the last
-        ReLU's input is carried to the new vertices of its cut too, and returned as a
-        hand-over after that ReLU (``done`` the number of ReLUs, ``x_relu`` one less)
-        instead of ``FINISHED``.
+        ReLU's input is carried to the new vertices of its cut too, and the mesh handed
+        over after that ReLU (``done`` the number of ReLUs) instead of ``FINISHED``, with
+        the chain's output at the vertices (the Linear layers after the last ReLU applied:
+        ``x_relu`` is ``done``), or where the chain ends in a ReLU or one of those products
+        is past the limits, the last ReLU's input (``x_relu`` is ``done - 1``).
 
     Returns
     -------
@@ -179,7 +198,8 @@ def chain_2d(*args: object) -> tuple:
         come before the first ReLU) the folded map's rows and offset, ``(3, width)``
         flat.
     x : (V, w) float64
-        After a hand-over: the input of ReLU ``x_relu`` at the mesh's vertices (``done``,
+        After a hand-over: the input of ReLU ``x_relu`` at the mesh's vertices, or with
+        ``keep_values`` and ``x_relu == done``, the chain's output there (``done``,
         or ``done - 1`` when the hand-over comes before the Linear layers after ReLU
         ``done - 1``: their products are left to the caller's matrix products; -1 where
         it holds neither, between two Linear layers: the caller runs a forward pass).
