@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import types
 
-from .common import B1, F1, F2, I1, f64, i64, kernel
+from .common import B1, F1, F2, I1, f64, flag, i64, kernel
 
 __all__ = ["interpolate_kernel", "interpolate", "interpolate_into", "keep_rows"]
 
@@ -71,7 +71,7 @@ def interpolate_into(
     if len(out) != n_old + len(src):
         raise ValueError(f"interpolate_into: {len(out)} rows for {n_old} + {len(src)}")
     zero = np.zeros(out.shape[1], dtype=np.bool_) if zero is None else zero
-    _interpolate_into(out, n_old, i64(src), i64(dst), f64(weight), np.ascontiguousarray(zero))
+    _interpolate_into(out, n_old, i64(src), i64(dst), f64(weight), flag(zero))
 
 
 @kernel(_W2, B1)

@@ -95,7 +95,7 @@ def winners(x, table, tol):
     return out
 
 
-@kernel(I1, I1, I1, I1, types.Array(types.int64, 2, "A", readonly=True))
+@kernel(I1, I1, I1, I1, I2)
 def disagree(rv, offsets, region, group, at):
     """``(P,) bool``: whether the corners of ``region[p]`` disagree on group ``group[p]``'s
     value in ``at (V, G)``."""
@@ -219,7 +219,7 @@ def corners_disagree(
     """:func:`regionscope.compute.pairs.disagreeing`'s filter, compiled (:func:`disagree`)."""
     return disagree(
         i64(mesh.region_vertices), i64(mesh.region_offsets), i64(region), i64(group),
-        winners.astype(np.int64, copy=False),
+        i64(winners),
     )  # fmt: skip
 
 

@@ -38,6 +38,10 @@ def _signs(values, tol):
     return pos, neg
 
 
+#: ``active`` where there is none (read-only: the kernel's own type)
+_NO_ACTIVE = flag(np.zeros((1, 1), dtype=np.bool_))
+
+
 @kernel(F2, F1, I1, I1, B2, types.boolean)
 def _pairs(values, tol, rv, offsets, active, use_active):
     pos, neg = _signs(values, tol)
@@ -91,5 +95,5 @@ def crossed_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(region, unit)`` pairs with corners of both signs, sorted by region then unit."""
     use = active is not None
-    act = flag(active) if use else np.zeros((1, 1), dtype=np.bool_)
+    act = flag(active) if use else _NO_ACTIVE
     return _pairs(f64(values), f64(unit_tol), i64(rv), i64(offsets), act, use)
