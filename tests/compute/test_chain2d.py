@@ -63,8 +63,9 @@ DOMAINS = {
 }
 
 
-def _both(net, domain, monkeypatch):
-    """The partition by the compiled chain, then by the driver alone."""
+def _both(net, domain, monkeypatch, **options):
+    """The partition by the compiled chain, then by the driver alone (``options``: the
+    partition's)."""
     spent = []
     real = chain2d.chain_2d
 
@@ -76,10 +77,10 @@ def _both(net, domain, monkeypatch):
     import regionscope.partitions as partitions
 
     monkeypatch.setattr(partitions, "chain_2d", spy)
-    fast = rs.partition(net, domain)
+    fast = rs.partition(net, domain, **options)
     assert spent == [True], "the chain did not run"
     monkeypatch.setattr(chain2d, "CHAIN_2D", False)
-    slow = rs.partition(net, domain)
+    slow = rs.partition(net, domain, **options)
     monkeypatch.setattr(chain2d, "CHAIN_2D", True)
     return fast, slow
 
@@ -141,20 +142,18 @@ def test_random_chains_give_the_drivers_regions(widths, seed, domain):
         np.testing.assert_array_equal(a, b)
 
 
-def test_an_argmax_after_the_chain_is_the_drivers(monkeypatch):
-    """A classifier: the kernel cuts the ReLUs, then hands its values at the vertices over
-    to the driver, which cuts the argmax on them (no forward pass) and reads as the
-    driver alone, classes included."""
-    net = random_mlp([2, 12, 12, 4], 6, argmax=True)
-    starts = []
+def _watch_hand_over(monkeypatch):
+    """``(starts, forwards)``: what the driver starts from after the kernel, ``(op, regions,
+    input's shape)`` per call, and one entry per forward pass of an evaluator."""
+    starts, forwards = [], []
     real = driver.cut_2d
 
     def spy(ev, domain, mesh, start, **kwargs):
-        starts.append((start, kwargs["start_input"].shape))
+        given = kwargs.get("start_input")
+        starts.append((start, mesh.num_regions, None if given is None else given.shape))
         return real(ev, domain, mesh, start, **kwargs)
 
     monkeypatch.setattr(chain2d, "cut_2d", spy)
-    forwards = []
     real_forward = rs.network.evaluate.Evaluator.forward_registers
 
     def counting(self, *args, **kwargs):
@@ -162,10 +161,19 @@ def test_an_argmax_after_the_chain_is_the_drivers(monkeypatch):
         return real_forward(self, *args, **kwargs)
 
     monkeypatch.setattr(rs.network.evaluate.Evaluator, "forward_registers", counting)
+    return starts, forwards
+
+
+def test_an_argmax_after_the_chain_is_the_drivers(monkeypatch):
+    """A classifier: the kernel cuts the ReLUs, then hands its values at the vertices over
+    to the driver, which cuts the argmax on them (no forward pass) and reads as the
+    driver alone, classes included."""
+    net = random_mlp([2, 12, 12, 4], 6, argmax=True)
+    starts, forwards = _watch_hand_over(monkeypatch)
     fast = rs.partition(net, rs.Box(1.0))
     assert forwards == []
     chain = rs.partition(rs.Sequential(*net.layers[:-1]), rs.Box(1.0))  # the MLP's logits
-    assert starts == [(5, (chain.mesh.num_vertices, 4))]
+    assert starts == [(5, chain.num_regions, (chain.mesh.num_vertices, 4))]
     monkeypatch.setattr(chain2d, "CHAIN_2D", False)
     slow = rs.partition(net, rs.Box(1.0))
     assert sorted(fast.timings["layer_seconds"]) == [5]
@@ -180,21 +188,7 @@ def test_decision_takes_the_chain_too(domain, monkeypatch):
     """``decision=True`` on an MLP: the argmax appended is cut after the chain's cuts."""
     net = rs.Sequential(*random_mlp([2, 12, 12, 4], 6, argmax=True).layers[:-1])  # logits
     dom = DOMAINS[domain]()
-    spent = []
-    real = chain2d.chain_2d
-
-    def spy(*args, **kwargs):
-        out = real(*args, **kwargs)
-        spent.append(out is not None)
-        return out
-
-    import regionscope.partitions as partitions
-
-    monkeypatch.setattr(partitions, "chain_2d", spy)
-    fast = rs.partition(net, dom, decision=True)
-    assert spent == [True]
-    monkeypatch.setattr(chain2d, "CHAIN_2D", False)
-    slow = rs.partition(net, dom, decision=True)
+    fast, slow = _both(net, dom, monkeypatch, decision=True)
     _same_mesh(fast, slow)
     assert fast.num_regions > rs.partition(net, dom).num_regions  # the boundary cut too
     check_partition(fast)
@@ -225,22 +219,7 @@ def test_a_large_mesh_goes_on_in_the_driver(monkeypatch):
     net = random_mlp([2, 12, 12, 12], 6)
     first = rs.partition(rs.Sequential(*net.layers[:2]), rs.Box(1.0)).num_regions
     monkeypatch.setattr(chain2d, "CHAIN_2D_MOST_REGIONS", first)  # the second layer hands over
-    starts = []
-    real = driver.cut_2d
-
-    def spy(ev, domain, mesh, start, **kwargs):
-        starts.append((start, mesh.num_regions))
-        return real(ev, domain, mesh, start, **kwargs)
-
-    monkeypatch.setattr(chain2d, "cut_2d", spy)
-    forwards = []
-    real_forward = rs.network.evaluate.Evaluator.forward_registers
-
-    def counting(self, *args, **kwargs):
-        forwards.append(1)
-        return real_forward(self, *args, **kwargs)
-
-    monkeypatch.setattr(rs.network.evaluate.Evaluator, "forward_registers", counting)
+    starts, forwards = _watch_hand_over(monkeypatch)
     fast = rs.partition(net, rs.Box(1.0))
     assert forwards == []  # the kernel's values, through NumPy's product, carried on
     monkeypatch.setattr(chain2d, "CHAIN_2D", False)
