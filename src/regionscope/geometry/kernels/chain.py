@@ -26,7 +26,7 @@ from numba import types
 
 from .common import F1, F2, I1
 from .cut import DONE, cut_kernel
-from .dense import as_lists, chain_scales, check_chain, relu_span, times, transposed
+from .dense import add_bias, as_lists, chain_scales, check_chain, relu_span, times, transposed
 from .interp import interpolate_kernel
 from .line import CHAIN_SIZES
 from .pairs import pairs_kernel
@@ -109,10 +109,7 @@ def _chain_2d(
             return OK, done, vertices, rv, offsets, source, res, x, done - 1 if relu_before else -1
         x = times(x, transposed(ws[j]), relu_before)
         if (bias_mask >> j) & 1:
-            b = bs[j]
-            for r in range(len(x)):
-                for o in range(width):
-                    x[r, o] += b[o]
+            add_bias(x, bs[j])
     if keep_values:  # the values at the vertices, for the layers after the chain
         # the Linear layers after the last ReLU here too, unless a product is too large
         rows = len(x)
@@ -125,10 +122,7 @@ def _chain_2d(
         for j in range(last, n_linear):
             x = times(x, transposed(ws[j]), j == last)
             if (bias_mask >> j) & 1:
-                b = bs[j]
-                for r in range(rows):
-                    for o in range(len(b)):
-                        x[r, o] += b[o]
+                add_bias(x, bs[j])
         if last == n_linear:  # (a ReLU last: its input, the caller takes its maximum)
             return OK, done, vertices, rv, offsets, source, res, x, done - 1
         return OK, done, vertices, rv, offsets, source, res, x, done

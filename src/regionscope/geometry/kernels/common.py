@@ -14,6 +14,8 @@ import numba
 import numpy as np
 from numba import types
 
+from regionscope.geometry.arrays import read_only
+
 __all__ = [
     "kernel",
     "helper",
@@ -95,10 +97,7 @@ def _read_only(arr: np.ndarray) -> np.ndarray:
     """``arr``, or a read-only view of it: the kernels' own types (:data:`I1`...), so that a
     call finds its compiled version at once (a writable array converts, but the first call
     with each new mix of types searches the conversions: 0.2-0.4 ms a kernel)."""
-    if arr.flags.writeable:
-        arr = arr.view()
-        arr.flags.writeable = False
-    return arr
+    return read_only(arr.view()) if arr.flags.writeable else arr
 
 
 def i64(arr: Any) -> np.ndarray:

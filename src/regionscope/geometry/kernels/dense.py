@@ -26,6 +26,7 @@ __all__ = [
     "largest",
     "relu_span",
     "rows_times",
+    "add_bias",
     "times",
     "transposed",
 ]
@@ -132,6 +133,15 @@ def times(x, wt, relu):
                 for o in range(out):
                     y[r, o] += v * wt[base + o]
     return y
+
+
+@helper
+def add_bias(x, b):
+    """``x += b`` on every row of ``x (n, out)``, in place (a Linear layer's bias after
+    :func:`times`)."""
+    for r in range(x.shape[0]):
+        for o in range(len(b)):
+            x[r, o] += b[o]
 
 
 @helper

@@ -24,7 +24,7 @@ import numpy as np
 from numba import types
 
 from .common import F1, F2, I1, helper, kernel, sort_index
-from .dense import as_lists, chain_scales, check_chain, relu_span, times, transposed
+from .dense import add_bias, as_lists, chain_scales, check_chain, relu_span, times, transposed
 
 __all__ = ["cut_points", "interpolate", "chain", "CHAIN_SIZES"]
 
@@ -247,10 +247,7 @@ def _chain(
         else:
             x = times(x, transposed(ws[j]), relu == 1)
         if (bias_mask >> j) & 1:
-            b = bs[j]
-            for r in range(len(x)):
-                for o in range(width):
-                    x[r, o] += b[o]
+            add_bias(x, bs[j])
     n_lin = len(lin) if first else 0
     n_tol = len(tols)
     n_out = len(out_tol)
