@@ -246,6 +246,34 @@ def test_host_below_is_a_setting_of_the_torch_backend():
 
 
 @needs_torch
+def test_the_torch_backend_runs_the_host_part_compiled_where_numba_is(monkeypatch):
+    from regionscope.geometry import cutting
+
+    assert backends.compiled() == backends.chain_kernels() == (get_backend() == "numba")
+    with backend("numpy"):
+        assert not backends.compiled() and not backends.chain_kernels()
+    with backend("torch", device="cpu"):
+        assert backends.compiled() == HAS_NUMBA
+        assert not backends.chain_kernels()  # a wide layer's cut goes to the device
+    # cuts below host_below run on the host: compiled where numba is, the same bits
+    calls = []
+    compiled_cut = cutting._cut_once_compiled
+    monkeypatch.setattr(
+        cutting, "_cut_once_compiled", lambda *a: calls.append(1) or compiled_cut(*a)
+    )
+    monkeypatch.setattr(chain2d, "CHAIN_2D", True)  # (not taken on the torch backend)
+    net, box = random_mlp([2, 12, 12, 6], 3), rs.Box(1.0)
+    reference = rs.partition(net, box, backend="numpy")
+    calls.clear()
+    with backend("torch", device="cpu", host_below=10**9):
+        host = rs.partition(random_mlp([2, 12, 12, 6], 3), box)
+    relus = sum(op.layer.piecewise for op in reference.layers)
+    assert relus == 3 and len(calls) == (relus if HAS_NUMBA else 0)  # a cut per layer
+    assert "chain_seconds" not in host.timings
+    assert_same(reference, host)
+
+
+@needs_torch
 def test_the_device_takes_cuts_of_at_least_host_below():
     # 3 pairs in region 0 (3 crossings at most), 2 in region 4 (1): 5 + 3 + 1 = 9
     pair_region = np.array([0, 0, 0, 4, 4])

@@ -15,7 +15,11 @@ device: ``backend("torch", device="cuda")`` (by default ``"cuda"`` when a GPU
 is available, else ``"cpu"``).  It too gives the same result, bit for bit
 (:mod:`regionscope.geometry.tensor`); it is never chosen by ``"auto"``.
 Small cuts, where a GPU's fixed cost per cut exceeds the work, run on the
-host with the NumPy reference instead (:func:`device_for`; ``host_below``).
+host instead (:func:`device_for`; ``host_below``), with the compiled kernels
+where numba is installed (:func:`compiled`; the same bits as NumPy), else with
+the NumPy reference; so do the interpolation and the merges.  The kernels that
+cut a whole Linear/ReLU chain on a plane in one call (:func:`chain_kernels`) are
+the numba backend's only: on the torch backend a wide layer's cut goes to the device.
 
 The backend is a context variable, like the tolerances: ``with
 backend("numpy"):`` affects only its own thread (and the tasks it starts).
@@ -60,6 +64,7 @@ __all__ = [
     "device_for",
     "available_backends",
     "compiled",
+    "chain_kernels",
     "read_environment",
 ]
 
@@ -205,7 +210,8 @@ def device_for(pair_region: np.ndarray) -> str | None:
     None when the backend is not ``"torch"``, or when the cut is small: its
     crossed pairs plus the most crossings they can make (``k (k - 1) / 2``
     for ``k`` pairs in one region) below :func:`get_host_below`.  The host
-    then runs the NumPy reference, which gives the same result, bit for bit.
+    then runs the compiled kernels or the NumPy reference (:func:`compiled`),
+    which give the same result, bit for bit.
 
     Parameters
     ----------
@@ -236,7 +242,28 @@ def device_for(pair_region: np.ndarray) -> str | None:
 
 
 def compiled() -> bool:
-    """Whether the compiled kernels run here (the backend is ``"numba"``)."""
+    """Whether the compiled kernels run the host's part of the core here: the backend is
+    ``"numba"``, or ``"torch"`` with numba installed (cuts too small for the device,
+    interpolation, merges; the same bits as NumPy).
+
+    >>> with backend("numpy"):
+    ...     compiled()
+    False
+    """
+    name = get_backend()
+    return name == "numba" or (name == "torch" and _numba_works())
+
+
+def chain_kernels() -> bool:
+    """Whether a Linear/ReLU chain on a 2-D domain may be cut whole by one compiled kernel
+    call (:mod:`regionscope.compute.chain2d`): the backend is ``"numba"``.  Not on the
+    torch backend, which sends each wide layer's cut to its device (:func:`device_for`);
+    1-D cuts never go there, so its 1-D chain kernel is :func:`compiled`'s.
+
+    >>> with backend("numpy"):
+    ...     chain_kernels()
+    False
+    """
     return get_backend() == "numba"
 
 

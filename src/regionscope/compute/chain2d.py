@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.backends import compiled
+from regionscope.backends import chain_kernels
 from regionscope.domains import Domain2D, Plane
 from regionscope.geometry import Mesh, check_mesh
 from regionscope.geometry.arrays import read_only
@@ -121,12 +121,12 @@ def chain_2d(
     make :data:`~regionscope.compute.driver.LONG_RUN` regions or more (the driver counts
     them first, to show progress on a long run and to stop one past ``max_regions`` at
     once; with fewer it shows no progress by default either), no compiled kernels
-    (:func:`regionscope.backends.compiled`), another domain (a polygon or a plane
+    (:func:`regionscope.backends.chain_kernels`), another domain (a polygon or a plane
     only) or network, a tolerance of one's own, :data:`CHAIN_2D` off,
     weights that are not the kernel's read-only float64, or a kernel that handed over
     before its first cut (the driver then runs from the start, with its estimate).
     """
-    if not CHAIN_2D or not isinstance(domain, Domain2D) or not compiled():
+    if not CHAIN_2D or not isinstance(domain, Domain2D) or not chain_kernels():
         return None
     if not (isinstance(domain, Plane) or type(domain).lift is Domain2D.lift):
         return None  # (a lift whose map is not read exactly from the domain)

@@ -472,11 +472,6 @@ def _cut_once(
         pair_region, pair_unit = pair_region[keep], pair_unit[keep]
     if len(pair_region) == 0:
         return CutResult(mesh, 0, np.arange(nregions), ()), np.zeros(0, np.int64)
-    if fast:
-        return _cut_once_compiled(
-            mesh, values, unit_tol, unit_codes, point_tol, max_regions, pair_region, pair_unit,
-            turn_rtol,
-        )  # fmt: skip
     device = device_for(pair_region)  # the torch backend, unless the cut is small
     if device is not None:  # regionscope.geometry.tensor: the same result as below
         from .tensor import cut_once
@@ -484,6 +479,11 @@ def _cut_once(
         fields, bad = cut_once(mesh, values, unit_tol, unit_codes, point_tol, max_regions,
                                pair_region, pair_unit, device, turn_rtol)  # fmt: skip
         return CutResult(*fields), bad
+    if fast:  # (the numba backend, or the torch backend's small cuts)
+        return _cut_once_compiled(
+            mesh, values, unit_tol, unit_codes, point_tol, max_regions, pair_region, pair_unit,
+            turn_rtol,
+        )  # fmt: skip
     ends = chord_ends(mesh, values, unit_tol, pair_region, pair_unit)
     points, at = edge_points(ends, mesh.vertices, point_tol, values, unit_tol)
     chords = make_chords(ends, at, unit_codes, mesh)
