@@ -21,7 +21,9 @@ from regionscope.compute.undecided import (
     winners_and_maxima,
 )
 from regionscope.geometry import Mesh, cut, encode_source
+from regionscope.network.conv import ChannelAffine, Reshape
 from regionscope.network.layers import MaxPool
+from regionscope.network.program import compile_model
 from regionscope.testing import check_partition
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -166,6 +168,7 @@ def test_same_partition_as_every_group_stage_by_stage(monkeypatch, name, seed, c
 
     monkeypatch.setattr(driver, "cut_undecided", counted)
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)  # (ReLU layers narrowed for pools)
+    monkeypatch.setattr(driver, "POOL_HEAD", False)  # (bit for bit: the pool's own output)
     with rs.budget(memory_bytes=1 << 30, chunk_values=chunk):
         fast = rs.partition(net, domain)
         monkeypatch.setattr(driver, "UNDECIDED_ONLY", False)
@@ -219,6 +222,162 @@ def test_every_group_decided_cuts_nothing():
     part = rs.partition(net, rs.Box(1.0))
     assert part.num_regions == 6  # the quadrants; x0 = 0.5 splits the two with x0 > 0
     np.testing.assert_allclose(np.sort(part.areas()), [0.5, 0.5, 0.5, 0.5, 1, 1])
+
+
+def _heads_seen(monkeypatch) -> list:
+    """The ``head`` each call of ``cut_undecided`` gets (None or its ops' names)."""
+    seen = []
+    real = undecided.cut_undecided
+
+    def spy(*args):
+        head = args[-1]
+        seen.append(None if head is None else [op.name for op in head.ops])
+        return real(*args)
+
+    monkeypatch.setattr(driver, "cut_undecided", spy)
+    return seen
+
+
+def test_pool_head_carries_an_undecided_group_by_hand(monkeypatch):
+    """y = relu(x + 2) on [-1, 1]^2 (no cut), max(y0, y1) (undecided: cuts along x0 = x1) and
+    max(5, 0) (decided), then relu(g0 - g1 + 3.5) = relu(max(x0, x1) + 0.5): the Linear
+    layer's input reaches the last ReLU through the pool's cut, the decided group through
+    the head at the first vertices, the undecided one by the head's linear part."""
+    net = rs.Sequential(
+        rs.Linear(np.array([[1.0, 0], [0, 1], [0, 0], [0, 0]]), np.array([2.0, 2, 5, -5])),
+        rs.ReLU(),
+        rs.MaxPool([[0, 1], [2, 3]]),
+        rs.Linear(np.array([[1.0, -1.0]]), np.array([3.5])),
+        rs.ReLU(),
+    )
+    seen = _heads_seen(monkeypatch)
+    part = rs.partition(net, rs.Box(1.0))
+    assert len(seen) == 1 and seen[0] is not None and len(seen[0]) == 1  # the Linear layer
+    # the diagonal, then x0 = -0.5 below it and x1 = -0.5 above it
+    assert part.num_regions == 4
+    np.testing.assert_allclose(np.sort(part.areas()), [0.125, 0.125, 1.875, 1.875])
+    u = part.centroids()
+    want = np.maximum(np.maximum(u[:, 0], u[:, 1]) + 0.5, 0)
+    np.testing.assert_allclose(net.forward(u)[:, 0], want, atol=1e-12)
+    check_partition(part, n=3)
+
+
+def test_no_pool_head_where_it_would_not_be_narrower_or_has_no_next_layer(monkeypatch):
+    seen = _heads_seen(monkeypatch)
+    rng = np.random.default_rng(3)
+    relu_pool = [rs.Linear(rng.normal(size=(6, 2)), rng.normal(size=6)), rs.ReLU()]
+    pool = rs.MaxPool([[0, 1], [2, 3], [4, 5]])
+    for tail, head in [
+        ([], None),  # the pool is the last piecewise layer
+        ([rs.Linear(rng.normal(size=(1, 3)))], None),  # nothing piecewise after it
+        ([rs.Linear(rng.normal(size=(3, 3))), rs.ReLU()], None),  # not narrower
+        ([rs.Linear(rng.normal(size=(2, 3))), rs.ReLU()], ["3"]),
+    ]:
+        seen.clear()
+        part = rs.partition(rs.Sequential(*relu_pool, pool, *tail), rs.Box(2.0))
+        assert seen == [head], tail
+        check_partition(part, n=2)
+
+
+def _head(weight, bias, shape=None):
+    """A Head of an optional Reshape and a Linear layer (compiled alone)."""
+    layers = ([Reshape(shape, (int(np.prod(shape)),))] if shape else []) + [
+        rs.Linear(weight, bias)
+    ]
+    return undecided.Head(compile_model(rs.Sequential(*layers), weight.shape[1]).ops)
+
+
+def test_head_rows_are_its_linear_part_at_unit_vectors():
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.normal(size=(5, 6)), rng.normal(size=(3, 5))
+    unit = np.eye(6)[[4, 0, 2]]
+    for head in [
+        _head(w1, rng.normal(size=5), (2, 3)),  # a reshape, then the weight's columns
+        undecided.Head(  # Linear, Linear: the first's columns, the second's linear part
+            compile_model(rs.Sequential(rs.Linear(w1, np.ones(5)), rs.Linear(w2)), 6).ops
+        ),
+        # a batch-norm first: the linear part from the unit vectors
+        undecided.Head(
+            compile_model(
+                rs.Sequential(
+                    ChannelAffine([2.0, -0.5], [1.0, 3.0], in_shape=(2, 3)), rs.Linear(w1)
+                ),
+                6,
+            ).ops
+        ),
+    ]:
+        got = head.rows(np.array([4, 0, 2]))
+        np.testing.assert_allclose(got, head.linear(unit), rtol=1e-14, atol=1e-15)
+        zero = head.forward(np.zeros((1, 6)))
+        np.testing.assert_allclose(head.forward(unit) - zero, got, atol=1e-14)
+
+
+def test_narrow_for_pool_folds_settled_groups_through_the_head_by_hand():
+    """Groups (0, 1) settled with source 1, (2, 3) settled dead, (4, 5) open; unit 1 also
+    cuts: column 1 stays for the unit, and the settled output goes through the head."""
+    x = np.array([[0.5, 2.0, -1.0, -3.0, 0.25, 4.0], [1.0, 3.0, -2.0, -1.0, 0.5, 2.0]])
+    table = np.array([[0, 1], [2, 3], [4, 5]])
+    settled, source = np.array([True, True, False]), np.array([1, -1, -1])
+    head = _head(np.array([[2.0, 5.0, -1.0], [-3.0, 1.0, 0.0]]), np.array([7.0, 7.0]))
+    plain, n0 = undecided.narrow_for_pool(x, None, np.array([1]), table, settled, source)
+    assert n0.columns.tolist() == [1, 4, 5] and n0.partial == 0
+    np.testing.assert_array_equal(plain, x[:, [1, 4, 5]])
+    for units, kept in [(np.array([1]), [1, 4, 5]), (np.array([], np.int64), [4, 5])]:
+        got, n1 = undecided.narrow_for_pool(x, None, units, table, settled, source, head)
+        assert n1.columns.tolist() == kept and n1.partial == 2
+        held = len(kept)
+        np.testing.assert_array_equal(got[:, :held], x[:, kept])
+        plus, minus = got[:, held : held + 2], got[:, held + 2 :]
+        assert (plus >= 0).all() and (minus >= 0).all()  # (the ReLU leaves them as they are)
+        # group 0's output (x[:, 1]) times the head's column 0: (2, -3)
+        np.testing.assert_array_equal(plus - minus, x[:, [1]] * np.array([[2.0, -3.0]]))
+    # held columns given: the same, read from their positions
+    some = np.array([0, 1, 4, 5])
+    got, n2 = undecided.narrow_for_pool(x[:, some], some, np.array([1]), table, settled, source,
+                                        head)  # fmt: skip
+    assert n2.columns.tolist() == [1, 4, 5] and got.shape == (2, 3 + 4)
+
+
+@pytest.mark.parametrize("name", ["cnn", "cnn+argmax", "maxout"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pool_head_gives_the_same_partition(monkeypatch, name, seed):
+    """The pool's output through the head where it is known, then carried, or the output
+    carried and the head run at every vertex: the same partition, vertices equal up to
+    rounding.  On the CNNs, the settled groups' outputs go through the head at the ReLU
+    layer before the pool already (:func:`~regionscope.compute.undecided.narrow_for_pool`)."""
+    make, dim = NETWORKS[name]
+    net, domain = make(seed), _domain(dim, seed, 0.3 if dim > 4 else 1.5)
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)  # (ReLU layers narrowed for pools)
+    seen = _heads_seen(monkeypatch)
+    folded = []
+    real = undecided.narrow_for_pool
+
+    def spy(*args):
+        out = real(*args)
+        folded.append(out[1].partial)
+        return out
+
+    monkeypatch.setattr(driver, "narrow_for_pool", spy)
+    fast = rs.partition(net, domain)
+    monkeypatch.setattr(driver, "POOL_HEAD", False)
+    plain = rs.partition(net, domain)
+    assert seen[0] is not None and seen[1] is None
+    if name.startswith("cnn"):
+        assert folded[0] > 0 and folded[-1] == 0
+    assert fast.num_regions == plain.num_regions > 10
+    a, b = fast.to_arrays(), plain.to_arrays()
+    for key in a:
+        if key == "vertices":
+            size = np.abs(b[key]).max()
+            np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12 * size)
+        elif key != "stats":
+            np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
+    for op in fast.layers:
+        if op.layer.piecewise:
+            assert np.array_equal(
+                fast.activation_patterns(op.index), plain.activation_patterns(op.index)
+            )
+    check_partition(fast, n=2)
 
 
 def test_settled_groups_by_hand():
@@ -320,6 +479,7 @@ def test_narrowed_relu_before_pool_gives_the_same_arrays(monkeypatch, seed):
     monkeypatch.setattr(driver, "settled_groups", spy)
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
     monkeypatch.setattr(driver, "EXPANDED_ONLY", False)  # (bit for bit: a forward pass)
+    monkeypatch.setattr(driver, "POOL_HEAD", False)  # (and the pool's own output)
     net, domain = _cnn(seed, False), _domain(36, seed, 0.3)
     with rs.budget(memory_bytes=1 << 30):
         fast = rs.partition(net, domain)
@@ -379,6 +539,7 @@ def test_narrowed_relu_follows_the_budget_of_whole_registers(monkeypatch, memory
     dropped: the same arrays as without narrowing."""
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
     monkeypatch.setattr(driver, "EXPANDED_ONLY", False)  # (bit for bit: a forward pass)
+    monkeypatch.setattr(driver, "POOL_HEAD", False)  # (and the pool's own output)
     net, domain = _cnn(0, False), _domain(36, 0, 0.3)
     with rs.budget(memory_bytes=memory):
         fast = rs.partition(net, domain)

@@ -60,9 +60,11 @@ from .merge import merge_layer
 from .pairs import disagreeing
 from .undecided import (
     MAX_GROUP,
+    Head,
     Narrowed,
     cut_undecided,
     held_columns,
+    narrow_for_pool,
     settled_groups,
     unit_groups,
 )
@@ -94,6 +96,11 @@ UNDECIDED_REGIONS = True
 #: max-pooling layer after it need (the groups settled at its start need one column or
 #: none, :func:`~regionscope.compute.undecided.settled_groups`)
 SETTLED_ONLY = True
+#: a max-pooling layer cut on its undecided groups hands the next piecewise layer its input
+#: (the affine ops between, a CNN's flatten and Linear layer, applied where the pool's output
+#: is known, then carried: :class:`~regionscope.compute.undecided.Head`) rather than its
+#: wider output; the same partition, vertices equal up to rounding (False: the output)
+POOL_HEAD = True
 #: such a ReLU layer's input, when affine ops compute it from a ReLU of the domain's affine
 #: map, comes from that ReLU's live units, on the columns needed only
 #: (:mod:`~regionscope.compute.expansion`; False: a forward pass of every column)
@@ -413,9 +420,11 @@ class _VertexInputs:
         settled, source = settled_groups(groups, self.x, *self.range, tol, rows)
         if not settled.any():  # (every column would be kept)
             return
-        columns = held_columns(live, groups, settled, source)
-        self.x = self.regs[op.inputs[0]] = np.take(self.x, columns, axis=1)
-        self.held, self.pooled = columns, Narrowed(columns, settled, source)
+        x, self.pooled = narrow_for_pool(
+            self.x, None, live, groups, settled, source, self._head(nxt)
+        )
+        self.x = self.regs[op.inputs[0]] = x
+        self.held = self.pooled.columns
 
     def _pool_after(self, op: Op) -> Op | None:
         """The max-pooling op right after ReLU op ``op`` that will be cut on its undecided
@@ -478,10 +487,9 @@ class _VertexInputs:
         now, src = settled_groups(local, x, low, high, gtol[still], rows)
         settled[still] = now
         source[still] = np.where(src >= 0, columns[np.maximum(src, 0)], -1)
-        keep = held_columns(live, groups, settled, source)
-        x = np.take(x, np.searchsorted(columns, keep), axis=1)
+        x, pooled = narrow_for_pool(x, columns, live, groups, settled, source, self._head(nxt))
         self.regs, self.pos, self.x = {op.inputs[0]: x}, op.index, x
-        self.held, self.pooled, self.live = keep, Narrowed(keep, settled, source), live
+        self.held, self.pooled, self.live = pooled.columns, pooled, live
         return True
 
     def restrictable(self, op: Op) -> bool:
@@ -507,6 +515,42 @@ class _VertexInputs:
             carried = {r: v for r, v in self.regs.items() if r != op.inputs[0]}
         self.forget()
         return x, carried, pooled
+
+    def head_after(self, op: Op) -> tuple[Head, int] | None:
+        """The affine ops after max-pooling op ``op`` up to the next piecewise op, as a
+        :class:`~regionscope.compute.undecided.Head`, with that op's index, where the
+        head's output is all the next op stores and is narrower than the pool's; else
+        None (:data:`POOL_HEAD`)."""
+        ops, frees = self.program.ops, self.program.frees
+        reg, chain = op.output, []
+        for o in ops[op.index + 1 :]:
+            if o.layer.piecewise:
+                break
+            if o.inputs != (reg,) or reg not in frees[o.index]:
+                return None
+            chain.append(o)
+            reg = o.output
+        else:
+            return None  # (nothing piecewise after: no next layer to hand over to)
+        nxt = op.index + 1 + len(chain)
+        if (
+            not POOL_HEAD
+            or not chain
+            or self.ev.stored_registers(nxt) != (reg,)
+            or chain[-1].out_width >= op.out_width
+        ):
+            return None
+        return Head(tuple(chain)), nxt
+
+    def _head(self, pool: Op) -> Head | None:
+        """:meth:`head_after` max-pooling op ``pool``, without the index."""
+        found = self.head_after(pool)
+        return None if found is None else found[0]
+
+    def give_head(self, head: Head, index: int, out: np.ndarray) -> None:
+        """The registers at op ``index``: ``out``, the output of ``head`` (:meth:`head_after`),
+        all that op stores."""
+        self.regs, self.pos = {head.ops[-1].output: out}, index
 
     def give(self, op: Op, out: np.ndarray, carried: dict[int, np.ndarray], later: bool) -> None:
         """The registers after max op ``op``: its output and those it carried (if they are
@@ -598,15 +642,21 @@ def _undecided(
     def report(cur: Mesh, groups: int) -> None:
         bar.update(f"layer {op.index} ({op.name})", cur.num_regions, groups)
 
-    x, carried, narrowed = inputs.take(op, later)
+    found = inputs.head_after(op) if later else None
+    head = None if found is None else found[0]
+    x, carried, narrowed = inputs.take(op, later and head is None)
     try:
         mesh, out, carried = cut_undecided(
-            ev, mesh, op, x, carried, point_tol, max_regions, inputs.budget, report, narrowed
-        )
+            ev, mesh, op, x, carried, point_tol, max_regions, inputs.budget, report, narrowed,
+            head,
+        )  # fmt: skip
     except RegionLimitError as exc:
         where = f"layer {op.index} ({op.name})" + (f", {exc.where}" if exc.where else "")
         raise RegionLimitError(exc.count, exc.limit, where) from None
-    inputs.give(op, out, carried, later)
+    if found is None:
+        inputs.give(op, out, carried, later)
+    else:
+        inputs.give_head(*found, out)
     return mesh
 
 

@@ -52,8 +52,9 @@ import numpy as np
 
 from regionscope.backends import compiled
 from regionscope.geometry import CutResult, Mesh, cut, encode_source
+from regionscope.network.conv import Reshape
 from regionscope.network.evaluate import Evaluator
-from regionscope.network.layers import MaxPool
+from regionscope.network.layers import Linear, MaxPool
 from regionscope.network.program import Op
 from regionscope.tolerances import SETTLED_MARGIN_RTOL, SETTLED_MAX_MAGNITUDE, Budget
 
@@ -63,10 +64,13 @@ from .pairs import disagreeing
 
 __all__ = [
     "MAX_GROUP",
+    "Head",
     "Narrowed",
     "Restricted",
     "cut_undecided",
     "extend_all",
+    "held_columns",
+    "narrow_for_pool",
     "region_sides",
     "restrict_groups",
     "settled_groups",
@@ -197,17 +201,80 @@ class Narrowed:
     ``columns (C,) int64`` (increasing) are the input columns held, ``settled (G,) bool``
     the groups whose output is known, ``source (G,) int64`` the input column (original
     numbering) whose value is a settled group's output, ``-1`` where that output is 0.
-    The columns held are every settled source and every input of the other groups.
+    The columns held are every settled source and every input of the other groups;
+    with ``partial > 0`` (:func:`narrow_for_pool` with a :class:`Head`), the settled
+    groups' outputs are held instead, through the head's linear part (``partial``
+    columns), after the held ones, and their sources only where something else needs
+    them.  That part is held as two sums of positive terms, ``2 * partial`` columns,
+    ``plus - minus``: a settled group's source is positive at every vertex, so the
+    ReLU layer between leaves both as they are.
     """
 
     columns: np.ndarray
     settled: np.ndarray
     source: np.ndarray
+    partial: int = 0
 
     def local(self, columns: np.ndarray) -> np.ndarray:
         """The position in :attr:`columns` of each input column in ``columns`` (held ones);
         any shape."""
         return np.searchsorted(self.columns, columns)
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    """The affine ops after a max-pooling layer, up to the next piecewise layer, as the
+    layer's cut takes them (:func:`cut_undecided`, ``head=``): its output goes through
+    them where it is known, at the vertices the layer starts from, and the result (often
+    far narrower: a CNN's pool, flatten and first Linear layer, 2048 columns to 64) is
+    carried through the cuts instead of the output.
+
+    ``ops`` read each the one before, the first the pool's output.
+
+    >>> from regionscope.network.layers import Linear
+    >>> from regionscope.network.program import compile_model
+    >>> program = compile_model(Linear([[1.0, 2.0]], [3.0]), 2)
+    >>> head = Head(program.ops)
+    >>> head.forward(np.array([[1.0, 1.0]])).tolist(), head.linear(np.eye(2)).tolist()
+    ([[6.0]], [[1.0], [2.0]])
+    """
+
+    ops: tuple[Op, ...]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``(N, out_width)``: the ops at ``x (N, G)``."""
+        for op in self.ops:
+            x = op.layer.forward(x)
+        return x
+
+    def linear(self, x: np.ndarray) -> np.ndarray:
+        """``(N, out_width)``: the ops' linear part (no offsets) at ``x (N, G)``."""
+        for op in self.ops:
+            x = op.layer.forward_linear(x)
+        return x
+
+    def rows(self, groups: np.ndarray) -> np.ndarray:
+        """``(len(groups), out_width)``: the linear part at the unit vectors of the input
+        columns ``groups``; a first Linear layer's (after reshapes) are its weight's columns
+        (what its products at a unit vector give), the rest from the unit vectors.
+
+        >>> from regionscope.network.layers import Linear
+        >>> from regionscope.network.program import compile_model
+        >>> Head(compile_model(Linear([[1.0, 2.0, 3.0]], [3.0]), 3).ops).rows(np.array([2, 0]))
+        array([[3.],
+               [1.]])
+        """
+        ops = list(self.ops)
+        while ops and isinstance(ops[0].layer, Reshape):  # (nothing to do on flat data)
+            ops.pop(0)
+        if ops and isinstance(ops[0].layer, Linear):
+            x = ops.pop(0).layer.weight[:, groups].T
+        else:
+            x = np.zeros((len(groups), self.ops[0].in_width))
+            x[np.arange(len(groups)), groups] = 1.0
+        for op in ops:
+            x = op.layer.forward_linear(x)
+        return np.array(x, dtype=np.float64)
 
 
 def settled_groups(
@@ -292,6 +359,50 @@ def held_columns(
     return np.unique(np.concatenate(keep))
 
 
+def narrow_for_pool(
+    x: np.ndarray,
+    held: np.ndarray | None,
+    units: np.ndarray,
+    table: np.ndarray,
+    settled: np.ndarray,
+    source: np.ndarray,
+    head: Head | None = None,
+) -> tuple[np.ndarray, Narrowed]:
+    """A ReLU layer's input ``x (V, C)`` at the vertices, holding the input columns
+    ``held (C,)`` (increasing; None: all), narrowed for the max-pooling layer after it
+    (groups ``table (G, k)``, their ``settled`` and ``source``, :func:`settled_groups`)
+    and the cutting ``units``: the columns :func:`held_columns` names, and the
+    :class:`Narrowed` that describes them.
+
+    With the pool's ``head`` (:class:`Head`), a settled group's source is not held for
+    the group: the settled groups' outputs (their sources, affine on each region the
+    ReLU layer cuts) go through the head's linear part at once, ``(V, m)``, held after
+    the columns as two sums of positive terms (:attr:`Narrowed.partial`) and carried
+    through the cuts like them.
+
+    >>> x = np.array([[1.0, 2.0, 3.0, 4.0]])
+    >>> y, n = narrow_for_pool(x, None, np.array([3]), np.array([[0, 1], [2, -1]]),
+    ...                        np.array([True, False]), np.array([1, -1]))
+    >>> y.tolist(), n.columns.tolist()
+    ([[2.0, 3.0, 4.0]], [1, 2, 3])
+    """
+
+    def at(columns: np.ndarray) -> np.ndarray:
+        return columns if held is None else np.searchsorted(held, columns)
+
+    folded = settled & (source >= 0)
+    if head is None or not folded.any():
+        keep = held_columns(units, table, settled, source)
+        return np.take(x, at(keep), axis=1), Narrowed(keep, settled, source)
+    keep = held_columns(units, table, settled, np.where(folded, -1, source))
+    weights = head.rows(np.flatnonzero(folded))
+    sources = np.take(x, at(source[folded]), axis=1)
+    # (sums of positive terms: the ReLU between leaves them as they are)
+    plus, minus = sources @ np.maximum(weights, 0.0), sources @ np.maximum(-weights, 0.0)
+    out = np.concatenate([np.take(x, at(keep), axis=1), plus, minus], axis=1)
+    return out, Narrowed(keep, settled, source, weights.shape[1])
+
+
 def _narrowed(layer: MaxPool, x: np.ndarray, narrowed: Narrowed | None) -> Narrowed:
     """``narrowed``, or every column held and no group settled."""
     if narrowed is not None:
@@ -313,6 +424,7 @@ def cut_undecided(
     budget: Budget,
     report: Callable[[Mesh, int], None],
     narrowed: Narrowed | None = None,
+    head: Head | None = None,
 ) -> tuple[Mesh, np.ndarray, dict[int, np.ndarray]]:
     """Cut and merge the max-pooling op ``op`` on its undecided groups only (at most
     127 inputs per group).
@@ -323,6 +435,14 @@ def cut_undecided(
     to carry through the cuts.  Returns the cut and merged mesh, the op's output at its
     vertices ``(V', G) float64``, and ``carried`` at its vertices.  The partition is the
     one of the stage-by-stage driver (see the module's notes).
+
+    With ``head`` (:class:`Head`), the output returned is the head's, ``(V', m)``: the
+    decided groups' outputs go through the head at the vertices the layer starts from
+    (the undecided groups' columns at 0) and are carried through the cuts, then the head's
+    linear part adds the undecided groups' maxima at the last vertices (its rows for
+    those groups, from unit vectors).  The same values as the head at the whole output,
+    up to rounding (interpolation and the head's sums in another order), so the layers
+    after it make the same partition, with vertices equal up to rounding.
     """
     layer: Any = op.layer
     index = op.index
@@ -331,6 +451,8 @@ def cut_undecided(
     rows = max(1, budget.chunk_values // max(layer.groups.size, 1))
     check_finite(x, op)
     narrowed = _narrowed(layer, x, narrowed)
+    if narrowed.partial and head is None:
+        raise ValueError(f"layer {index} ({op.name}): a partial head output needs its head")
     # the other groups' winners and outputs at the vertices
     open_groups = np.flatnonzero(~narrowed.settled)
     table = layer.groups[open_groups]
@@ -340,10 +462,16 @@ def cut_undecided(
     res_groups = open_groups[undecided]
     # the outputs: the decided groups' (their winners' inputs) are carried by
     # interpolation (at the end, at once), the undecided ones' recomputed from their inputs
-    table, where = _output_table(x, narrowed, open_groups, maxima)
+    held = x.shape[1] - 2 * narrowed.partial
+    table, where = _output_table(x[:, :held], narrowed, open_groups, maxima)
     del maxima
+    base = None  # with a head: its output at these vertices, the undecided groups at 0
+    if head is not None:
+        base = _head_base(head, table, where, res_groups, x[:, held:], budget)
+        del table
     if len(res_groups) == 0:  # every group decided on every region: nothing to cut
-        return mesh, np.take(table, where, axis=1), carried
+        out = _outputs_through(head, table, where, budget) if base is None else base
+        return mesh, out, carried
     restricted = restrict_groups(layer, res_groups, tol_all)
     local = restricted.layer
     xl = np.take(x, narrowed.local(restricted.columns), axis=1)
@@ -385,25 +513,73 @@ def cut_undecided(
             ev, mesh, index, xl, np.concatenate(coincident), restricted=restricted
         )
         kept = None if kept.all() else kept
-    out = _extended_outputs(table, where, cuts, kept)
-    del table
+    if base is None:
+        out = _extended_outputs(table, where, cuts, kept)
+        del table
+    else:  # the head's output without the undecided groups, carried
+        out = extend_all(base, cuts)
+        out = out if kept is None else out[kept]
     carried = {r: extend_all(v, cuts) for r, v in carried.items()}
     if kept is not None:
         xl = xl[kept]
         carried = {r: v[kept] for r, v in carried.items()}
-    out[:, res_groups] = winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
+    maxima = winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
+    if head is None:
+        out[:, res_groups] = maxima
+    else:
+        out += maxima @ head.rows(res_groups)
     return mesh, out, carried
+
+
+def _head_base(
+    head: Head,
+    table: np.ndarray,
+    where: np.ndarray,
+    res_groups: np.ndarray,
+    partial: np.ndarray,
+    budget: Budget,
+) -> np.ndarray:
+    """``(V, m)``: ``head`` at the outputs ``table[:, where]`` with the groups ``res_groups``
+    at 0, plus the settled groups' part held in ``partial (V, 2 m)`` (``plus - minus``,
+    :attr:`Narrowed.partial`; ``(V, 0)`` where none is)."""
+    decided = where.copy()
+    decided[res_groups] = table.shape[1] - 1  # (the column of zeros)
+    base = _outputs_through(head, table, decided, budget)
+    if partial.shape[1]:
+        m = partial.shape[1] // 2
+        base += partial[:, :m]
+        base -= partial[:, m:]
+    return base
+
+
+def _outputs_through(
+    head: Head | None, table: np.ndarray, where: np.ndarray, budget: Budget
+) -> np.ndarray:
+    """``table[:, where]`` (``(V, G)``), or ``head.forward`` of it (``(V, m)``), a working
+    chunk of rows at a time."""
+    if head is None:
+        return np.take(table, where, axis=1)
+    rows = max(1, budget.chunk_values // max(len(where), 1))
+    if rows >= len(table):
+        return head.forward(np.take(table, where, axis=1))
+    parts = [
+        head.forward(np.take(table[s : s + rows], where, axis=1))
+        for s in range(0, len(table), rows)
+    ]
+    return np.concatenate(parts)
 
 
 def _output_table(
     x: np.ndarray, narrowed: Narrowed, open_groups: np.ndarray, maxima: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every group's output at the vertices as ``table[:, where]``: its source column of
-    ``x (V, C)`` for a settled group (a column of zeros where it has none), ``maxima (V, O)``
-    for the groups ``open_groups (O,)``.  Returns ``table (V, C + O + 1)`` and ``where
-    (G,) int64``."""
+    ``x (V, C)`` (the columns held) for a settled group (a column of zeros where it has
+    none, or where its output is in a partial head output, :attr:`Narrowed.partial`),
+    ``maxima (V, O)`` for the groups ``open_groups (O,)``.  Returns ``table (V, C + O +
+    1)`` and ``where (G,) int64``."""
     n_groups = len(narrowed.settled)
-    sources = narrowed.settled & (narrowed.source >= 0)
+    # (with a partial head output, the settled groups' outputs are there, not here)
+    sources = narrowed.settled & (narrowed.source >= 0) & (narrowed.partial == 0)
     where = np.full(n_groups, x.shape[1] + maxima.shape[1], dtype=np.int64)
     where[sources] = narrowed.local(narrowed.source[sources])
     where[open_groups] = x.shape[1] + np.arange(len(open_groups))
