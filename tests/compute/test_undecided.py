@@ -88,10 +88,20 @@ def test_winners_and_maxima_are_maxpools(seed, groups, k, tol, rows):
     assume((table[:, 0] >= 0).all())
     pool = MaxPool(table)
     x = rng.integers(-2, 3, size=(9, width)).astype(float)  # small integers: many ties
+    x[rng.random(x.shape) < 0.2] = -0.0  # (signed zeros: the same bits on every backend)
     t = np.full(groups, tol)
-    w, m = winners_and_maxima(table, x, t, rows)
-    np.testing.assert_array_equal(w, pool.pattern(x, None, t))
-    np.testing.assert_array_equal(m, pool.forward(x))
+    got = {}
+    for name in ["numpy"] + (["numba"] if "numba" in rs.available_backends() else []):
+        with rs.backend(name):
+            w, m = got[name] = winners_and_maxima(table, x, t, rows)
+            np.testing.assert_array_equal(w, pool.pattern(x, None, t))
+            np.testing.assert_array_equal(m, pool.forward(x))
+        assert w.dtype == np.int8 and m.dtype == np.float64
+        assert not np.signbit(m[m == 0]).any()  # a zero maximum is +0.0
+    for w, m in got.values():
+        assert (
+            w.tobytes() == got["numpy"][0].tobytes() and m.tobytes() == got["numpy"][1].tobytes()
+        )
 
 
 @settings(max_examples=20, deadline=None)

@@ -52,6 +52,7 @@ import numpy as np
 
 from regionscope.backends import compiled
 from regionscope.geometry import CutResult, Mesh, cut, encode_source
+from regionscope.geometry.kernels import compiled_maxes
 from regionscope.network.conv import Reshape
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Linear, MaxPool
@@ -94,14 +95,18 @@ def winners_and_maxima(
     groups), ``tol (G,)`` their tolerances.  The winner is the first input
     within the tolerance of the largest, as :meth:`MaxPool.pattern
     <regionscope.network.layers.MaxPool.pattern>` picks it; both come from one
-    gather, ``rows`` rows at a time.  Returns ``winners (N, G) int8`` and
-    ``maxima (N, G) float64``.
+    gather, ``rows`` rows at a time (compiled, :mod:`regionscope.geometry.kernels.maxes`,
+    in one pass without it).  Returns ``winners (N, G) int8`` and ``maxima (N, G)
+    float64`` (a zero maximum as ``+0.0``).
 
     >>> w, m = winners_and_maxima(np.array([[0, 1], [2, -1]]), np.array([[1.0, 3.0, 2.0]]),
     ...                           np.zeros(2), 10)
     >>> w.tolist(), m.tolist()
     ([[1, 0]], [[3.0, 2.0]])
     """
+    fast = compiled_maxes(x)
+    if fast is not None:  # (numba: one pass, no gathered table)
+        return fast.winners_and_maxima(table, x, tol)
     n_groups, k = table.shape
     winners = np.empty((len(x), n_groups), dtype=np.int8)
     maxima = np.empty((len(x), n_groups))
@@ -112,7 +117,8 @@ def winners_and_maxima(
         if pad.any():
             vals[:, pad.T] = -np.inf
         top = vals.max(axis=1)
-        maxima[s : s + rows] = top
+        # (+ 0.0: a zero is +0.0, whichever of two signed zeros NumPy's max keeps)
+        np.add(top, 0.0, out=maxima[s : s + rows])
         cand = vals >= (top - tol)[:, None, :]
         # the first candidate: k - 1 where none of the slots before it is one
         first = np.full(top.shape, k - 1, dtype=np.int8)

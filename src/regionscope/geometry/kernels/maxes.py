@@ -29,6 +29,7 @@ __all__ = [
     "disagree",
     "affine_winners",
     "stored_winners",
+    "winners_and_maxima",
 ]
 
 #: a 2-D float64 array of any layout (a register's view is taken as it is)
@@ -93,6 +94,35 @@ def winners(x, table, tol):
         for j in range(g):
             out[i, j] = max(_first_candidate(x, i, table, j, tol[j]), 0)
     return out
+
+
+@kernel(FA, I2, F1)
+def _winners_and_maxima(x, table, tol):
+    n, g, k = x.shape[0], table.shape[0], table.shape[1]
+    won = np.empty((n, g), dtype=np.int8)
+    top = np.empty((n, g), dtype=np.float64)
+    for i in range(n):
+        for j in range(g):
+            m = _group_max(x, i, table, j)
+            t = m - tol[j]
+            first = k - 1  # (where no slot is a candidate: a NaN, as the NumPy code says)
+            for s in range(k):
+                c = table[j, s]
+                if (x[i, c] if c >= 0 else -np.inf) >= t:
+                    first = s
+                    break
+            won[i, j] = first
+            top[i, j] = m + 0.0  # (a zero is +0.0, as in the NumPy code)
+    return won, top
+
+
+def winners_and_maxima(
+    table: np.ndarray, x: np.ndarray, tol: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`regionscope.compute.undecided.winners_and_maxima`, compiled: each group's
+    first candidate ``(N, G) int8`` and largest input ``(N, G) float64`` at each row of
+    ``x``, in one pass without the gathered ``(N, k, G)`` table (the same values)."""
+    return _winners_and_maxima(x, i64(table), f64(tol))
 
 
 @kernel(I1, I1, I1, I1, I2)
