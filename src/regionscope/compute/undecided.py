@@ -444,11 +444,12 @@ def cut_undecided(
 
     With ``head`` (:class:`Head`), the output returned is the head's, ``(V', m)``: the
     decided groups' outputs go through the head at the vertices the layer starts from
-    (the undecided groups' columns at 0) and are carried through the cuts, then the head's
-    linear part adds the undecided groups' maxima at the last vertices (its rows for
-    those groups, from unit vectors).  The same values as the head at the whole output,
-    up to rounding (interpolation and the head's sums in another order), so the layers
-    after it make the same partition, with vertices equal up to rounding.
+    (the undecided groups' at 0; only the columns they read, through the head's rows,
+    :meth:`Head.rows`) and are carried through the cuts, then the head's rows for the
+    undecided groups add their maxima at the last vertices.  The same values as the
+    head at the whole output, up to rounding (interpolation and the head's sums in
+    another order), so the layers after it make the same partition, with vertices equal
+    up to rounding.
     """
     layer: Any = op.layer
     index = op.index
@@ -473,10 +474,10 @@ def cut_undecided(
     del maxima
     base = None  # with a head: its output at these vertices, the undecided groups at 0
     if head is not None:
-        base = _head_base(head, table, where, res_groups, x[:, held:], budget)
+        base = _head_base(head, table, where, res_groups, x[:, held:])
         del table
     if len(res_groups) == 0:  # every group decided on every region: nothing to cut
-        out = _outputs_through(head, table, where, budget) if base is None else base
+        out = np.take(table, where, axis=1) if base is None else base
         return mesh, out, carried
     restricted = restrict_groups(layer, res_groups, tol_all)
     local = restricted.layer
@@ -526,10 +527,12 @@ def cut_undecided(
         out = extend_all(base, cuts)
         out = out if kept is None else out[kept]
     carried = {r: extend_all(v, cuts) for r, v in carried.items()}
-    if kept is not None:
-        xl = xl[kept]
-        carried = {r: v[kept] for r, v in carried.items()}
+    # the undecided groups' maxima at every vertex, then at those kept (fewer columns)
     maxima = winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
+    del xl
+    if kept is not None:
+        maxima = maxima[kept]
+        carried = {r: v[kept] for r, v in carried.items()}
     if head is None:
         out[:, res_groups] = maxima
     else:
@@ -543,36 +546,26 @@ def _head_base(
     where: np.ndarray,
     res_groups: np.ndarray,
     partial: np.ndarray,
-    budget: Budget,
 ) -> np.ndarray:
     """``(V, m)``: ``head`` at the outputs ``table[:, where]`` with the groups ``res_groups``
     at 0, plus the settled groups' part held in ``partial (V, 2 m)`` (``plus - minus``,
-    :attr:`Narrowed.partial`; ``(V, 0)`` where none is)."""
+    :attr:`Narrowed.partial`; ``(V, 0)`` where none is).  The head's rows of the groups
+    read from each column of ``table`` are added up (most groups read its last, the
+    column of zeros), so only the columns read are multiplied."""
+    zero = table.shape[1] - 1
     decided = where.copy()
-    decided[res_groups] = table.shape[1] - 1  # (the column of zeros)
-    base = _outputs_through(head, table, decided, budget)
+    decided[res_groups] = zero
+    groups = np.flatnonzero(decided != zero)
+    columns, inverse = np.unique(decided[groups], return_inverse=True)
+    weights = np.zeros((len(columns), head.ops[-1].out_width))
+    np.add.at(weights, inverse, head.rows(groups))
+    base = np.take(table, columns, axis=1) @ weights
+    base += head.forward(np.zeros((1, len(where))))  # (the head's offset)
     if partial.shape[1]:
         m = partial.shape[1] // 2
         base += partial[:, :m]
         base -= partial[:, m:]
     return base
-
-
-def _outputs_through(
-    head: Head | None, table: np.ndarray, where: np.ndarray, budget: Budget
-) -> np.ndarray:
-    """``table[:, where]`` (``(V, G)``), or ``head.forward`` of it (``(V, m)``), a working
-    chunk of rows at a time."""
-    if head is None:
-        return np.take(table, where, axis=1)
-    rows = max(1, budget.chunk_values // max(len(where), 1))
-    if rows >= len(table):
-        return head.forward(np.take(table, where, axis=1))
-    parts = [
-        head.forward(np.take(table[s : s + rows], where, axis=1))
-        for s in range(0, len(table), rows)
-    ]
-    return np.concatenate(parts)
 
 
 def _output_table(
