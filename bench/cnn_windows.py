@@ -109,6 +109,12 @@ def main(widths: list[float], device: str | None = None) -> None:
     def on_device():
         return rs.backend("torch", device=device) if device else contextlib.nullcontext()
 
+    # a small window first: numba compiles (or loads) its kernels, torch starts its device
+    small = rs.Plane(data["shift"], window=(cx - 0.02, cx + 0.02, cy - 0.02, cy + 0.02))
+    rs.partition(nets["all"], small)
+    with on_device():
+        rs.partition(nets["all"], small)
+
     for w in widths:
         plane = rs.Plane(data["shift"], window=(cx - w, cx + w, cy - w, cy + w))
         row: dict = {"half_width": w, "backend": rs.get_backend(), "device": device}
