@@ -474,6 +474,31 @@ def test_extend_all_is_each_cut_in_turn():
     assert undecided.extend_all(values, []) is values
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_grow_is_each_cut_in_turn_with_fewer_copies(backend):
+    """A table grown through six cuts holds, bit for bit, the values carried cut by cut;
+    with the compiled kernels it is reallocated only when its room runs out."""
+    if backend not in rs.available_backends():
+        pytest.skip(f"{backend} is not installed")
+    rng = np.random.default_rng(1)
+    mesh = Mesh.from_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
+    values = rng.normal(size=(4, 3))
+    table, rows, step, tables = values.copy(), 4, values, []
+    with rs.backend(backend):
+        for i in range(6):
+            z = mesh.vertices @ rng.normal(size=(2, 2)) + rng.normal(size=2) * 0.3
+            res = cut(mesh, z, np.zeros(2), encode_source(i, np.arange(2)), 1e-12, 1000)
+            step, mesh = res.extend(step), res.mesh
+            table, rows = undecided.grow(table, rows, res)
+            tables.append(table)  # (kept alive: their ids stay distinct)
+            assert rows == mesh.num_vertices
+            assert table[:rows].tobytes() == step.tobytes()
+            assert backend == "numba" or len(table) == rows
+    assert mesh.num_vertices > 30
+    if backend == "numba":
+        assert len({id(t) for t in tables}) < 6  # (some cuts wrote into the room left)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_narrowed_relu_before_pool_gives_the_same_arrays(monkeypatch, seed):
     """A ReLU layer before a max-pooling layer carries only the columns its live units and

@@ -70,6 +70,7 @@ __all__ = [
     "Restricted",
     "cut_undecided",
     "extend_all",
+    "grow",
     "held_columns",
     "narrow_for_pool",
     "region_sides",
@@ -482,6 +483,7 @@ def cut_undecided(
     restricted = restrict_groups(layer, res_groups, tol_all)
     local = restricted.layer
     xl = np.take(x, narrowed.local(restricted.columns), axis=1)
+    room, n_xl = xl, len(xl)  # (xl is room[:n_xl], grown through the cuts)
     wl = winners[:, undecided]
     del x, winners
     coincident: list[np.ndarray] = []
@@ -494,21 +496,15 @@ def cut_undecided(
             u0, u1 = np.searchsorted(res_groups, [g0, g1]).tolist()
             if u1 > u0:
                 z = local.stage_values(xl, stage, slice(u0, u1))
-                res = cut(
-                    mesh,
-                    z,
-                    restricted.tol[u0:u1],
-                    codes[u0:u1],
-                    point_tol,
-                    max_regions,
-                    pair_filter=disagreeing(mesh, wl[:, u0:u1]),
-                )
+                res = cut(mesh, z, restricted.tol[u0:u1], codes[u0:u1], point_tol, max_regions,
+                          pair_filter=disagreeing(mesh, wl[:, u0:u1]))  # fmt: skip
                 del z
                 coincident.append(res.coincident)
                 mesh = res.mesh
                 if res.num_new_vertices:
                     old = len(xl)
-                    xl = res.extend(xl)
+                    room, n_xl = grow(room, n_xl, res)
+                    xl = room[:n_xl]
                     cuts.append(res)
                     new = winners_and_maxima(local.groups, xl[old:], restricted.tol, rows)[0]
                     wl = np.concatenate([wl, new])
@@ -529,7 +525,7 @@ def cut_undecided(
     carried = {r: extend_all(v, cuts) for r, v in carried.items()}
     # the undecided groups' maxima at every vertex, then at those kept (fewer columns)
     maxima = winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
-    del xl
+    del xl, room
     if kept is not None:
         maxima = maxima[kept]
         carried = {r: v[kept] for r, v in carried.items()}
@@ -538,6 +534,42 @@ def cut_undecided(
     else:
         out += maxima @ head.rows(res_groups)
     return mesh, out, carried
+
+
+def grow(table: np.ndarray, rows: int, res: CutResult) -> tuple[np.ndarray, int]:
+    """The first ``rows`` rows of ``table (N, w)`` extended through the cut ``res``, as
+    :meth:`CutResult.extend <regionscope.geometry.CutResult.extend>` extends them (the same
+    bits): ``(table', rows')``, the values in ``table'[:rows']``.
+
+    ``table`` is the caller's own, so the rows after ``rows`` may be written: where the
+    compiled kernels run, the new rows are written there in place when they fit, else into
+    a new table with room for half as many rows again.  A table carried through many cuts
+    is copied a few times instead of once per cut.
+
+    >>> import numpy as np
+    >>> from regionscope.geometry import Mesh, cut, encode_source
+    >>> square = Mesh.from_polygon(np.array([[0.0, 0], [1, 0], [1, 1], [0, 1]]))
+    >>> z = square.vertices[:, :1] - 0.25
+    >>> res = cut(square, z, np.zeros(1), encode_source(0, np.zeros(1, np.int64)), 1e-12, 9)
+    >>> table, rows = grow(z.copy(), 4, res)
+    >>> rows, table[:rows].ravel().tolist() == res.extend(z).ravel().tolist()
+    (6, True)
+    """
+    blocks = [b for b in res.interp if len(b[0])]
+    if not blocks:
+        return table, rows
+    if table.ndim != 2 or table.dtype != np.float64 or not compiled():
+        out = res.extend(table[:rows])
+        return out, len(out)
+    from regionscope.geometry.kernels import interp  # (numba: compiled() says it runs)
+
+    src, dst, weight = (np.concatenate([b[i] for b in blocks]) for i in range(3))
+    need = rows + len(src)
+    if len(table) < need or not table.flags.c_contiguous or not table.flags.writeable:
+        old, table = table, np.empty((need + need // 2, table.shape[1]))
+        table[:rows] = old[:rows]
+    interp.interpolate_into(table[:need], rows, src, dst, weight)
+    return table, need
 
 
 def _head_base(
