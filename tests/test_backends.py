@@ -273,6 +273,56 @@ def test_the_torch_backend_runs_the_host_part_compiled_where_numba_is(monkeypatc
     assert_same(reference, host)
 
 
+def _cnn_on_a_plane(seed: int) -> tuple[rs.Sequential, rs.Plane]:
+    """conv 1->3, ReLU, conv 3->4, ReLU, max-pool 2, linear 36->5, ReLU: the pool hands the
+    last ReLU its input (the head), and the ReLU before the pool holds the settled groups'
+    outputs through the head's rows."""
+    from regionscope.network.conv import Conv, maxpool_groups
+
+    rng = np.random.default_rng(seed)
+    net = rs.Sequential(
+        Conv(rng.normal(size=(3, 1, 3, 3)), 0.3 * rng.normal(size=3), in_shape=(1, 6, 6),
+             padding=1),
+        rs.ReLU(),
+        Conv(rng.normal(size=(4, 3, 3, 3)) / 3, 0.3 * rng.normal(size=4), in_shape=(3, 6, 6),
+             padding=1),
+        rs.ReLU(),
+        rs.MaxPool(maxpool_groups((4, 6, 6), kernel=2)),
+        rs.Linear(rng.normal(size=(5, 36)) / 3, 0.3 * rng.normal(size=5)),
+        rs.ReLU(),
+    )  # fmt: skip
+    points = np.random.default_rng(seed + 100).normal(size=(3, 36)) * 0.5
+    (u, v) = rs.Plane(points).polygon.mean(axis=0)
+    return net, rs.Plane(points, window=(u - 0.3, u + 0.3, v - 0.3, v + 0.3))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_cnn_with_its_pool_head_is_cut_identically(monkeypatch, seed):
+    from regionscope.compute import driver, undecided
+
+    if HAS_TORCH:  # (convolutions run on torch's kernels once it is imported: on every run)
+        import torch  # noqa: F401
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)  # (the ReLU narrowed for the pool)
+    folded = []
+    real = undecided.narrow_for_pool
+    monkeypatch.setattr(
+        driver, "narrow_for_pool", lambda *a: (out := real(*a), folded.append(out[1].partial))[0]
+    )
+    net, plane = _cnn_on_a_plane(seed)
+    parts = [rs.partition(net, plane, backend="numpy")]
+    names = ["numba"] * HAS_NUMBA + ["torch"] * HAS_TORCH
+    for name in names:
+        if name == "torch":
+            with backend("torch", device="cpu", host_below=0):
+                parts.append(rs.partition(net, plane))
+        else:
+            parts.append(rs.partition(net, plane, backend=name))
+    assert parts[0].num_regions > 20 and all(f > 0 for f in folded)  # the head's 5 columns
+    for other in parts[1:]:
+        assert_same(parts[0], other)
+    check_partition(parts[0], n=2)
+
+
 @needs_torch
 def test_the_device_takes_cuts_of_at_least_host_below():
     # 3 pairs in region 0 (3 crossings at most), 2 in region 4 (1): 5 + 3 + 1 = 9
