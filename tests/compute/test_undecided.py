@@ -390,6 +390,61 @@ def test_pool_head_gives_the_same_partition(monkeypatch, name, seed):
     check_partition(fast, n=2)
 
 
+@pytest.mark.parametrize(("seed", "half"), [(1, 0.02), (2, 0.1), (3, 0.05)])
+def test_pool_head_through_the_expansion_gives_the_same_partition(monkeypatch, seed, half):
+    """Small windows, where the ReLU layer's input comes from the first ReLU's live units
+    and some groups are settled on the whole domain: their outputs go through the head
+    from the expansion (``values_through``), never as columns."""
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)
+    seen = []
+    real = undecided.narrow_for_pool
+
+    def spy(*args):
+        seen.append(len(args) > 7 and args[7] is not None)
+        return real(*args)
+
+    monkeypatch.setattr(driver, "narrow_for_pool", spy)
+    net, domain = _cnn(seed, False), _domain(36, seed, half)
+    fast = rs.partition(net, domain)
+    assert seen == [True]
+    monkeypatch.setattr(driver, "POOL_HEAD", False)
+    plain = rs.partition(net, domain)
+    a, b = fast.to_arrays(), plain.to_arrays()
+    for key in a:
+        if key == "vertices":
+            np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-12 * np.abs(b[key]).max())
+        elif key != "stats":
+            np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
+    check_partition(fast, n=2)
+    u = fast.centroids()
+    linear, offset = fast.affine_maps()
+    got = np.einsum("fij,fj->fi", linear, u) + offset
+    np.testing.assert_allclose(got, net.forward(domain.lift(u)), rtol=1e-9, atol=1e-9)
+
+
+def test_narrow_for_pool_adds_outputs_already_through_the_head():
+    """Group 0 settled before (its part given, its source not held) and group 1 settled
+    from x: the two parts add up."""
+    x = np.array([[5.0, 1.0, 2.0, 0.5], [6.0, 1.5, 3.0, 1.0]])  # held columns 2..5
+    held = np.array([2, 3, 4, 5])
+    table = np.array([[0, 1], [2, 3], [4, 5]])
+    settled, source = np.array([True, True, False]), np.array([0, 2, -1])
+    head = _head(np.array([[1.0, -2.0, 4.0], [3.0, 1.0, -1.0]]), np.zeros(2))
+    x0 = np.array([[7.0], [8.0]])  # group 0's source, never held
+    w0 = head.rows(np.array([0]))
+    part = np.concatenate([x0 @ np.maximum(w0, 0), x0 @ np.maximum(-w0, 0)], axis=1)
+    done = (np.array([True, False, False]), part)
+    got, n = undecided.narrow_for_pool(x, held, np.zeros(0, np.int64), table, settled,
+                                       source, head, done)  # fmt: skip
+    assert n.columns.tolist() == [4, 5] and n.partial == 2
+    np.testing.assert_array_equal(got[:, :2], x[:, 2:])
+    want = x0 * np.array([[1.0, 3.0]]) + x[:, [0]] * np.array([[-2.0, 1.0]])
+    np.testing.assert_allclose(got[:, 2:4] - got[:, 4:], want, rtol=1e-15)
+    with pytest.raises(ValueError, match="need the head"):
+        undecided.narrow_for_pool(x, held, np.zeros(0, np.int64), table, settled, source,
+                                  None, done)  # fmt: skip
+
+
 def test_settled_groups_by_hand():
     """Four groups of two inputs at three vertices (tolerance 0.1): all inputs <= 0 (output
     0), input 1 leading by more than twice the tolerance (output input 1), a lead of only

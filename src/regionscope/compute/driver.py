@@ -472,11 +472,21 @@ class _VertexInputs:
         # what the bounds leave open: units that may have both signs, groups not settled
         maybe = np.flatnonzero(_both_signs(exp.low, exp.high, tol))
         settled, source = settled_groups(groups, None, exp.low, exp.high, gtol, rows)
-        columns = held_columns(maybe, groups, settled, source)
-        cost = (len(exp.live) + 2) * len(columns)
+        # the groups settled on the whole domain: their outputs through the pool's head
+        # (:func:`~regionscope.compute.undecided.narrow_for_pool`), their sources not needed
+        head = self._head(nxt)
+        early = settled & (source >= 0) & (head is not None)
+        columns = held_columns(maybe, groups, settled, np.where(early, -1, source))
+        through = 0 if head is None or not early.any() else 2 * head.ops[-1].out_width
+        cost = (len(exp.live) + 2) * (len(columns) + through)
         if len(exp.live) and cost > EXPANSION_MAX_COST * exp.fan_in * n:
             return False  # (a forward pass is cheaper)
         x = exp.values(mesh.vertices, columns)
+        done = None
+        if through and head is not None:
+            weights = head.rows(np.flatnonzero(early))
+            both = np.concatenate([np.maximum(weights, 0.0), np.maximum(-weights, 0.0)], axis=1)
+            done = (early, exp.values_through(mesh.vertices, source[early], both))
         low, high = _column_ranges(x, op)
         at = np.searchsorted(columns, maybe)
         live = maybe[_both_signs(low[at], high[at], tol[maybe])]
@@ -487,7 +497,7 @@ class _VertexInputs:
         now, src = settled_groups(local, x, low, high, gtol[still], rows)
         settled[still] = now
         source[still] = np.where(src >= 0, columns[np.maximum(src, 0)], -1)
-        x, pooled = narrow_for_pool(x, columns, live, groups, settled, source, self._head(nxt))
+        x, pooled = narrow_for_pool(x, columns, live, groups, settled, source, head, done)
         self.regs, self.pos, self.x = {op.inputs[0]: x}, op.index, x
         self.held, self.pooled, self.live = pooled.columns, pooled, live
         return True

@@ -374,6 +374,7 @@ def narrow_for_pool(
     settled: np.ndarray,
     source: np.ndarray,
     head: Head | None = None,
+    done: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, Narrowed]:
     """A ReLU layer's input ``x (V, C)`` at the vertices, holding the input columns
     ``held (C,)`` (increasing; None: all), narrowed for the max-pooling layer after it
@@ -385,7 +386,9 @@ def narrow_for_pool(
     the group: the settled groups' outputs (their sources, affine on each region the
     ReLU layer cuts) go through the head's linear part at once, ``(V, m)``, held after
     the columns as two sums of positive terms (:attr:`Narrowed.partial`) and carried
-    through the cuts like them.
+    through the cuts like them.  ``done``, ``(groups (G,) bool, part (V, 2 m))``: settled
+    groups whose outputs went through the head already (their sources need not be in
+    ``x``), the two sums side by side, added to the others'.
 
     >>> x = np.array([[1.0, 2.0, 3.0, 4.0]])
     >>> y, n = narrow_for_pool(x, None, np.array([3]), np.array([[0, 1], [2, -1]]),
@@ -398,14 +401,23 @@ def narrow_for_pool(
         return columns if held is None else np.searchsorted(held, columns)
 
     folded = settled & (source >= 0)
-    if head is None or not folded.any():
+    if done is not None:
+        if head is None:
+            raise ValueError("narrow_for_pool: outputs through a head need the head")
+        folded &= ~done[0]
+    if head is None or (not folded.any() and done is None):
         keep = held_columns(units, table, settled, source)
         return np.take(x, at(keep), axis=1), Narrowed(keep, settled, source)
-    keep = held_columns(units, table, settled, np.where(folded, -1, source))
+    gone = folded if done is None else folded | done[0]
+    keep = held_columns(units, table, settled, np.where(gone, -1, source))
     weights = head.rows(np.flatnonzero(folded))
     sources = np.take(x, at(source[folded]), axis=1)
     # (sums of positive terms: the ReLU between leaves them as they are)
     plus, minus = sources @ np.maximum(weights, 0.0), sources @ np.maximum(-weights, 0.0)
+    if done is not None:
+        m = weights.shape[1]
+        plus += done[1][:, :m]
+        minus += done[1][:, m:]
     out = np.concatenate([np.take(x, at(keep), axis=1), plus, minus], axis=1)
     return out, Narrowed(keep, settled, source, weights.shape[1])
 
