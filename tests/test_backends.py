@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -273,29 +274,6 @@ def test_the_torch_backend_runs_the_host_part_compiled_where_numba_is(monkeypatc
     assert_same(reference, host)
 
 
-def _cnn_on_a_plane(seed: int) -> tuple[rs.Sequential, rs.Plane]:
-    """conv 1->3, ReLU, conv 3->4, ReLU, max-pool 2, linear 36->5, ReLU: the pool hands the
-    last ReLU its input (the head), and the ReLU before the pool holds the settled groups'
-    outputs through the head's rows."""
-    from regionscope.network.conv import Conv, maxpool_groups
-
-    rng = np.random.default_rng(seed)
-    net = rs.Sequential(
-        Conv(rng.normal(size=(3, 1, 3, 3)), 0.3 * rng.normal(size=3), in_shape=(1, 6, 6),
-             padding=1),
-        rs.ReLU(),
-        Conv(rng.normal(size=(4, 3, 3, 3)) / 3, 0.3 * rng.normal(size=4), in_shape=(3, 6, 6),
-             padding=1),
-        rs.ReLU(),
-        rs.MaxPool(maxpool_groups((4, 6, 6), kernel=2)),
-        rs.Linear(rng.normal(size=(5, 36)) / 3, 0.3 * rng.normal(size=5)),
-        rs.ReLU(),
-    )  # fmt: skip
-    points = np.random.default_rng(seed + 100).normal(size=(3, 36)) * 0.5
-    (u, v) = rs.Plane(points).polygon.mean(axis=0)
-    return net, rs.Plane(points, window=(u - 0.3, u + 0.3, v - 0.3, v + 0.3))
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_cnn_with_its_pool_head_is_cut_identically(monkeypatch, seed):
     from regionscope.compute import driver, undecided
@@ -308,7 +286,11 @@ def test_a_cnn_with_its_pool_head_is_cut_identically(monkeypatch, seed):
     monkeypatch.setattr(
         driver, "narrow_for_pool", lambda *a: (out := real(*a), folded.append(out[1].partial))[0]
     )
-    net, plane = _cnn_on_a_plane(seed)
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "compute"))
+    from test_merge import plane as window  # (a window of a plane through three points)
+    from test_merge import small_cnn  # conv, ReLU, conv, ReLU, pool, Linear, ReLU, Linear
+
+    net, plane = small_cnn(seed, False, head=True), window(seed, 0.3)
     parts = [rs.partition(net, plane, backend="numpy")]
     names = ["numba"] * HAS_NUMBA + ["torch"] * HAS_TORCH
     for name in names:
