@@ -476,17 +476,16 @@ class _VertexInputs:
         # (:func:`~regionscope.compute.undecided.narrow_for_pool`), their sources not needed
         head = self._head(nxt)
         early = settled & (source >= 0) & (head is not None)
+        signed = None if head is None or not early.any() else head.signed_rows(early.nonzero()[0])
         columns = held_columns(maybe, groups, settled, np.where(early, -1, source))
-        through = 0 if head is None or not early.any() else 2 * head.ops[-1].out_width
+        through = 0 if signed is None else signed.shape[1]
         cost = (len(exp.live) + 2) * (len(columns) + through)
         if len(exp.live) and cost > EXPANSION_MAX_COST * exp.fan_in * n:
             return False  # (a forward pass is cheaper)
         x = exp.values(mesh.vertices, columns)
         done = None
-        if through and head is not None:
-            weights = head.rows(np.flatnonzero(early))
-            both = np.concatenate([np.maximum(weights, 0.0), np.maximum(-weights, 0.0)], axis=1)
-            done = (early, exp.values_through(mesh.vertices, source[early], both))
+        if signed is not None:
+            done = (early, exp.values_through(mesh.vertices, source[early], signed))
         low, high = _column_ranges(x, op)
         at = np.searchsorted(columns, maybe)
         live = maybe[_both_signs(low[at], high[at], tol[maybe])]

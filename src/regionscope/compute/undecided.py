@@ -279,9 +279,15 @@ class Head:
         else:
             x = np.zeros((len(groups), self.ops[0].in_width))
             x[np.arange(len(groups)), groups] = 1.0
-        for op in ops:
-            x = op.layer.forward_linear(x)
-        return np.array(x, dtype=np.float64)
+        return np.array(Head(tuple(ops)).linear(x), dtype=np.float64)
+
+    def signed_rows(self, groups: np.ndarray) -> np.ndarray:
+        """``(len(groups), 2 m)``: :meth:`rows`' positive parts, then its negative parts
+        negated, side by side: inputs that are positive times these are two sums of
+        positive terms whose difference is their product with :meth:`rows` (how
+        :class:`Narrowed` holds a partial output, which a ReLU leaves as it is)."""
+        weights = self.rows(groups)
+        return np.concatenate([np.maximum(weights, 0.0), np.maximum(-weights, 0.0)], axis=1)
 
 
 def settled_groups(
@@ -410,16 +416,12 @@ def narrow_for_pool(
         return np.take(x, at(keep), axis=1), Narrowed(keep, settled, source)
     gone = folded if done is None else folded | done[0]
     keep = held_columns(units, table, settled, np.where(gone, -1, source))
-    weights = head.rows(np.flatnonzero(folded))
-    sources = np.take(x, at(source[folded]), axis=1)
     # (sums of positive terms: the ReLU between leaves them as they are)
-    plus, minus = sources @ np.maximum(weights, 0.0), sources @ np.maximum(-weights, 0.0)
+    part = np.take(x, at(source[folded]), axis=1) @ head.signed_rows(np.flatnonzero(folded))
     if done is not None:
-        m = weights.shape[1]
-        plus += done[1][:, :m]
-        minus += done[1][:, m:]
-    out = np.concatenate([np.take(x, at(keep), axis=1), plus, minus], axis=1)
-    return out, Narrowed(keep, settled, source, weights.shape[1])
+        part += done[1]
+    out = np.concatenate([np.take(x, at(keep), axis=1), part], axis=1)
+    return out, Narrowed(keep, settled, source, part.shape[1] // 2)
 
 
 def _narrowed(layer: MaxPool, x: np.ndarray, narrowed: Narrowed | None) -> Narrowed:

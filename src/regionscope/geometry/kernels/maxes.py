@@ -73,15 +73,21 @@ def _group_max(x, i, table, j):
 
 
 @inline
+def _first_at_least(x, i, table, j, limit):
+    """The first slot of group ``j`` whose input at row ``i`` is at least ``limit`` (``-1``
+    where none is: a NaN)."""
+    for s in range(table.shape[1]):
+        c = table[j, s]
+        if (x[i, c] if c >= 0 else -np.inf) >= limit:
+            return s
+    return -1
+
+
+@inline
 def _first_candidate(x, i, table, j, t):
     """The first slot of group ``j`` within ``t`` of its largest input at row ``i``
     (``-1`` where none is: a NaN)."""
-    m = _group_max(x, i, table, j)
-    for s in range(table.shape[1]):
-        c = table[j, s]
-        if (x[i, c] if c >= 0 else -np.inf) >= m - t:
-            return s
-    return -1
+    return _first_at_least(x, i, table, j, _group_max(x, i, table, j) - t)
 
 
 @kernel(FA, I2, F1)
@@ -104,14 +110,8 @@ def _winners_and_maxima(x, table, tol):
     for i in range(n):
         for j in range(g):
             m = _group_max(x, i, table, j)
-            t = m - tol[j]
-            first = k - 1  # (where no slot is a candidate: a NaN, as the NumPy code says)
-            for s in range(k):
-                c = table[j, s]
-                if (x[i, c] if c >= 0 else -np.inf) >= t:
-                    first = s
-                    break
-            won[i, j] = first
+            first = _first_at_least(x, i, table, j, m - tol[j])
+            won[i, j] = first if first >= 0 else k - 1  # (no candidate: a NaN, as in NumPy)
             top[i, j] = m + 0.0  # (a zero is +0.0, as in the NumPy code)
     return won, top
 
