@@ -25,6 +25,10 @@ memory of a worker during a tile:
 
     python bench/cnn_windows.py 0.2 --tiles 2
     python bench/cnn_windows.py 0 --tiles 24 --directory /tmp/cnn_tiles   # the whole plane
+    python bench/cnn_windows.py 1.0 --tiles 4 --workers 8 --device cuda   # then on a GPU
+
+With ``--tiles`` and ``--device``, each window is partitioned in tiles with the
+default backend, then with the torch backend on that device (the workers share it).
 """
 
 from __future__ import annotations
@@ -48,8 +52,11 @@ def _peak_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
 
 
-def tiled(widths: list[float], k: int, directory: str | None, workers: int = 2) -> None:
-    """The whole network on each window (or the whole plane) in ``k x k`` tiles."""
+def tiled(
+    widths: list[float], k: int, directory: str | None, workers: int = 2, device: str | None = None
+) -> None:
+    """The whole network on each window (or the whole plane) in ``k x k`` tiles (with
+    ``device``: with the default backend, then with the torch backend on ``device``)."""
     import regionscope as rs
     from regionscope.network.torch_import import convert
     from regionscope.scale.engine import local_cluster
@@ -61,15 +68,28 @@ def tiled(widths: list[float], k: int, directory: str | None, workers: int = 2) 
     # the engine's own cluster: one thread per worker, no MALLOC_TRIM_THRESHOLD_
     cluster, client = local_cluster(workers)
     with cluster, client:
-        for w in widths:
+        runs = [None] + ([device] if device else [])
+        # the workers first load numba's kernels and start torch's device, outside the timings
+        small = rs.Plane(data["shift"], window=(cx - 0.05, cx + 0.05, cy - 0.05, cy + 0.05))
+        for dev in runs:
+            with rs.backend("torch", device=dev) if dev else contextlib.nullcontext():
+                rs.partition_tiles(net, small, (workers, 1), client=client)
+        for w, dev in ((w, dev) for w in widths for dev in runs):
             window = (cx - w, cx + w, cy - w, cy + w)
             plane = full if w <= 0 else rs.Plane(data["shift"], window=window)
+            place = rs.backend("torch", device=dev) if dev else contextlib.nullcontext()
             wall, client_cpu = time.perf_counter(), time.process_time()
-            part = rs.partition_tiles(net, plane, (k, k), client=client, directory=directory,
-                                      max_regions=50_000_000)  # fmt: skip
+            with place:  # (the workers take the client's backend and device)
+                part = rs.partition_tiles(
+                    net, plane, (k, k), client=client, directory=directory and (
+                        directory + (f"-{dev}" if dev else "")),
+                    max_regions=50_000_000,
+                )  # fmt: skip
             stats = part.tile_stats
             row = {
                 "half_width": w if w > 0 else "whole plane",
+                "backend": "torch" if dev else rs.get_backend(),
+                "device": dev,
                 "tiles": [k, k],
                 "workers": workers,
                 "regions": int(part.num_regions),
@@ -174,6 +194,6 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2, help="with --tiles: worker processes")
     args = parser.parse_args()
     if args.tiles:
-        tiled(args.widths, args.tiles, args.directory, args.workers)
+        tiled(args.widths, args.tiles, args.directory, args.workers, args.device)
     else:
         main(args.widths, args.device)

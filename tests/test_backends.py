@@ -290,15 +290,33 @@ def test_a_cnn_with_its_pool_head_is_cut_identically(monkeypatch, seed):
     from test_merge import plane as window  # (a window of a plane through three points)
     from test_merge import small_cnn  # conv, ReLU, conv, ReLU, pool, Linear, ReLU, Linear
 
+    # where the tables live: the ReLU's narrowed input (driver) and the pool's (undecided)
+    placed = []
+    for module, name in (
+        (driver, "tables_for"),
+        (undecided, "tables_for"),
+        (undecided, "tables_of"),
+    ):
+        real_place = getattr(module, name)
+        monkeypatch.setattr(
+            module,
+            name,
+            lambda v, f=real_place, m=module: (t := f(v), placed.append((m, t.device)))[0],
+        )
     net, plane = small_cnn(seed, False, head=True), window(seed, 0.3)
     parts = [rs.partition(net, plane, backend="numpy")]
     names = ["numba"] * HAS_NUMBA + ["torch"] * HAS_TORCH
     for name in names:
+        placed.clear()
         if name == "torch":
             with backend("torch", device="cpu", host_below=0):
                 parts.append(rs.partition(net, plane))
+            # (host_below=0: every table on the device, the ReLU's and the pool's)
+            assert {m for m, _ in placed} == {driver, undecided}
+            assert {d for _, d in placed} == {"cpu"}
         else:
             parts.append(rs.partition(net, plane, backend=name))
+            assert placed and {d for _, d in placed} == {None}
     assert parts[0].num_regions > 20 and all(f > 0 for f in folded)  # the head's 5 columns
     for other in parts[1:]:
         assert_same(parts[0], other)

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from regionscope.tolerances import DEVICE_MIN_WORK
+from regionscope.tolerances import DEVICE_MIN_VALUES, DEVICE_MIN_WORK
 
 __all__ = [
     "BACKENDS",
@@ -62,6 +62,7 @@ __all__ = [
     "get_device",
     "get_host_below",
     "device_for",
+    "device_for_values",
     "available_backends",
     "compiled",
     "chain_kernels",
@@ -239,6 +240,37 @@ def device_for(pair_region: np.ndarray) -> str | None:
         per_region = np.bincount(np.asarray(pair_region, dtype=np.int64))
         work += int((per_region * (per_region - 1) // 2).sum())
     return device if work >= limit else None
+
+
+def device_for_values(n_values: int) -> str | None:
+    """The torch device that holds a max-pooling layer's tables of values while it is cut
+    (:mod:`regionscope.compute.tables`), or None for the host.
+
+    None when the backend is not ``"torch"``, when its device is the CPU (the host's
+    compiled steps are faster there), or when the tables are small: fewer than
+    :data:`regionscope.tolerances.DEVICE_MIN_VALUES` values.  ``host_below=0``, which
+    sends every cut to the device, sends every table too, on any device (as the tests
+    of the torch backend run it).
+
+    >>> device_for_values(10**9) is None  # not the torch backend
+    True
+    >>> if "torch" in available_backends():
+    ...     with backend("torch", device="cpu"):
+    ...         default = device_for_values(10**9)
+    ...     with backend("torch", device="cpu", host_below=0):
+    ...         every = device_for_values(10)
+    ... else:
+    ...     default, every = None, "cpu"
+    >>> default, every
+    (None, 'cpu')
+    """
+    device = get_device()
+    if device is None:
+        return None
+    if get_host_below() == 0:
+        return device
+    large = n_values >= DEVICE_MIN_VALUES
+    return device if large and not device.startswith("cpu") else None
 
 
 def compiled() -> bool:

@@ -247,6 +247,10 @@ NEAR_FACTOR = 1e6
 #: region) reach this; smaller cuts run on the host, where a GPU's fixed cost per cut (kernel
 #: launches, synchronisations, transfers) exceeds the work (``backend(host_below=)``)
 DEVICE_MIN_WORK = 1 << 15
+#: the torch backend holds a max-pooling layer's tables of values on its device while the
+#: layer is cut (:mod:`regionscope.compute.tables`) when its input has at least this many
+#: values at the vertices (8 MiB); smaller ones stay on the host (``host_below=0``: none)
+DEVICE_MIN_VALUES = 1 << 20
 #: a max-pooling group after a ReLU is settled for the ReLU's cuts when one input leads the
 #: others (and zero) at every vertex by twice its tolerance plus this fraction of its inputs'
 #: largest magnitude: far above the rounding that a chain of interpolations can add (about

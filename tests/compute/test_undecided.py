@@ -14,12 +14,8 @@ import regionscope as rs
 import regionscope.compute.chain2d as chain2d
 import regionscope.compute.driver as driver
 import regionscope.compute.undecided as undecided
-from regionscope.compute.undecided import (
-    region_sides,
-    restrict_groups,
-    undecided_groups,
-    winners_and_maxima,
-)
+from regionscope.compute.tables import winners_and_maxima
+from regionscope.compute.undecided import restrict_groups
 from regionscope.geometry import Mesh, cut, encode_source
 from regionscope.network.conv import ChannelAffine, Reshape
 from regionscope.network.layers import MaxPool
@@ -37,71 +33,11 @@ def two_rectangles() -> Mesh:
     return cut(square, z, np.zeros(1), encode_source(0, np.zeros(1, np.int64)), 1e-12, 10).mesh
 
 
-def test_region_sides_of_two_rectangles():
-    mesh = two_rectangles()
-    assert mesh.num_regions == 2 and mesh.num_vertices == 6
-    a, b = region_sides(mesh)
-    sides = {tuple(sorted(p)) for p in zip(a.tolist(), b.tolist(), strict=True)}
-    assert len(sides) == len(a) == 7  # 3 + 3 outer sides of each rectangle, 1 shared
-    xy = mesh.vertices
-    for i, j in sides:  # every side is horizontal or vertical, of length 1 or 0.5
-        d = np.abs(xy[i] - xy[j])
-        assert d.min() == 0 and d.max() in (0.5, 1.0)
-
-
-def test_undecided_groups_by_hand():
-    mesh = two_rectangles()
-    left = mesh.vertices[:, 0] <= 0.5
-    right = mesh.vertices[:, 0] >= 0.5
-    winners = np.zeros((6, 4), dtype=np.int8)
-    winners[:, 1] = 2  # one winner everywhere
-    winners[~right, 2] = 1  # one winner on each rectangle, changing along the shared side
-    winners[right & ~left, 3] = 1  # the right rectangle's outer corners differ from the cut's
-    winners[left & ~right, 0] = 0
-    assert undecided_groups(mesh, winners).tolist() == [False, False, True, True]
-
-
 def test_restricted_local_numbering():
     r = restrict_groups(MaxPool([[0, 1], [2, 3], [4, 5], [6, 7]]), np.array([1, 3]), np.ones(4))
     assert r.local(np.array([[3, 1], [0, 2]])).tolist() == [[1, 0], [-1, -1]]
     assert r.columns.tolist() == [2, 3, 6, 7]
     assert r.layer.groups.tolist() == [[0, 1], [2, 3]]
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    seed=st.integers(0, 10_000),
-    groups=st.integers(1, 6),
-    k=st.integers(1, 5),
-    tol=st.sampled_from([0.0, 0.5, 1.0]),
-    rows=st.integers(1, 7),
-)
-def test_winners_and_maxima_are_maxpools(seed, groups, k, tol, rows):
-    """The winners and maxima of one gather are :meth:`MaxPool.pattern` and
-    :meth:`MaxPool.forward`, ties and short groups (padding) included."""
-    rng = np.random.default_rng(seed)
-    width = groups * k + 2
-    table = np.full((groups, k), -1)
-    for g in range(groups):
-        size = int(rng.integers(1, k + 1))
-        table[g, :size] = rng.choice(width, size=size, replace=False)
-    assume((table[:, 0] >= 0).all())
-    pool = MaxPool(table)
-    x = rng.integers(-2, 3, size=(9, width)).astype(float)  # small integers: many ties
-    x[rng.random(x.shape) < 0.2] = -0.0  # (signed zeros: the same bits on every backend)
-    t = np.full(groups, tol)
-    got = {}
-    for name in ["numpy"] + (["numba"] if "numba" in rs.available_backends() else []):
-        with rs.backend(name):
-            w, m = got[name] = winners_and_maxima(table, x, t, rows)
-            np.testing.assert_array_equal(w, pool.pattern(x, None, t))
-            np.testing.assert_array_equal(m, pool.forward(x))
-        assert w.dtype == np.int8 and m.dtype == np.float64
-        assert not np.signbit(m[m == 0]).any()  # a zero maximum is +0.0
-    for w, m in got.values():
-        assert (
-            w.tobytes() == got["numpy"][0].tobytes() and m.tobytes() == got["numpy"][1].tobytes()
-        )
 
 
 @settings(max_examples=20, deadline=None)
@@ -510,48 +446,6 @@ def test_settled_groups_keep_output_and_winner_through_interpolation(seed, k, sp
         want = extended[:, source[g]] if source[g] >= 0 else np.zeros(len(extended))
         assert (maxima[:, g] == want).all()
         assert (winners[:, g] == winners[0, g]).all()
-
-
-def test_extend_all_is_each_cut_in_turn():
-    """Values carried through three cuts at once are those carried cut by cut."""
-    rng = np.random.default_rng(0)
-    mesh = Mesh.from_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
-    values = rng.normal(size=(4, 3))
-    cuts, step = [], values
-    for i in range(3):
-        z = mesh.vertices @ rng.normal(size=(2, 2)) + rng.normal(size=2) * 0.3
-        res = cut(mesh, z, np.zeros(2), encode_source(i, np.arange(2)), 1e-12, 1000)
-        cuts.append(res)
-        step, mesh = res.extend(step), res.mesh
-    assert mesh.num_vertices > 8
-    together = undecided.extend_all(values, cuts)
-    assert together.tobytes() == step.tobytes()
-    assert undecided.extend_all(values, []) is values
-
-
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_grow_is_each_cut_in_turn_with_fewer_copies(backend):
-    """A table grown through six cuts holds, bit for bit, the values carried cut by cut;
-    with the compiled kernels it is reallocated only when its room runs out."""
-    if backend not in rs.available_backends():
-        pytest.skip(f"{backend} is not installed")
-    rng = np.random.default_rng(1)
-    mesh = Mesh.from_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
-    values = rng.normal(size=(4, 3))
-    table, rows, step, tables = values.copy(), 4, values, []
-    with rs.backend(backend):
-        for i in range(6):
-            z = mesh.vertices @ rng.normal(size=(2, 2)) + rng.normal(size=2) * 0.3
-            res = cut(mesh, z, np.zeros(2), encode_source(i, np.arange(2)), 1e-12, 1000)
-            step, mesh = res.extend(step), res.mesh
-            table, rows = undecided.grow(table, rows, res)
-            tables.append(table)  # (kept alive: their ids stay distinct)
-            assert rows == mesh.num_vertices
-            assert table[:rows].tobytes() == step.tobytes()
-            assert backend == "numba" or len(table) == rows
-    assert mesh.num_vertices > 30
-    if backend == "numba":
-        assert len({id(t) for t in tables}) < 6  # (some cuts wrote into the room left)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -58,6 +58,7 @@ from .limits import DEFAULT_MAX_REGIONS, check_finite
 from .line import cut_1d
 from .merge import merge_layer
 from .pairs import disagreeing
+from .tables import HOST, tables_for, tables_of
 from .undecided import (
     MAX_GROUP,
     Head,
@@ -282,7 +283,7 @@ class _VertexInputs:
             self._run(ops, mesh.vertices[s : s + step], local, wanted)
             parts.append(local)
         regs.clear()
-        regs.update({r: np.concatenate([p[r] for p in parts]) for r in parts[0]})
+        regs.update({r: tables_of(v).stack([p[r] for p in parts]) for r, v in parts[0].items()})
 
     def _run(
         self, ops: tuple[Op, ...], vertices: np.ndarray, regs: dict[int, np.ndarray], wanted: set
@@ -294,7 +295,9 @@ class _VertexInputs:
             for r in o.inputs:
                 folded = None if r in regs else self.ev.affine_register(r)
                 args.append(regs[r] if folded is None else vertices @ folded[0] + folded[1])
-            regs[o.output] = o.layer.forward(*args)
+            # (a ReLU's input narrowed for a pool may live on the torch backend's device)
+            tables = next((tables_of(a) for a in args if not isinstance(a, np.ndarray)), HOST)
+            regs[o.output] = tables.forward(o.layer, *args)
             for r in self.program.frees[o.index]:
                 if r not in wanted:
                     regs.pop(r, None)
@@ -341,6 +344,7 @@ class _VertexInputs:
         layer: Any = op.layer
         if self.x is None:
             return self.ev.stage_values(mesh.vertices, op.index, stage, units)
+        self.to_host()
         z = layer.stage_values(self.x, stage, units)
         if not layer.merge:
             return z, None
@@ -369,14 +373,37 @@ class _VertexInputs:
             width = sum(self.program.register_width(r) for r in self.regs)
             if self.budget.stores(nverts, width):
                 for r in self.regs:
-                    self.regs[r] = res.extend(self.regs[r])
+                    self.regs[r] = _extend(self.regs[r], res)
                 self.x = self.regs[op.inputs[0]]
                 return
         self.regs, self.pooled = None, None
         if self.x is not None and more and self.budget.stores(nverts, op.in_width):
-            self.x = res.extend(self.x)
+            self.x = _extend(self.x, res)
         else:
             self.x, self.held = None, None
+
+    def columns(self, units: np.ndarray) -> np.ndarray:
+        """The input of ``units`` (increasing) at the vertices, ``(V, len(units))`` float64
+        on the host (gathered where x lives)."""
+        tables = tables_of(self.x)
+        return tables.get(tables.take(self.x, self.local(units)))
+
+    def to_host(self) -> None:
+        """Bring x and the registers stored with it to the host, where they live on a device
+        (:meth:`on_device`)."""
+        if self.x is None or isinstance(self.x, np.ndarray):
+            return
+        x, tables = self.x, tables_of(self.x)
+        self.x = tables.get(x)
+        if self.regs is not None:
+            self.regs = {r: self.x if v is x else tables.get(v) for r, v in self.regs.items()}
+
+    def on_device(self, x: np.ndarray) -> Any:
+        """``x``, a ReLU layer's input narrowed for the pool after it, sent to the torch
+        backend's device when it is large enough (:func:`~regionscope.backends.
+        device_for_values`): carried through the layer's cuts there, the pool's cut
+        (:func:`~regionscope.compute.undecided.cut_undecided`) reads it there."""
+        return tables_for(x.size).put(x)
 
     def local(self, units: np.ndarray) -> np.ndarray:
         """The columns of x that hold the input of ``units`` (increasing, held)."""
@@ -423,7 +450,7 @@ class _VertexInputs:
         x, self.pooled = narrow_for_pool(
             self.x, None, live, groups, settled, source, self._head(nxt)
         )
-        self.x = self.regs[op.inputs[0]] = x
+        self.x = self.regs[op.inputs[0]] = self.on_device(x)
         self.held = self.pooled.columns
 
     def _pool_after(self, op: Op) -> Op | None:
@@ -497,6 +524,7 @@ class _VertexInputs:
         settled[still] = now
         source[still] = np.where(src >= 0, columns[np.maximum(src, 0)], -1)
         x, pooled = narrow_for_pool(x, columns, live, groups, settled, source, head, done)
+        x = self.on_device(x)
         self.regs, self.pos, self.x = {op.inputs[0]: x}, op.index, x
         self.held, self.pooled, self.live = pooled.columns, pooled, live
         return True
@@ -580,11 +608,19 @@ class _VertexInputs:
         if self.winners is not None:
             self.winners = self.winners[kept] if len(self.winners) == len(kept) else None
         if self.regs is not None:
-            for r in self.regs:
-                self.regs[r] = self.regs[r][kept]
+            for r, v in self.regs.items():
+                self.regs[r] = tables_of(v).rows(v, kept)
             self.x = self.regs.get(self.program.ops[self.pos].inputs[0])
         elif self.x is not None:
-            self.x = self.x[kept]
+            self.x = tables_of(self.x).rows(self.x, kept)
+
+
+def _extend(values: Any, res: CutResult) -> Any:
+    """``values (V, ...)`` at the vertices before the cut ``res``, at every vertex after it
+    (:meth:`CutResult.extend`, on the device for a torch tensor: the same bits)."""
+    if isinstance(values, np.ndarray):
+        return res.extend(values)
+    return tables_of(values).extend_all(values, [res])
 
 
 def _column_ranges(x: np.ndarray, op: Op) -> tuple[np.ndarray, np.ndarray]:
@@ -706,6 +742,7 @@ def _undecided_regions(
     def report(cur: Mesh, units: int) -> None:
         bar.update(f"layer {op.index} ({op.name})", cur.num_regions, units)
 
+    inputs.to_host()
     x, _, _ = inputs.take(op, False)
     try:
         return cut_undecided_regions(ev, mesh, op, x, point_tol, max_regions, report)
@@ -796,7 +833,7 @@ def cut_2d(
                     sel: Any = slice(u0, u1)
                     if live is not None and inputs.x is not None:  # the live ones only
                         sel = live[np.searchsorted(live, u0) : np.searchsorted(live, u1)]
-                        z, winners = np.take(inputs.x, inputs.local(sel), axis=1), None
+                        z, winners = inputs.columns(sel), None
                     else:
                         z, winners = inputs.stage_values(mesh, op, stage, sel)
                         check_finite(z, op)
@@ -824,6 +861,7 @@ def cut_2d(
                     inputs.after_cut(res, op, index != last_piecewise, more)
                     u0 = u1
                 if last_stage and layer.merge:
+                    inputs.to_host()
                     mesh, kept = merge_layer(ev, mesh, index, inputs.x, np.concatenate(coincident))
                     inputs.after_merge(kept)
                 _finish_layer(mesh, domain, op, stage, strict, seconds, t0)

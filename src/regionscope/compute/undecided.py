@@ -12,12 +12,13 @@ vertices, no interpolated inputs.
 
 So, when the layer starts (:func:`cut_undecided`): the groups' winners at
 the vertices, once; the groups whose winner changes along some side of a
-region (:func:`undecided_groups`); a layer on those groups alone, reading
-only their inputs (:func:`restrict_groups`).  Its stages are cut exactly as
-the driver cuts the whole layer's (the same values, tolerances, source
-codes and pair filter for those groups; the others have no pair to cut),
-and merged by :func:`~regionscope.compute.merge.merge_layer` on those groups.
-The output of every other group is the input of its winner, affine on each
+region (:func:`~regionscope.compute.tables.undecided_groups`); a layer on
+those groups alone, reading only their inputs (:func:`restrict_groups`).
+Its stages are cut exactly as the driver cuts the whole layer's (the same
+values, tolerances, source codes and pair filter for those groups; the
+others have no pair to cut), and merged by
+:func:`~regionscope.compute.merge.merge_layer` on those groups.  The output
+of every other group is the input of its winner, affine on each
 region the layer started from: it is carried through the layer's cuts by
 exact interpolation, a column per group instead of one per input.  The
 work and the memory follow the undecided groups, not all of them.
@@ -32,14 +33,17 @@ and the max-pooling layer finds winners and maxima for the other groups only.
 The values carried are those of the whole table's columns, bit for bit, so
 the partition is the same.
 
+The tables of values at the vertices (the layer's input, the undecided groups'
+inputs, the outputs) live on the host, or on the torch backend's device
+(:mod:`~regionscope.compute.tables`), the same values either way.
+
 Examples
 --------
 >>> import numpy as np
->>> from regionscope.geometry import Mesh
->>> square = Mesh.from_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
->>> winners = np.array([[0, 1], [0, 1], [0, 0], [0, 1]])  # 2 groups at the 4 corners
->>> undecided_groups(square, winners).tolist()
-[False, True]
+>>> from regionscope.network.layers import MaxPool
+>>> r = restrict_groups(MaxPool([[0, 1], [2, 3], [4, 5]]), np.array([1]), np.zeros(3))
+>>> r.columns.tolist(), r.layer.groups.tolist()
+([2, 3], [[0, 1]])
 """
 
 from __future__ import annotations
@@ -52,16 +56,15 @@ import numpy as np
 
 from regionscope.backends import compiled
 from regionscope.geometry import CutResult, Mesh, cut, encode_source
-from regionscope.geometry.kernels import compiled_maxes
 from regionscope.network.conv import Reshape
 from regionscope.network.evaluate import Evaluator
 from regionscope.network.layers import Linear, MaxPool
 from regionscope.network.program import Op
 from regionscope.tolerances import SETTLED_MARGIN_RTOL, SETTLED_MAX_MAGNITUDE, Budget
 
-from .limits import check_finite
 from .merge import merge_layer
 from .pairs import disagreeing
+from .tables import HostTables, extend_all, tables_for, tables_of
 
 __all__ = [
     "MAX_GROUP",
@@ -69,96 +72,21 @@ __all__ = [
     "Narrowed",
     "Restricted",
     "cut_undecided",
-    "extend_all",
-    "grow",
     "held_columns",
     "narrow_for_pool",
-    "region_sides",
     "restrict_groups",
     "settled_groups",
-    "undecided_groups",
     "unit_groups",
-    "winners_and_maxima",
 ]
 
 #: the most inputs of a group (winners are int8)
 MAX_GROUP = 127
-#: sides compared at once when looking for undecided groups (times the groups: the table)
-SIDE_BLOCK = 4096
-
-
-def winners_and_maxima(
-    table: np.ndarray, x: np.ndarray, tol: np.ndarray, rows: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's winner and largest input at each row of ``x (N, in_width)``.
-
-    ``table (G, k) int`` holds the groups' input columns (``-1`` pads short
-    groups), ``tol (G,)`` their tolerances.  The winner is the first input
-    within the tolerance of the largest, as :meth:`MaxPool.pattern
-    <regionscope.network.layers.MaxPool.pattern>` picks it; both come from one
-    gather, ``rows`` rows at a time (compiled, :mod:`regionscope.geometry.kernels.maxes`,
-    in one pass without it).  Returns ``winners (N, G) int8`` and ``maxima (N, G)
-    float64`` (a zero maximum as ``+0.0``).
-
-    >>> w, m = winners_and_maxima(np.array([[0, 1], [2, -1]]), np.array([[1.0, 3.0, 2.0]]),
-    ...                           np.zeros(2), 10)
-    >>> w.tolist(), m.tolist()
-    ([[1, 0]], [[3.0, 2.0]])
-    """
-    fast = compiled_maxes(x)
-    if fast is not None:  # (numba: one pass, no gathered table)
-        return fast.winners_and_maxima(table, x, tol)
-    n_groups, k = table.shape
-    winners = np.empty((len(x), n_groups), dtype=np.int8)
-    maxima = np.empty((len(x), n_groups))
-    pad = table < 0
-    columns = np.maximum(table, 0).T  # slot-major: a slot's inputs are contiguous
-    for s in range(0, len(x), max(rows, 1)):
-        vals = np.take(x[s : s + rows], columns, axis=1)  # (n, k, G)
-        if pad.any():
-            vals[:, pad.T] = -np.inf
-        top = vals.max(axis=1)
-        # (+ 0.0: a zero is +0.0, whichever of two signed zeros NumPy's max keeps)
-        np.add(top, 0.0, out=maxima[s : s + rows])
-        cand = vals >= (top - tol)[:, None, :]
-        # the first candidate: k - 1 where none of the slots before it is one
-        first = np.full(top.shape, k - 1, dtype=np.int8)
-        for j in range(k - 2, -1, -1):
-            np.copyto(first, np.int8(j), where=cand[:, j])
-        winners[s : s + rows] = first
-    return winners, maxima
 
 
 def unit_groups(n_units: int, mesh: Mesh, budget: Budget) -> int:
     """How many units to cut at once: the (vertex, unit) tables must fit the budget."""
     step = max(1, budget.chunk_values * 16 // max(mesh.num_vertices, 1))
     return min(step, n_units)
-
-
-def region_sides(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
-    """``(a, b)``: the two end vertices of every distinct side of every region, ``(S,) int64``
-    each (consecutive corners of a region; a side two regions share is listed once)."""
-    rv, offsets = mesh.region_vertices, mesh.region_offsets
-    following = np.arange(1, len(rv) + 1)
-    following[offsets[1:] - 1] = offsets[:-1]  # each region's last corner is followed by its first
-    a, b = rv, rv[following]
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    key = np.unique(lo.astype(np.int64) * max(mesh.num_vertices, 1) + hi)
-    return key // max(mesh.num_vertices, 1), key % max(mesh.num_vertices, 1)
-
-
-def undecided_groups(mesh: Mesh, winners: np.ndarray) -> np.ndarray:
-    """``(G,) bool``: the groups whose winner differs between two corners of some region.
-
-    ``winners (V, G) int`` holds each group's winner at each vertex.  A
-    region's corners all agree when every two consecutive ones do, so the
-    sides of the regions are enough (:func:`region_sides`).
-    """
-    a, b = region_sides(mesh)
-    out = np.zeros(winners.shape[1], dtype=bool)
-    for s in range(0, len(a), SIDE_BLOCK):
-        out |= (winners[a[s : s + SIDE_BLOCK]] != winners[b[s : s + SIDE_BLOCK]]).any(axis=0)
-    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -471,34 +399,37 @@ def cut_undecided(
     n_groups = layer.num_units(op.in_width)
     tol_all = np.broadcast_to(np.asarray(ev.unit_tol[index], np.float64), (n_groups,))
     rows = max(1, budget.chunk_values // max(layer.groups.size, 1))
-    check_finite(x, op)
     narrowed = _narrowed(layer, x, narrowed)
     if narrowed.partial and head is None:
         raise ValueError(f"layer {index} ({op.name}): a partial head output needs its head")
+    # the tables of values at the vertices: on the host, or on the torch backend's device
+    tables = tables_for(x.size) if isinstance(x, np.ndarray) else tables_of(x)
+    x = tables.put(x)
+    tables.check_finite(x, op)
     # the other groups' winners and outputs at the vertices
     open_groups = np.flatnonzero(~narrowed.settled)
     table = layer.groups[open_groups]
     table = np.where(table >= 0, narrowed.local(np.maximum(table, 0)), -1)
-    winners, maxima = winners_and_maxima(table, x, tol_all[open_groups], rows)
-    undecided = undecided_groups(mesh, winners)
+    winners, maxima = tables.winners_and_maxima(table, x, tol_all[open_groups], rows)
+    undecided = tables.undecided_groups(mesh, winners)
     res_groups = open_groups[undecided]
     # the outputs: the decided groups' (their winners' inputs) are carried by
     # interpolation (at the end, at once), the undecided ones' recomputed from their inputs
     held = x.shape[1] - 2 * narrowed.partial
-    table, where = _output_table(x[:, :held], narrowed, open_groups, maxima)
+    table, where = _output_table(tables, x[:, :held], narrowed, open_groups, maxima)
     del maxima
     base = None  # with a head: its output at these vertices, the undecided groups at 0
     if head is not None:
-        base = _head_base(head, table, where, res_groups, x[:, held:])
+        base = _head_base(tables, head, table, where, res_groups, x[:, held:])
         del table
     if len(res_groups) == 0:  # every group decided on every region: nothing to cut
-        out = np.take(table, where, axis=1) if base is None else base
-        return mesh, out, carried
+        out = tables.take(table, where) if base is None else base
+        return mesh, tables.get(out), carried
     restricted = restrict_groups(layer, res_groups, tol_all)
     local = restricted.layer
-    xl = np.take(x, narrowed.local(restricted.columns), axis=1)
+    xl = tables.take(x, narrowed.local(restricted.columns))
     room, n_xl = xl, len(xl)  # (xl is room[:n_xl], grown through the cuts)
-    wl = winners[:, undecided]
+    wl = tables.take(winners, np.flatnonzero(undecided))
     del x, winners
     coincident: list[np.ndarray] = []
     cuts: list[CutResult] = []  # the outputs and carried values follow at the end, at once
@@ -509,40 +440,42 @@ def cut_undecided(
             g1 = g0 + unit_groups(n_groups - g0, mesh, budget)
             u0, u1 = np.searchsorted(res_groups, [g0, g1]).tolist()
             if u1 > u0:
-                z = local.stage_values(xl, stage, slice(u0, u1))
+                z = tables.get(tables.stage_values(local, xl, stage, slice(u0, u1)))
+                keep = disagreeing(mesh, tables.get(wl[:, u0:u1]))
                 res = cut(mesh, z, restricted.tol[u0:u1], codes[u0:u1], point_tol, max_regions,
-                          pair_filter=disagreeing(mesh, wl[:, u0:u1]))  # fmt: skip
-                del z
+                          pair_filter=keep)  # fmt: skip
+                del z, keep
                 coincident.append(res.coincident)
                 mesh = res.mesh
                 if res.num_new_vertices:
                     old = len(xl)
-                    room, n_xl = grow(room, n_xl, res)
+                    room, n_xl = tables.grow(room, n_xl, res)
                     xl = room[:n_xl]
                     cuts.append(res)
-                    new = winners_and_maxima(local.groups, xl[old:], restricted.tol, rows)[0]
-                    wl = np.concatenate([wl, new])
+                    new = tables.winners_and_maxima(local.groups, xl[old:], restricted.tol, rows)
+                    wl = tables.stack([wl, new[0]])
             report(mesh, g1 - g0)
             g0 = g1
     kept = None
     if coincident:  # (a cut that made no side leaves nothing to merge: merge_layer returns)
         mesh, kept = merge_layer(
-            ev, mesh, index, xl, np.concatenate(coincident), restricted=restricted
+            ev, mesh, index, tables.get(xl), np.concatenate(coincident), restricted=restricted
         )
         kept = None if kept.all() else kept
     if base is None:
-        out = _extended_outputs(table, where, cuts, kept)
+        out = _extended_outputs(tables, table, where, cuts, kept)
         del table
     else:  # the head's output without the undecided groups, carried
-        out = extend_all(base, cuts)
-        out = out if kept is None else out[kept]
+        out = tables.extend_all(base, cuts)
+        out = out if kept is None else tables.rows(out, kept)
     carried = {r: extend_all(v, cuts) for r, v in carried.items()}
     # the undecided groups' maxima at every vertex, then at those kept (fewer columns)
-    maxima = winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
+    maxima = tables.winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
     del xl, room
     if kept is not None:
-        maxima = maxima[kept]
+        maxima = tables.rows(maxima, kept)
         carried = {r: v[kept] for r, v in carried.items()}
+    out, maxima = tables.get(out), tables.get(maxima)
     if head is None:
         out[:, res_groups] = maxima
     else:
@@ -550,54 +483,20 @@ def cut_undecided(
     return mesh, out, carried
 
 
-def grow(table: np.ndarray, rows: int, res: CutResult) -> tuple[np.ndarray, int]:
-    """The first ``rows`` rows of ``table (N, w)`` extended through the cut ``res``, as
-    :meth:`CutResult.extend <regionscope.geometry.CutResult.extend>` extends them (the same
-    bits): ``(table', rows')``, the values in ``table'[:rows']``.
-
-    ``table`` is the caller's own, so the rows after ``rows`` may be written: where the
-    compiled kernels run, the new rows are written there in place when they fit, else into
-    a new table with room for half as many rows again.  A table carried through many cuts
-    is copied a few times instead of once per cut.
-
-    >>> import numpy as np
-    >>> from regionscope.geometry import Mesh, cut, encode_source
-    >>> square = Mesh.from_polygon(np.array([[0.0, 0], [1, 0], [1, 1], [0, 1]]))
-    >>> z = square.vertices[:, :1] - 0.25
-    >>> res = cut(square, z, np.zeros(1), encode_source(0, np.zeros(1, np.int64)), 1e-12, 9)
-    >>> table, rows = grow(z.copy(), 4, res)
-    >>> rows, table[:rows].ravel().tolist() == res.extend(z).ravel().tolist()
-    (6, True)
-    """
-    blocks = [b for b in res.interp if len(b[0])]
-    if not blocks:
-        return table, rows
-    if table.ndim != 2 or table.dtype != np.float64 or not compiled():
-        out = res.extend(table[:rows])
-        return out, len(out)
-    from regionscope.geometry.kernels import interp  # (numba: compiled() says it runs)
-
-    src, dst, weight = (np.concatenate([b[i] for b in blocks]) for i in range(3))
-    need = rows + len(src)
-    if len(table) < need or not table.flags.c_contiguous or not table.flags.writeable:
-        old, table = table, np.empty((need + need // 2, table.shape[1]))
-        table[:rows] = old[:rows]
-    interp.interpolate_into(table[:need], rows, src, dst, weight)
-    return table, need
-
-
 def _head_base(
+    tables: HostTables,
     head: Head,
-    table: np.ndarray,
+    table: Any,
     where: np.ndarray,
     res_groups: np.ndarray,
-    partial: np.ndarray,
-) -> np.ndarray:
+    partial: Any,
+) -> Any:
     """``(V, m)``: ``head`` at the outputs ``table[:, where]`` with the groups ``res_groups``
     at 0, plus the settled groups' part held in ``partial (V, 2 m)`` (``plus - minus``,
     :attr:`Narrowed.partial`; ``(V, 0)`` where none is).  The head's rows of the groups
     read from each column of ``table`` are added up (most groups read its last, the
-    column of zeros), so only the columns read are multiplied."""
+    column of zeros), so only the columns read are multiplied, on the host (the same
+    bits wherever ``tables`` live); the result lives with ``tables``."""
     zero = table.shape[1] - 1
     decided = where.copy()
     decided[res_groups] = zero
@@ -605,8 +504,9 @@ def _head_base(
     columns, inverse = np.unique(decided[groups], return_inverse=True)
     weights = np.zeros((len(columns), head.ops[-1].out_width))
     np.add.at(weights, inverse, head.rows(groups))
-    base = np.take(table, columns, axis=1) @ weights
+    base = tables.get(tables.take(table, columns)) @ weights
     base += head.forward(np.zeros((1, len(where))))  # (the head's offset)
+    base = tables.put(base)
     if partial.shape[1]:
         m = partial.shape[1] // 2
         base += partial[:, :m]
@@ -615,32 +515,36 @@ def _head_base(
 
 
 def _output_table(
-    x: np.ndarray, narrowed: Narrowed, open_groups: np.ndarray, maxima: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    tables: HostTables, x: Any, narrowed: Narrowed, open_groups: np.ndarray, maxima: Any
+) -> tuple[Any, np.ndarray]:
     """Every group's output at the vertices as ``table[:, where]``: its source column of
     ``x (V, C)`` (the columns held) for a settled group (a column of zeros where it has
     none, or where its output is in a partial head output, :attr:`Narrowed.partial`),
     ``maxima (V, O)`` for the groups ``open_groups (O,)``.  Returns ``table (V, C + O +
-    1)`` and ``where (G,) int64``."""
+    1)`` (living with ``tables``) and ``where (G,) int64``."""
     n_groups = len(narrowed.settled)
     # (with a partial head output, the settled groups' outputs are there, not here)
     sources = narrowed.settled & (narrowed.source >= 0) & (narrowed.partial == 0)
     where = np.full(n_groups, x.shape[1] + maxima.shape[1], dtype=np.int64)
     where[sources] = narrowed.local(narrowed.source[sources])
     where[open_groups] = x.shape[1] + np.arange(len(open_groups))
-    return np.concatenate([x, maxima, np.zeros((len(x), 1))], axis=1), where
+    return tables.concat([x, maxima, tables.zeros(len(x), 1)]), where
 
 
 def _extended_outputs(
-    table: np.ndarray, where: np.ndarray, cuts: list[CutResult], kept: np.ndarray | None
-) -> np.ndarray:
+    tables: HostTables,
+    table: Any,
+    where: np.ndarray,
+    cuts: list[CutResult],
+    kept: np.ndarray | None,
+) -> Any:
     """``table[:, where]`` extended through ``cuts`` (:func:`extend_all`), at the vertices
     ``kept (V',) bool`` (all if ``None``): gathered into the rows of the old vertices of
-    one table that the compiled kernels then fill and compact in place."""
+    one table that the compiled kernels then fill and compact in place (on the host)."""
     blocks = [b for res in cuts for b in res.interp if len(b[0])]
-    if not blocks or not compiled():
-        out = extend_all(np.take(table, where, axis=1), cuts)
-        return out if kept is None else out[kept]
+    if not blocks or not compiled() or tables.device is not None:
+        out = tables.extend_all(tables.take(table, where), cuts)
+        return out if kept is None else tables.rows(out, kept)
     from regionscope.geometry.kernels import interp  # (numba: compiled() says it runs)
 
     src, dst, weight = (np.concatenate([b[i] for b in blocks]) for i in range(3))
@@ -650,21 +554,3 @@ def _extended_outputs(
     if kept is not None:
         out = out[: interp.keep_rows(out, kept)]
     return out
-
-
-def extend_all(values: np.ndarray, cuts: list[CutResult]) -> np.ndarray:
-    """``values (V, ...)`` extended through the cuts ``cuts`` made one after the other, as
-    :meth:`CutResult.extend <regionscope.geometry.CutResult.extend>` of each in turn
-    would (the same operations on each value, in the same order), with one copy of the
-    table instead of one per cut where the compiled kernels run."""
-    blocks = [b for res in cuts for b in res.interp if len(b[0])]
-    if not blocks:
-        return values
-    if values.ndim == 2 and values.dtype == np.float64 and compiled():
-        from regionscope.geometry.kernels import interp  # (numba: compiled() says it runs)
-
-        src, dst, weight = (np.concatenate([b[i] for b in blocks]) for i in range(3))
-        return interp.interpolate(values, src, dst, weight)
-    for res in cuts:
-        values = res.extend(values)
-    return values

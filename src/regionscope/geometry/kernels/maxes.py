@@ -119,7 +119,7 @@ def _winners_and_maxima(x, table, tol):
 def winners_and_maxima(
     table: np.ndarray, x: np.ndarray, tol: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`regionscope.compute.undecided.winners_and_maxima`, compiled: each group's
+    """:func:`regionscope.compute.tables.winners_and_maxima`, compiled: each group's
     first candidate ``(N, G) int8`` and largest input ``(N, G) float64`` at each row of
     ``x``, in one pass without the gathered ``(N, k, G)`` table (the same values)."""
     return _winners_and_maxima(x, i64(table), f64(tol))
