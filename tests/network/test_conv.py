@@ -439,3 +439,28 @@ def test_numpy_convolutions_give_the_partition_of_torch_kernels(monkeypatch) -> 
     reference = rs.partition(net, domain)
     assert reference.num_regions > 20
     assert_partitions_equal(fast, reference)
+
+
+def test_a_process_that_never_imported_torch_convolves_with_the_same_bits():
+    """Torch's kernels run wherever torch is installed, imported on the first convolution:
+    a network's values do not depend on whether the caller imported torch first."""
+    import subprocess
+
+    code = (
+        "import sys, numpy as np\n"
+        "from regionscope.network.conv import Conv\n"
+        "rng = np.random.default_rng(0)\n"
+        "conv = Conv(rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4), in_shape=(3, 8, 8),"
+        " padding=1)\n"
+        "x = rng.normal(size=(5, 192))\n"
+        "before = 'torch' in sys.modules\n"
+        "y = conv.forward(x)\n"
+        "print(before, 'torch' in sys.modules, y.tobytes().hex())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after, hexed = run.stdout.split()
+    assert (before, after) == ("False", "True")  # imported by the convolution itself
+    rng = np.random.default_rng(0)
+    conv = Conv(rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4), in_shape=(3, 8, 8), padding=1)
+    assert "torch" in sys.modules
+    assert conv.forward(rng.normal(size=(5, 192))).tobytes().hex() == hexed

@@ -28,6 +28,8 @@ array([[0, 1, 4, 5],
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
 import sys
 from collections.abc import Sequence
@@ -40,9 +42,27 @@ from regionscope.tolerances import get_budget
 
 from .layers import Layer, ReLU
 
-#: convolutions run with torch's own kernels (float64, CPU) when torch is already imported
-#: (a model converted from torch brings it); ``False`` keeps the NumPy reference everywhere
+#: convolutions run with torch's own kernels (float64, CPU) wherever torch is installed
+#: (imported on the first convolution), so that a network's values, and its partition's
+#: vertices, do not depend on whether torch was imported first; ``False`` keeps the NumPy
+#: reference everywhere
 TORCH_KERNELS = True
+
+
+@functools.lru_cache(maxsize=1)
+def _torch_installed() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def _conv_torch() -> Any:
+    """The torch module that runs the convolutions (:data:`TORCH_KERNELS`), or None for
+    NumPy's: torch wherever it is installed, imported here on first use."""
+    if not TORCH_KERNELS:
+        return None
+    torch = sys.modules.get("torch")
+    if torch is None and _torch_installed():
+        import torch
+    return torch
 
 
 def _tensor(torch: Any, arr: np.ndarray) -> Any:
@@ -256,7 +276,7 @@ class Conv(ShapedLayer):
         """:meth:`forward` written into ``out (N, out_size)`` float64 (C-contiguous rows),
         the same values, without a table of its own; returns ``out``."""
         self._check(x)
-        torch = sys.modules.get("torch") if TORCH_KERNELS else None
+        torch = _conv_torch()
         if torch is not None and len(self.kernel) <= 3:
             return self._correlate_torch(torch, x, self.bias, out)
         out[...] = self._correlate_numpy(x, self.bias)
@@ -268,10 +288,10 @@ class Conv(ShapedLayer):
 
     def _correlate(self, x: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         """The convolution of a flat batch, plus ``bias`` per output channel if given: with
-        torch's kernels in float64 when torch is already imported (:data:`TORCH_KERNELS`),
-        else with NumPy (the reference)."""
+        torch's kernels in float64 where torch is installed (:data:`TORCH_KERNELS`), else
+        with NumPy (the reference)."""
         self._check(x)
-        torch = sys.modules.get("torch") if TORCH_KERNELS else None
+        torch = _conv_torch()
         if torch is not None and len(self.kernel) <= 3:
             return self._correlate_torch(torch, x, bias)
         return self._correlate_numpy(x, bias)
