@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import regionscope as rs
 import regionscope.compute.driver as driver
-from regionscope.compute.merge import merge_layer
-from regionscope.geometry import Mesh
+from regionscope.compute.merge import mask_winners, merge_layer, tied
+from regionscope.compute.tables import winners_and_maxima
+from regionscope.geometry import Mesh, cut, encode_source
 from regionscope.network.conv import Conv, maxpool_groups
 from regionscope.network.evaluate import Evaluator
+from regionscope.network.layers import MaxPool
 from regionscope.network.program import compile_model
 from regionscope.testing import assert_partitions_equal, check_partition
 
@@ -97,3 +101,46 @@ def test_a_max_layer_that_cut_nothing_is_not_merged():
     merged, kept = merge_layer(ev, mesh, 1, None, np.zeros((0, 2), dtype=np.int64))
     assert merged is mesh
     assert kept.dtype == bool and kept.all() and len(kept) == mesh.num_vertices
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 5), tol=st.sampled_from([0.0, 0.6]))
+def test_winners_and_ties_read_from_candidate_masks_are_those_of_the_inputs(seed, k, tol):
+    """:func:`mask_winners` and :func:`tied` against the candidates of the inputs at the
+    corners (:meth:`MaxPool.group_candidates`), on a mesh of a few cuts, ties included."""
+    rng = np.random.default_rng(seed)
+    mesh = Mesh.from_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]))
+    for i in range(2):
+        z = mesh.vertices @ rng.normal(size=(2, 2)) + rng.normal(size=2) * 0.3
+        mesh = cut(mesh, z, np.zeros(2), encode_source(i, np.arange(2)), 1e-12, 1000).mesh
+    groups, width = 4, 4 * k
+    table = np.full((groups, k), -1)
+    for g in range(groups):
+        size = int(rng.integers(1, k + 1))
+        table[g, :size] = rng.choice(width, size=size, replace=False)
+    pool = MaxPool(table)
+    x = rng.integers(-1, 2, size=(mesh.num_vertices, width)).astype(float)  # many ties
+    t = np.full(groups, tol)
+    masks = winners_and_maxima(table, x, t, 7, masks=True)[2]
+    regions = rng.integers(0, mesh.num_regions, size=30)
+    group_q = rng.integers(0, groups, size=30)
+    rv, offsets = mesh.region_vertices, mesh.region_offsets
+    want = []
+    for r, g in zip(regions.tolist(), group_q.tolist(), strict=True):
+        corners = rv[offsets[r] : offsets[r + 1]]
+        every = pool.group_candidates(x, corners, np.full(len(corners), g), t).all(axis=0)
+        want.append(int(np.argmax(every)) if every.any() else -1)
+    for name in ["numpy"] + (["numba"] if "numba" in rs.available_backends() else []):
+        with rs.backend(name):
+            assert mask_winners(masks, rv, offsets, regions, group_q).tolist() == want
+    np.testing.assert_array_equal(tied(masks), ~pool.decided(x, t))
+
+
+def test_candidate_masks_need_a_restricted_layer_at_every_vertex():
+    square = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+    program = compile_model(rs.Sequential(rs.Linear(np.eye(2)), rs.MaxPool([[0, 1]])), 2)
+    ev = Evaluator(program, lambda u: u, square)
+    mesh = Mesh.from_polygon(square)
+    masks = np.zeros((4, 1), dtype=np.int64)
+    with pytest.raises(ValueError, match="masks are of a restricted layer's groups"):
+        merge_layer(ev, mesh, 1, None, np.zeros((0, 2), np.int64), masks=masks)

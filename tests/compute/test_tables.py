@@ -92,7 +92,8 @@ def test_undecided_groups_by_hand():
 )
 def test_winners_and_maxima_are_maxpools(seed, groups, k, tol, rows):
     """The winners and maxima of one gather are :meth:`MaxPool.pattern` and
-    :meth:`MaxPool.forward`, ties and short groups (padding) included."""
+    :meth:`MaxPool.forward`, and the candidate masks :meth:`MaxPool.group_candidates`,
+    ties and short groups (padding) included."""
     rng = np.random.default_rng(seed)
     width = groups * k + 2
     table = np.full((groups, k), -1)
@@ -104,18 +105,32 @@ def test_winners_and_maxima_are_maxpools(seed, groups, k, tol, rows):
     x = rng.integers(-2, 3, size=(9, width)).astype(float)  # small integers: many ties
     x[rng.random(x.shape) < 0.2] = -0.0  # (signed zeros: the same bits on every backend)
     t = np.full(groups, tol)
+    rows_q, group_q = np.divmod(np.arange(len(x) * groups), groups)
+    cand = pool.group_candidates(x, rows_q, group_q, t)  # (N G, k) bool
+    want_masks = (cand.astype(np.int64) << np.arange(k)).sum(axis=1).reshape(len(x), groups)
     got = {}
     for name in ["numpy"] + (["numba"] if "numba" in rs.available_backends() else []):
         with rs.backend(name):
-            w, m = got[name] = winners_and_maxima(table, x, t, rows)
+            w, m, c = got[name] = winners_and_maxima(table, x, t, rows, masks=True)
             np.testing.assert_array_equal(w, pool.pattern(x, None, t))
             np.testing.assert_array_equal(m, pool.forward(x))
-        assert w.dtype == np.int8 and m.dtype == np.float64
+            np.testing.assert_array_equal(c, want_masks)
+            assert all(
+                a.tobytes() == b.tobytes()
+                for a, b in zip(winners_and_maxima(table, x, t, rows), got[name], strict=False)
+            )
+        assert w.dtype == np.int8 and m.dtype == np.float64 and c.dtype == np.int64
         assert not np.signbit(m[m == 0]).any()  # a zero maximum is +0.0
-    for w, m in got.values():
-        assert (
-            w.tobytes() == got["numpy"][0].tobytes() and m.tobytes() == got["numpy"][1].tobytes()
-        )
+    for found in got.values():
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(found, got["numpy"], strict=True))
+
+
+def test_masks_of_groups_too_wide_are_refused():
+    table = np.arange(2 * (tb.MASK_SLOTS + 1)).reshape(2, -1)
+    x = np.zeros((1, table.size))
+    with pytest.raises(ValueError, match="masks hold 62 slots, not 63"):
+        winners_and_maxima(table, x, np.zeros(2), 5, masks=True)
+    assert len(winners_and_maxima(table, x, np.zeros(2), 5)) == 2  # (without masks: fine)
 
 
 def test_extend_all_is_each_cut_in_turn():
@@ -191,10 +206,10 @@ def test_winners_maxima_and_stage_values_are_the_hosts(dev, seed, n, n_groups, k
     tol = rng.choice([0.0, 1e-12, 0.6], size=n_groups)
     rows = int(rng.integers(1, n + 2))
     xd = dev.put(x)
-    got = dev.winners_and_maxima(table, xd, tol, rows)
-    want = HOST.winners_and_maxima(table, x, tol, rows)
-    same(got[0], want[0])
-    same(got[1], want[1])
+    got = dev.winners_and_maxima(table, xd, tol, rows, masks=True)
+    want = HOST.winners_and_maxima(table, x, tol, rows, masks=True)
+    for a, b in zip(got, want, strict=True):  # winners, maxima, candidate masks
+        same(a, b)
     layer = MaxPool(table)
     for stage in range(k - 1):
         units = slice(int(rng.integers(0, n_groups)), n_groups)

@@ -128,6 +128,32 @@ def test_same_partition_as_every_group_stage_by_stage(monkeypatch, name, seed, c
     check_partition(fast, n=2)
 
 
+@pytest.mark.parametrize("name", ["cnn", "maxout"])
+def test_merge_from_candidate_masks_gives_the_same_partition(monkeypatch, name):
+    """The merge after the undecided groups' cuts reads their candidate masks (no inputs);
+    from the inputs instead (``MERGE_MASKS = False``): the same arrays."""
+    make, dim = NETWORKS[name]
+    net, domain = make(2), _domain(dim, 2, 0.3 if dim > 4 else 1.5)
+    seen = []
+    real = undecided.merge_layer
+
+    def spy(*args, masks=None, **kw):
+        seen.append((args[3] is None, masks is not None))
+        return real(*args, masks=masks, **kw)
+
+    monkeypatch.setattr(undecided, "merge_layer", spy)
+    with_masks = rs.partition(net, domain)
+    assert seen == [(True, True)]  # (masks, and no inputs)
+    monkeypatch.setattr(undecided, "MERGE_MASKS", False)
+    from_inputs = rs.partition(net, domain)
+    assert seen[1:] == [(False, False)]
+    assert with_masks.num_regions > 10
+    a, b = with_masks.to_arrays(), from_inputs.to_arrays()
+    for key in a:
+        if key != "stats":
+            np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
+
+
 def test_decided_group_is_never_cut_by_hand():
     """relu(x) on the box [-1, 1]^2, then max(y0, y1) and max(y0 + 10, y1): the first
     group cuts the positive quadrant along x0 = x1, the second is decided everywhere."""

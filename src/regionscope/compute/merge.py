@@ -8,11 +8,54 @@ import numpy as np
 
 from regionscope.geometry import Mesh, decode_source
 from regionscope.geometry.arrays import expand
+from regionscope.geometry.kernels import compiled_maxes
 from regionscope.geometry.merging import merge_across
 from regionscope.network.evaluate import Evaluator
 from regionscope.tolerances import get_budget
 
-__all__ = ["merge_layer"]
+__all__ = ["merge_layer", "mask_winners", "tied"]
+
+
+def tied(masks: np.ndarray) -> np.ndarray:
+    """``bool`` of ``masks``' shape: the groups whose candidate masks (int64, bit ``s``: slot
+    ``s`` is within the group's tolerance of its largest input) do not hold exactly one
+    candidate, as :meth:`MaxPool.decided <regionscope.network.layers.MaxPool>` negated.
+
+    >>> tied(np.array([0b100, 0b101, 0])).tolist()
+    [False, True, True]
+    """
+    return (masks == 0) | ((masks & (masks - 1)) != 0)
+
+
+def mask_winners(
+    masks: np.ndarray,
+    region_vertices: np.ndarray,
+    region_offsets: np.ndarray,
+    regions: np.ndarray,
+    groups: np.ndarray,
+) -> np.ndarray:
+    """``(Q,) int64``: the first slot of group ``groups[q]`` that is a candidate at every
+    corner of region ``regions[q]``, read from the candidate masks ``(V, G) int64`` at the
+    vertices (:func:`~regionscope.compute.tables.winners_and_maxima`); ``-1`` where no slot
+    is.  What :meth:`Evaluator.group_winners
+    <regionscope.network.evaluate.Evaluator.group_winners>` finds from the inputs.
+
+    >>> square = np.array([0, 1, 2, 3]), np.array([0, 4])
+    >>> mask_winners(np.array([[6], [7], [6], [2]]), *square, np.array([0]), np.array([0]))
+    array([1])
+    """
+    fast = compiled_maxes()
+    if fast is not None:
+        return fast.mask_winners(masks, region_vertices, region_offsets, regions, groups)
+    if len(regions) == 0:
+        return np.zeros(0, dtype=np.int64)
+    sizes = np.diff(region_offsets)[regions]
+    own, k = expand(sizes)
+    corners = region_vertices[region_offsets[regions][own] + k]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    both = np.bitwise_and.reduceat(masks[corners, groups[own]], starts)
+    lowest = both & -both  # (a power of two, exact as a float: its bit's index is its log2)
+    return np.where(both != 0, np.log2(np.maximum(lowest, 1)).astype(np.int64), -1)
 
 
 def _sides_made_by(
@@ -45,6 +88,7 @@ def _tied_at_both_ends(
     layer: Any,
     tol: Any,
     columns: np.ndarray | None,
+    masks: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(side, group)`` pairs: the groups of max ``layer`` whose inputs tie (two or more
     within the group's tolerance of its largest) at both ends of the side of incidence
@@ -53,7 +97,8 @@ def _tied_at_both_ends(
     A group's winner can change across a side only along a line of its own; if that line
     runs along the side (no chord was cut for it: no region was crossed, e.g. the same
     input line in two groups), the group ties at both ends.  ``x`` is the layer's input at
-    the vertices (on ``columns`` of it with a restricted layer), or None: computed here.
+    the vertices (on ``columns`` of it with a restricted layer), or None: computed here;
+    the groups' candidate ``masks`` at the vertices, where given, are read instead.
     """
     groups = getattr(layer, "groups", None)  # (an argmax has one group: its own)
     if len(i1) == 0 or groups is None or len(groups) < 2:
@@ -61,8 +106,12 @@ def _tied_at_both_ends(
     rv = mesh.region_vertices
     ends = np.concatenate([rv[i1], rv[mesh.incidence_next[i1]]])
     verts, at = np.unique(ends, return_inverse=True)
+    n = len(i1)
+    if masks is not None:
+        tied_at = tied(masks[verts])
+        return np.nonzero(tied_at[at[:n]] & tied_at[at[n:]])
     step = max(1, get_budget().chunk_values // max(groups.size, 1))
-    tied = np.empty((len(verts), len(groups)), dtype=bool)
+    tied_at = np.empty((len(verts), len(groups)), dtype=bool)
     for s in range(0, len(verts), step):
         part = verts[s : s + step]
         if x is not None:
@@ -70,9 +119,8 @@ def _tied_at_both_ends(
         else:
             vals = ev.layer_input(mesh.vertices[part], index)
             vals = vals if columns is None else vals[:, columns]
-        tied[s : s + step] = ~layer.decided(vals, tol).reshape(len(part), -1)
-    n = len(i1)
-    return np.nonzero(tied[at[:n]] & tied[at[n:]])
+        tied_at[s : s + step] = ~layer.decided(vals, tol).reshape(len(part), -1)
+    return np.nonzero(tied_at[at[:n]] & tied_at[at[n:]])
 
 
 def merge_layer(
@@ -83,6 +131,7 @@ def merge_layer(
     coincident: np.ndarray,
     groups: slice | None = None,
     restricted: Any = None,
+    masks: np.ndarray | None = None,
 ) -> tuple[Mesh, np.ndarray]:
     """Merge regions that a max/argmax layer cut needlessly.
 
@@ -100,10 +149,16 @@ def merge_layer(
     :class:`~regionscope.compute.undecided.Restricted`), ``x`` holds only the
     columns its groups read and only its groups are compared: every other
     group had one winner on each region the layer started from, so on both
-    sides of any side the layer made.
+    sides of any side the layer made.  ``masks``, with ``restricted``, are its groups'
+    candidate masks at the vertices, ``(V, U) int64``
+    (:func:`~regionscope.compute.tables.winners_and_maxima`): ties and winners are read
+    from them (:func:`tied`, :func:`mask_winners`), the same as from ``x``.
 
     Returns the merged mesh and ``kept (V,) bool``, the old vertices it kept.
     """
+    if masks is not None and (restricted is None or len(masks) != mesh.num_vertices):
+        raise ValueError("merge_layer: candidate masks are of a restricted layer's groups "
+                         "at every vertex")  # fmt: skip
     i1, i2, group = _sides_made_by(mesh, index, groups)
     if len(group) == 0:  # the layer (or these groups) cut nothing: nothing to merge
         return mesh, np.ones(mesh.num_vertices, dtype=bool)
@@ -125,7 +180,7 @@ def merge_layer(
     compare = [group]
     columns = None if restricted is None else restricted.columns
     tol = ev.unit_tol[index] if restricted is None else restricted.tol
-    tied_side, tied_group = _tied_at_both_ends(ev, mesh, index, x, i1, layer, tol, columns)
+    tied_side, tied_group = _tied_at_both_ends(ev, mesh, index, x, i1, layer, tol, columns, masks)
     side.append(tied_side)
     compare.append(tied_group)
     if len(pairs):
@@ -140,8 +195,12 @@ def merge_layer(
     r1 = mesh.incidence_region[i1[side_q]]
     r2 = mesh.incidence_region[i2[side_q]]
     rv, offsets = mesh.region_vertices, mesh.region_offsets
-    w1 = ev.group_winners(index, x, rv, offsets, r1, group_q, mesh.vertices, local)
-    w2 = ev.group_winners(index, x, rv, offsets, r2, group_q, mesh.vertices, local)
+    if masks is not None:
+        w1 = mask_winners(masks, rv, offsets, r1, group_q)
+        w2 = mask_winners(masks, rv, offsets, r2, group_q)
+    else:
+        w1 = ev.group_winners(index, x, rv, offsets, r1, group_q, mesh.vertices, local)
+        w2 = ev.group_winners(index, x, rv, offsets, r2, group_q, mesh.vertices, local)
     differ = np.zeros(len(group), dtype=bool)
     np.logical_or.at(differ, side_q, (w1 != w2) | (w1 < 0))
     merged, _, kept = merge_across(mesh, i1[~differ], i2[~differ])

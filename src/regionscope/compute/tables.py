@@ -8,7 +8,8 @@ columns, growth by exact interpolation.  :class:`DeviceTables` does the same
 steps on torch tensors on the torch backend's device, so that the tables stay
 there between the cuts; the host gets the small things the cuts and merges
 read (the stage values of the groups cut, their winners, the undecided groups'
-inputs for the merge).
+candidate masks for the merge, or their inputs where a group is too wide for a
+mask).
 
 Every step on the device is a gather, a comparison, a maximum or the same
 elementwise operations in the same order as the host's (interpolation is
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SIDE_BLOCK",
+    "MASK_SLOTS",
     "winners_and_maxima",
     "region_sides",
     "undecided_groups",
@@ -69,11 +71,13 @@ __all__ = [
 
 #: sides compared at once when looking for undecided groups (times the groups: the table)
 SIDE_BLOCK = 4096
+#: the most inputs of a group whose candidates fit one int64 mask (:func:`winners_and_maxima`)
+MASK_SLOTS = 62
 
 
 def winners_and_maxima(
-    table: np.ndarray, x: np.ndarray, tol: np.ndarray, rows: int
-) -> tuple[np.ndarray, np.ndarray]:
+    table: np.ndarray, x: np.ndarray, tol: np.ndarray, rows: int, masks: bool = False
+) -> tuple[np.ndarray, ...]:
     """Each group's winner and largest input at each row of ``x (N, in_width)``.
 
     ``table (G, k) int`` holds the groups' input columns (``-1`` pads short
@@ -82,19 +86,24 @@ def winners_and_maxima(
     <regionscope.network.layers.MaxPool.pattern>` picks it; both come from one
     gather, ``rows`` rows at a time (compiled, :mod:`regionscope.geometry.kernels.maxes`,
     in one pass without it).  Returns ``winners (N, G) int8`` and ``maxima (N, G)
-    float64`` (a zero maximum as ``+0.0``).
+    float64`` (a zero maximum as ``+0.0``), and with ``masks`` (``k`` at most
+    :data:`MASK_SLOTS`) every group's candidates, ``(N, G) int64`` (bit ``s`` set
+    where slot ``s`` is within the tolerance of the largest).
 
-    >>> w, m = winners_and_maxima(np.array([[0, 1], [2, -1]]), np.array([[1.0, 3.0, 2.0]]),
-    ...                           np.zeros(2), 10)
-    >>> w.tolist(), m.tolist()
-    ([[1, 0]], [[3.0, 2.0]])
+    >>> w, m, c = winners_and_maxima(np.array([[0, 1], [2, -1]]),
+    ...                              np.array([[3.0, 3.0, 2.0]]), np.zeros(2), 10, masks=True)
+    >>> w.tolist(), m.tolist(), c.tolist()
+    ([[0, 0]], [[3.0, 2.0]], [[3, 1]])
     """
+    if masks and table.shape[1] > MASK_SLOTS:
+        raise ValueError(f"candidate masks hold {MASK_SLOTS} slots, not {table.shape[1]}")
     fast = compiled_maxes(x)
     if fast is not None:  # (numba: one pass, no gathered table)
-        return fast.winners_and_maxima(table, x, tol)
+        return fast.winners_and_maxima(table, x, tol, masks)
     n_groups, k = table.shape
     winners = np.empty((len(x), n_groups), dtype=np.int8)
     maxima = np.empty((len(x), n_groups))
+    found = np.zeros((len(x) if masks else 0, n_groups), dtype=np.int64)
     pad = table < 0
     columns = np.maximum(table, 0).T  # slot-major: a slot's inputs are contiguous
     for s in range(0, len(x), max(rows, 1)):
@@ -110,7 +119,9 @@ def winners_and_maxima(
         for j in range(k - 2, -1, -1):
             np.copyto(first, np.int8(j), where=cand[:, j])
         winners[s : s + rows] = first
-    return winners, maxima
+        for j in range(k if masks else 0):
+            found[s : s + rows] |= cand[:, j].astype(np.int64) << j
+    return (winners, maxima, found) if masks else (winners, maxima)
 
 
 def region_sides(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
@@ -215,10 +226,10 @@ class HostTables:
         return layer.forward(*args)
 
     def winners_and_maxima(
-        self, table: np.ndarray, x: Any, tol: np.ndarray, rows: int
-    ) -> tuple[Any, Any]:
+        self, table: np.ndarray, x: Any, tol: np.ndarray, rows: int, masks: bool = False
+    ) -> tuple[Any, ...]:
         """:func:`winners_and_maxima`."""
-        return winners_and_maxima(table, x, tol, rows)
+        return winners_and_maxima(table, x, tol, rows, masks)
 
     def undecided_groups(self, mesh: Mesh, winners: Any) -> np.ndarray:
         """:func:`undecided_groups`, ``(G,) bool`` on the host."""
@@ -302,14 +313,16 @@ class DeviceTables(HostTables):
             check_finite(self.get(x), op)  # (the host's message)
 
     def winners_and_maxima(
-        self, table: np.ndarray, x: Any, tol: np.ndarray, rows: int
-    ) -> tuple[Any, Any]:
+        self, table: np.ndarray, x: Any, tol: np.ndarray, rows: int, masks: bool = False
+    ) -> tuple[Any, ...]:
         torch = self.torch
         n_groups, k = table.shape
         winners = torch.empty((len(x), n_groups), dtype=torch.int8, device=x.device)
         maxima = torch.empty((len(x), n_groups), dtype=torch.float64, device=x.device)
+        found = torch.zeros((len(x) if masks else 0, n_groups), dtype=torch.int64, device=x.device)
+        out = (winners, maxima, found) if masks else (winners, maxima)
         if len(x) == 0 or n_groups == 0:
-            return winners, maxima
+            return out
         pad = self.put(np.ascontiguousarray((table < 0).T))  # (k, G)
         columns = self._index(np.maximum(table, 0).T.reshape(-1))  # slot-major
         tol_t = self.put(np.asarray(tol, np.float64))
@@ -324,7 +337,9 @@ class DeviceTables(HostTables):
             for j in range(k - 2, -1, -1):  # the first candidate, as on the host
                 first.masked_fill_(cand[:, j], j)
             winners[s : s + len(part)] = first
-        return winners, maxima
+            for j in range(k if masks else 0):
+                found[s : s + len(part)] |= cand[:, j].to(torch.int64) << j
+        return out
 
     def undecided_groups(self, mesh: Mesh, winners: Any) -> np.ndarray:
         a, b = (self._index(v) for v in region_sides(mesh))

@@ -64,10 +64,11 @@ from regionscope.tolerances import SETTLED_MARGIN_RTOL, SETTLED_MAX_MAGNITUDE, B
 
 from .merge import merge_layer
 from .pairs import disagreeing
-from .tables import HostTables, extend_all, tables_for, tables_of
+from .tables import MASK_SLOTS, HostTables, extend_all, tables_for, tables_of
 
 __all__ = [
     "MAX_GROUP",
+    "MERGE_MASKS",
     "Head",
     "Narrowed",
     "Restricted",
@@ -81,6 +82,10 @@ __all__ = [
 
 #: the most inputs of a group (winners are int8)
 MAX_GROUP = 127
+#: the merge after the undecided groups' cuts reads their candidate masks at the vertices
+#: (:func:`~regionscope.compute.merge.mask_winners`; groups of at most ``MASK_SLOTS``
+#: inputs) instead of their inputs; False: from the inputs (the same merge)
+MERGE_MASKS = True
 
 
 def unit_groups(n_units: int, mesh: Mesh, budget: Budget) -> int:
@@ -456,12 +461,7 @@ def cut_undecided(
                     wl = tables.stack([wl, new[0]])
             report(mesh, g1 - g0)
             g0 = g1
-    kept = None
-    if coincident:  # (a cut that made no side leaves nothing to merge: merge_layer returns)
-        mesh, kept = merge_layer(
-            ev, mesh, index, tables.get(xl), np.concatenate(coincident), restricted=restricted
-        )
-        kept = None if kept.all() else kept
+    mesh, kept, maxima = _merge(ev, mesh, op, tables, xl, restricted, rows, coincident)
     if base is None:
         out = _extended_outputs(tables, table, where, cuts, kept)
         del table
@@ -470,7 +470,8 @@ def cut_undecided(
         out = out if kept is None else tables.rows(out, kept)
     carried = {r: extend_all(v, cuts) for r, v in carried.items()}
     # the undecided groups' maxima at every vertex, then at those kept (fewer columns)
-    maxima = tables.winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
+    if maxima is None:
+        maxima = tables.winners_and_maxima(local.groups, xl, restricted.tol, rows)[1]
     del xl, room
     if kept is not None:
         maxima = tables.rows(maxima, kept)
@@ -481,6 +482,37 @@ def cut_undecided(
     else:
         out += maxima @ head.rows(res_groups)
     return mesh, out, carried
+
+
+def _merge(
+    ev: Evaluator,
+    mesh: Mesh,
+    op: Op,
+    tables: HostTables,
+    xl: Any,
+    restricted: Restricted,
+    rows: int,
+    coincident: list[np.ndarray],
+) -> tuple[Mesh, np.ndarray | None, Any]:
+    """Merge the needless cuts of the undecided groups (``restricted``, their inputs ``xl``
+    at the vertices, living with ``tables``): from their candidate masks, found with their
+    maxima at every vertex (:data:`MERGE_MASKS`), else from their inputs.  Returns the
+    mesh, the vertices kept (None: all) and the maxima (None where not found here)."""
+    maxima, masks = None, None
+    if MERGE_MASKS and restricted.layer.groups.shape[1] <= MASK_SLOTS:
+        # the undecided groups' maxima and candidates at every vertex: the merge reads the
+        # candidates instead of the inputs (on the host, from where the tables live)
+        _, maxima, masks = tables.winners_and_maxima(
+            restricted.layer.groups, xl, restricted.tol, rows, masks=True
+        )
+    if not coincident:  # (no cut made a side: nothing to merge)
+        return mesh, None, maxima
+    mesh, kept = merge_layer(
+        ev, mesh, op.index, None if masks is not None else tables.get(xl),
+        np.concatenate(coincident), restricted=restricted,
+        masks=None if masks is None else tables.get(masks),
+    )  # fmt: skip
+    return mesh, None if kept.all() else kept, maxima
 
 
 def _head_base(

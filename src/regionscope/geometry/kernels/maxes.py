@@ -30,6 +30,7 @@ __all__ = [
     "affine_winners",
     "stored_winners",
     "winners_and_maxima",
+    "mask_winners",
 ]
 
 #: a 2-D float64 array of any layout (a register's view is taken as it is)
@@ -102,27 +103,64 @@ def winners(x, table, tol):
     return out
 
 
-@kernel(FA, I2, F1)
-def _winners_and_maxima(x, table, tol):
+@kernel(FA, I2, F1, types.boolean)
+def _winners_and_maxima(x, table, tol, with_masks):
     n, g, k = x.shape[0], table.shape[0], table.shape[1]
     won = np.empty((n, g), dtype=np.int8)
     top = np.empty((n, g), dtype=np.float64)
+    masks = np.zeros((n if with_masks else 0, g), dtype=np.int64)
     for i in range(n):
         for j in range(g):
             m = _group_max(x, i, table, j)
-            first = _first_at_least(x, i, table, j, m - tol[j])
+            limit = m - tol[j]
+            first = _first_at_least(x, i, table, j, limit)
             won[i, j] = first if first >= 0 else k - 1  # (no candidate: a NaN, as in NumPy)
             top[i, j] = m + 0.0  # (a zero is +0.0, as in the NumPy code)
-    return won, top
+            if with_masks:
+                bits = 0
+                for s in range(k):
+                    c = table[j, s]
+                    if c >= 0 and x[i, c] >= limit:
+                        bits |= 1 << s
+                masks[i, j] = bits
+    return won, top, masks
 
 
 def winners_and_maxima(
-    table: np.ndarray, x: np.ndarray, tol: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    table: np.ndarray, x: np.ndarray, tol: np.ndarray, with_masks: bool = False
+) -> tuple[np.ndarray, ...]:
     """:func:`regionscope.compute.tables.winners_and_maxima`, compiled: each group's
     first candidate ``(N, G) int8`` and largest input ``(N, G) float64`` at each row of
-    ``x``, in one pass without the gathered ``(N, k, G)`` table (the same values)."""
-    return _winners_and_maxima(x, i64(table), f64(tol))
+    ``x``, and ``with_masks`` its candidates ``(N, G) int64`` (bit ``s``: slot ``s``), in
+    one pass without the gathered ``(N, k, G)`` table (the same values)."""
+    won, top, masks = _winners_and_maxima(x, i64(table), f64(tol), bool(with_masks))
+    return (won, top, masks) if with_masks else (won, top)
+
+
+def mask_winners(
+    masks: np.ndarray, rv: np.ndarray, offsets: np.ndarray, regions: np.ndarray, groups: np.ndarray
+) -> np.ndarray:
+    """:func:`regionscope.compute.merge.mask_winners`, compiled: ``(Q,) int64``, the first
+    slot of group ``groups[q]`` that is a candidate at every corner of region ``regions[q]``
+    by the candidate ``masks (V, G) int64`` at the vertices (``-1`` where none is)."""
+    return _mask_winners(i64(masks), i64(rv), i64(offsets), i64(regions), i64(groups))
+
+
+@kernel(I2, I1, I1, I1, I1)
+def _mask_winners(masks, rv, offsets, regions, groups):
+    out = np.empty(len(regions), dtype=np.int64)
+    for q in range(len(regions)):
+        r, j = regions[q], groups[q]
+        both = -1
+        for i in range(offsets[r], offsets[r + 1]):
+            both &= masks[rv[i], j]
+        s = -1
+        if both != 0:
+            s = 0
+            while not (both >> s) & 1:
+                s += 1
+        out[q] = s
+    return out
 
 
 @kernel(I1, I1, I1, I1, I2)
@@ -217,8 +255,12 @@ def _per_group(tol: Any, groups: int) -> np.ndarray:
 
 
 def winners_on_regions(
-    mesh: Any, table: np.ndarray, affine: tuple[np.ndarray, np.ndarray], tol: Any,
-    regions: np.ndarray, groups: np.ndarray,
+    mesh: Any,
+    table: np.ndarray,
+    affine: tuple[np.ndarray, np.ndarray],
+    tol: Any,
+    regions: np.ndarray,
+    groups: np.ndarray,
 ) -> np.ndarray:
     """:func:`regionscope.compute.windowed.group_winners`, compiled (:func:`affine_winners`
     on the mesh's arrays)."""
@@ -231,8 +273,13 @@ def winners_on_regions(
 
 
 def winners_at_corners(
-    layer: Any, x: np.ndarray, region_vertices: np.ndarray, region_offsets: np.ndarray,
-    regions: np.ndarray, groups: np.ndarray, tol: Any,
+    layer: Any,
+    x: np.ndarray,
+    region_vertices: np.ndarray,
+    region_offsets: np.ndarray,
+    regions: np.ndarray,
+    groups: np.ndarray,
+    tol: Any,
 ) -> np.ndarray:
     """:meth:`Evaluator.group_winners <regionscope.network.evaluate.Evaluator.group_winners>`
     from the input ``x (V, width)`` at the vertices, compiled (:func:`stored_winners`)."""
@@ -265,10 +312,26 @@ def _far(vertices, origin, rv, nxt, prv, inc, nx, ny, o, t):
     return v
 
 
-@kernel(types.Array(types.float64, 2, "C", readonly=True), F1, I1, I1, I1, I1, I1, I1, F1, F1,
-        F1, F1, F1, F1, F1, F1, F1)
-def _sides_kept(vertices, origin, rv, nxt, prv, i1, i2, e, dx, dy, shift, lo, hi, nx, ny, o,
-                thr):
+@kernel(
+    types.Array(types.float64, 2, "C", readonly=True),
+    F1,
+    I1,
+    I1,
+    I1,
+    I1,
+    I1,
+    I1,
+    F1,
+    F1,
+    F1,
+    F1,
+    F1,
+    F1,
+    F1,
+    F1,
+    F1,
+)
+def _sides_kept(vertices, origin, rv, nxt, prv, i1, i2, e, dx, dy, shift, lo, hi, nx, ny, o, thr):
     """``(S,) bool``: :func:`surely_kept` on arrays (per side ``i1, i2``; per line the rest)."""
     ok = np.zeros(len(i1), dtype=np.bool_)
     for s in range(len(i1)):
@@ -286,8 +349,9 @@ def _sides_kept(vertices, origin, rv, nxt, prv, i1, i2, e, dx, dy, shift, lo, hi
     return ok
 
 
-def surely_kept(mesh: Any, edges: Any, i1: np.ndarray, i2: np.ndarray, e: np.ndarray,
-                tol: np.ndarray) -> np.ndarray:
+def surely_kept(
+    mesh: Any, edges: Any, i1: np.ndarray, i2: np.ndarray, e: np.ndarray, tol: np.ndarray
+) -> np.ndarray:
     """:func:`regionscope.compute.windowed._surely_kept`, compiled: the per-line numbers
     (shift, thresholds) as NumPy computes them, then one pass over the sides."""
     shift = (edges.point * edges.direction).sum(axis=1)
