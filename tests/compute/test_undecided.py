@@ -154,6 +154,33 @@ def test_merge_from_candidate_masks_gives_the_same_partition(monkeypatch, name):
             np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
 
 
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+@pytest.mark.parametrize("head", [False, True])
+def test_tables_on_a_torch_device_give_the_same_arrays(monkeypatch, name, head):
+    """Every table of the pool's cut (and of the ReLU layer before it) on a torch device,
+    torch on the CPU here (``host_below=0``): the arrays of NumPy's run, bit for bit (the
+    numba backend may cut a first Linear/ReLU chain in one kernel, its own bits)."""
+    pytest.importorskip("torch")
+    make, dim = NETWORKS[name]
+    net, domain = make(1), _domain(dim, 1, 0.3 if dim > 4 else 1.5)
+    monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)  # (ReLU layers narrowed for pools)
+    monkeypatch.setattr(driver, "POOL_HEAD", head)
+    host = rs.partition(net, domain, backend="numpy")
+    seen = []  # where the pool's cut placed its tables (a tensor from the ReLU, or its own)
+    for place in ("tables_of", "tables_for"):
+        real = getattr(undecided, place)
+        monkeypatch.setattr(
+            undecided, place, lambda x, f=real: (t := f(x), seen.append(t.device))[0]
+        )
+    with rs.backend("torch", device="cpu", host_below=0):
+        device = rs.partition(net, domain)
+    assert seen == ["cpu"]  # (one max-pooling layer, cut on its undecided groups)
+    a, b = host.to_arrays(), device.to_arrays()
+    for key in a:
+        if key != "stats":
+            np.testing.assert_array_equal(np.asarray(a[key]), np.asarray(b[key]), err_msg=key)
+
+
 def test_decided_group_is_never_cut_by_hand():
     """relu(x) on the box [-1, 1]^2, then max(y0, y1) and max(y0 + 10, y1): the first
     group cuts the positive quadrant along x0 = x1, the second is decided everywhere."""
