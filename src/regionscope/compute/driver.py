@@ -221,6 +221,10 @@ class _VertexInputs:
     A ReLU layer's input before a max-pooling layer may be held on some
     columns only (:meth:`narrow`); the budget still counts whole registers,
     so values are dropped and computed again exactly where they would be.
+    On the torch backend that narrowed input may live on the device
+    (:meth:`on_device`, :mod:`~regionscope.compute.tables`): it is carried
+    there, and the host gets the columns each cut reads (:meth:`columns`),
+    or all of it where a step runs on the host only (:meth:`to_host`).
     """
 
     def __init__(self, ev: Evaluator, budget: Budget, corners: np.ndarray) -> None:
