@@ -277,6 +277,7 @@ def test_the_torch_backend_runs_the_host_part_compiled_where_numba_is(monkeypatc
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_cnn_with_its_pool_head_is_cut_identically(monkeypatch, seed):
     from regionscope.compute import driver, undecided
+
     monkeypatch.setattr(driver, "LIVE_UNITS_MIN_WIDTH", 0)  # (the ReLU narrowed for the pool)
     folded = []
     real = undecided.narrow_for_pool
