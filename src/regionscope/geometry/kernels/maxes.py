@@ -255,12 +255,8 @@ def _per_group(tol: Any, groups: int) -> np.ndarray:
 
 
 def winners_on_regions(
-    mesh: Any,
-    table: np.ndarray,
-    affine: tuple[np.ndarray, np.ndarray],
-    tol: Any,
-    regions: np.ndarray,
-    groups: np.ndarray,
+    mesh: Any, table: np.ndarray, affine: tuple[np.ndarray, np.ndarray], tol: Any,
+    regions: np.ndarray, groups: np.ndarray,
 ) -> np.ndarray:
     """:func:`regionscope.compute.windowed.group_winners`, compiled (:func:`affine_winners`
     on the mesh's arrays)."""
@@ -273,13 +269,8 @@ def winners_on_regions(
 
 
 def winners_at_corners(
-    layer: Any,
-    x: np.ndarray,
-    region_vertices: np.ndarray,
-    region_offsets: np.ndarray,
-    regions: np.ndarray,
-    groups: np.ndarray,
-    tol: Any,
+    layer: Any, x: np.ndarray, region_vertices: np.ndarray, region_offsets: np.ndarray,
+    regions: np.ndarray, groups: np.ndarray, tol: Any,
 ) -> np.ndarray:
     """:meth:`Evaluator.group_winners <regionscope.network.evaluate.Evaluator.group_winners>`
     from the input ``x (V, width)`` at the vertices, compiled (:func:`stored_winners`)."""
@@ -312,26 +303,10 @@ def _far(vertices, origin, rv, nxt, prv, inc, nx, ny, o, t):
     return v
 
 
-@kernel(
-    types.Array(types.float64, 2, "C", readonly=True),
-    F1,
-    I1,
-    I1,
-    I1,
-    I1,
-    I1,
-    I1,
-    F1,
-    F1,
-    F1,
-    F1,
-    F1,
-    F1,
-    F1,
-    F1,
-    F1,
-)
-def _sides_kept(vertices, origin, rv, nxt, prv, i1, i2, e, dx, dy, shift, lo, hi, nx, ny, o, thr):
+@kernel(types.Array(types.float64, 2, "C", readonly=True), F1, I1, I1, I1, I1, I1, I1, F1, F1,
+        F1, F1, F1, F1, F1, F1, F1)
+def _sides_kept(vertices, origin, rv, nxt, prv, i1, i2, e, dx, dy, shift, lo, hi, nx, ny, o,
+                thr):
     """``(S,) bool``: :func:`surely_kept` on arrays (per side ``i1, i2``; per line the rest)."""
     ok = np.zeros(len(i1), dtype=np.bool_)
     for s in range(len(i1)):
@@ -349,9 +324,8 @@ def _sides_kept(vertices, origin, rv, nxt, prv, i1, i2, e, dx, dy, shift, lo, hi
     return ok
 
 
-def surely_kept(
-    mesh: Any, edges: Any, i1: np.ndarray, i2: np.ndarray, e: np.ndarray, tol: np.ndarray
-) -> np.ndarray:
+def surely_kept(mesh: Any, edges: Any, i1: np.ndarray, i2: np.ndarray, e: np.ndarray,
+                tol: np.ndarray) -> np.ndarray:
     """:func:`regionscope.compute.windowed._surely_kept`, compiled: the per-line numbers
     (shift, thresholds) as NumPy computes them, then one pass over the sides."""
     shift = (edges.point * edges.direction).sum(axis=1)
