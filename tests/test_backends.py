@@ -372,7 +372,7 @@ def test_a_cuda_device_without_a_gpu_is_refused():
 
 def test_torch_asked_for_without_torch_names_the_extra(monkeypatch, environ):
     environ(REGIONSCOPE_BACKEND=None)
-    monkeypatch.setattr(backends, "_torch_installed", lambda: False)
+    monkeypatch.setattr(backends, "torch_installed", lambda: False)
     assert "torch" not in available_backends()
     with pytest.raises(ImportError, match=r"regionscope\[torch\]"):
         with backend("torch"):

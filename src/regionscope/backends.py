@@ -64,6 +64,7 @@ __all__ = [
     "device_for",
     "device_for_values",
     "available_backends",
+    "torch_installed",
     "compiled",
     "chain_kernels",
     "read_environment",
@@ -99,8 +100,13 @@ def _numba_works() -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _torch_installed() -> bool:
-    return importlib.util.find_spec("torch") is not None  # found, not imported: cheap
+def torch_installed() -> bool:
+    """Whether torch is installed (found, not imported: cheap; the answer is kept).
+
+    >>> isinstance(torch_installed(), bool)
+    True
+    """
+    return importlib.util.find_spec("torch") is not None
 
 
 def available_backends() -> tuple[str, ...]:
@@ -113,13 +119,13 @@ def available_backends() -> tuple[str, ...]:
     return (
         ("numpy",)
         + (("numba",) if _numba_works() else ())
-        + (("torch",) if _torch_installed() else ())
+        + (("torch",) if torch_installed() else ())
     )
 
 
 def _torch_device(device: Any, what: str) -> str:
     """``device`` checked (a name or a ``torch.device``; None: a GPU if there is one)."""
-    if not _torch_installed():
+    if not torch_installed():
         raise ImportError(f"the torch backend needs torch: {_TORCH_HINT}")
     import torch
 
@@ -181,7 +187,7 @@ def get_backend() -> str:
         return "numba" if _numba_works() else "numpy"
     if choice == "numba" and not _numba_works():
         raise ImportError(f"the numba backend needs numba: {_FAST_HINT}")
-    if choice == "torch" and not _torch_installed():
+    if choice == "torch" and not torch_installed():
         raise ImportError(f"the torch backend needs torch: {_TORCH_HINT}")
     return choice
 

@@ -28,8 +28,6 @@ array([[0, 1, 4, 5],
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import math
 import sys
 from collections.abc import Sequence
@@ -37,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from regionscope.backends import torch_installed
 from regionscope.checks import as_weights
 from regionscope.tolerances import get_budget
 
@@ -49,18 +48,13 @@ from .layers import Layer, ReLU
 TORCH_KERNELS = True
 
 
-@functools.lru_cache(maxsize=1)
-def _torch_installed() -> bool:
-    return importlib.util.find_spec("torch") is not None
-
-
 def _conv_torch() -> Any:
     """The torch module that runs the convolutions (:data:`TORCH_KERNELS`), or None for
     NumPy's: torch wherever it is installed, imported here on first use."""
     if not TORCH_KERNELS:
         return None
     torch = sys.modules.get("torch")
-    if torch is None and _torch_installed():
+    if torch is None and torch_installed():
         import torch
     return torch
 
