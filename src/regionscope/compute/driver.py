@@ -620,10 +620,9 @@ class _VertexInputs:
 
 
 def _extend(values: Any, res: CutResult) -> Any:
-    """``values (V, ...)`` at the vertices before the cut ``res``, at every vertex after it
-    (:meth:`CutResult.extend`, on the device for a torch tensor: the same bits)."""
-    if isinstance(values, np.ndarray):
-        return res.extend(values)
+    """``values (V, ...)`` at the vertices before the cut ``res``, at every vertex after it,
+    where they live (:func:`~regionscope.compute.tables.extend_all`: the bits of
+    :meth:`CutResult.extend`)."""
     return tables_of(values).extend_all(values, [res])
 
 

@@ -308,6 +308,18 @@ class DeviceTables(HostTables):
             return self.torch.clamp_min(args[0], 0.0)
         return self.put(layer.forward(*(self.get(a) for a in args)))
 
+    def _slots(self, table: np.ndarray) -> tuple[Any, Any]:
+        """Groups ``table (G, k)`` on the device: their input columns slot-major ``(k G,)``
+        and their padding ``(k, G) bool``."""
+        columns = self._index(np.maximum(table, 0).T.reshape(-1))
+        return columns, self.put(np.ascontiguousarray((table < 0).T))
+
+    def _gather(self, x: Any, columns: Any, pad: Any) -> Any:
+        """``(N, k, G)``: the groups' inputs (:meth:`_slots`) at the rows of ``x``, ``-inf``
+        for padding."""
+        vals = self.torch.index_select(x, 1, columns).reshape(len(x), *pad.shape)
+        return vals.masked_fill_(pad, -float("inf"))
+
     def check_finite(self, x: Any, op: Op) -> None:
         if not bool(self.torch.isfinite(x).all()):
             check_finite(self.get(x), op)  # (the host's message)
@@ -323,13 +335,11 @@ class DeviceTables(HostTables):
         out = (winners, maxima, found) if masks else (winners, maxima)
         if len(x) == 0 or n_groups == 0:
             return out
-        pad = self.put(np.ascontiguousarray((table < 0).T))  # (k, G)
-        columns = self._index(np.maximum(table, 0).T.reshape(-1))  # slot-major
+        slots = self._slots(table)
         tol_t = self.put(np.asarray(tol, np.float64))
         for s in range(0, len(x), max(rows, 1)):
             part = x[s : s + rows]
-            vals = torch.index_select(part, 1, columns).reshape(len(part), k, n_groups)
-            vals.masked_fill_(pad, -float("inf"))
+            vals = self._gather(part, *slots)
             top = vals.amax(dim=1)
             maxima[s : s + len(part)] = top + 0.0  # (a zero is +0.0, as on the host)
             cand = vals >= (top - tol_t)[:, None, :]
@@ -368,12 +378,7 @@ class DeviceTables(HostTables):
     def stage_values(self, layer: MaxPool, x: Any, stage: int, units: slice) -> Any:
         torch = self.torch
         k = stage + 1
-        table = layer.groups[units][:, : k + 1]
-        n_groups = len(table)
-        pad = self.put(np.ascontiguousarray((table < 0).T))
-        columns = self._index(np.maximum(table, 0).T.reshape(-1))
-        vals = torch.index_select(x, 1, columns).reshape(len(x), k + 1, n_groups)
-        vals.masked_fill_(pad, -float("inf"))
+        vals = self._gather(x, *self._slots(layer.groups[units][:, : k + 1]))
         top = vals[:, 0]
         for s in range(1, k):  # of equal values the later, as the host's compiled maximum
             v = vals[:, s]
