@@ -52,6 +52,13 @@ def _peak_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
 
 
+def on_device(device: str | None) -> contextlib.AbstractContextManager:
+    """The torch backend on ``device``, or nothing (the default backend) for None."""
+    import regionscope as rs
+
+    return rs.backend("torch", device=device) if device else contextlib.nullcontext()
+
+
 def tiled(
     widths: list[float], k: int, directory: str | None, workers: int = 2, device: str | None = None
 ) -> None:
@@ -72,14 +79,13 @@ def tiled(
         # the workers first load numba's kernels and start torch's device, outside the timings
         small = rs.Plane(data["shift"], window=(cx - 0.05, cx + 0.05, cy - 0.05, cy + 0.05))
         for dev in runs:
-            with rs.backend("torch", device=dev) if dev else contextlib.nullcontext():
+            with on_device(dev):
                 rs.partition_tiles(net, small, (workers, 1), client=client)
         for w, dev in ((w, dev) for w in widths for dev in runs):
             window = (cx - w, cx + w, cy - w, cy + w)
             plane = full if w <= 0 else rs.Plane(data["shift"], window=window)
-            place = rs.backend("torch", device=dev) if dev else contextlib.nullcontext()
             wall, client_cpu = time.perf_counter(), time.process_time()
-            with place:  # (the workers take the client's backend and device)
+            with on_device(dev):  # (the workers take the client's backend and device)
                 part = rs.partition_tiles(
                     net, plane, (k, k), client=client, directory=directory and (
                         directory + (f"-{dev}" if dev else "")),
@@ -126,13 +132,10 @@ def main(widths: list[float], device: str | None = None) -> None:
         with torch.no_grad():
             return ref(torch.from_numpy(x.reshape(len(x), *shape))).numpy()
 
-    def on_device():
-        return rs.backend("torch", device=device) if device else contextlib.nullcontext()
-
     # a small window first: numba compiles (or loads) its kernels, torch starts its device
     small = rs.Plane(data["shift"], window=(cx - 0.02, cx + 0.02, cy - 0.02, cy + 0.02))
     rs.partition(nets["all"], small)
-    with on_device():
+    with on_device(device):
         rs.partition(nets["all"], small)
 
     for w in widths:
@@ -146,7 +149,7 @@ def main(widths: list[float], device: str | None = None) -> None:
                            "wall_s": round(time.perf_counter() - wall, 2)}  # fmt: skip
         for name, net in nets.items():
             cpu, wall = time.process_time(), time.perf_counter()
-            with on_device():
+            with on_device(device):
                 part = rs.partition(net, plane, max_regions=50_000_000)
             row[name] = {
                 "regions": int(part.num_regions),
